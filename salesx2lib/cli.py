@@ -1,0 +1,151 @@
+"""The ``salesx2`` command line: the stable surface users and scripts rely on.
+
+Commands::
+
+    salesx2 sample   --out DIR [--reps N --weeks W --seed S]
+    salesx2 validate DATA [--format text|json]
+    salesx2 report   DATA [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
+
+Exit codes: 0 success; 2 bad input (one ``file:line:column: what is wrong`` line per
+problem on stderr, no traceback, nothing written); 1 a report whose notebook failed
+(the failed notebook is kept as the record).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from salesx2lib import __version__
+from salesx2lib.dataset import MissingTableError
+from salesx2lib.problems import DataError, format_problems
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesx2",
+        description="Sales operations analysis from CRM data: competencies, forecast accuracy, segments.",
+        epilog="Exit codes: 0 success, 1 a report notebook failed, 2 bad input or usage.",
+    )
+    parser.add_argument("--version", action="version", version=f"salesx2 {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sample",
+        help="write the synthetic sample dataset",
+        description="Write a synthetic sales floor (canonical CSV files, activities as Parquet). "
+        "The same arguments always give byte-identical files.",
+    )
+    p.add_argument("--out", required=True, type=Path, help="folder to write into (created if missing; other files in it are left alone)")
+    p.add_argument("--reps", type=int, default=30, help="number of reps (default 30)")
+    p.add_argument("--weeks", type=int, default=52, help="number of whole weeks, ending on a fixed Sunday (default 52)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+    p = sub.add_parser(
+        "validate",
+        help="check a data folder against the data contract",
+        description="Check every table of DATA and list every problem at once as file:line:column: "
+        "what is wrong. On success print a summary: rows per table, date range, reps, teams, warnings.",
+    )
+    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="summary format (default text)")
+
+    p = sub.add_parser(
+        "report",
+        help="write the weekly report for every team",
+        description="Validate DATA, then run the weekly report notebook once per team with papermill. "
+        "Writes OUT/<week>/<team>.ipynb, <team>.html (no code; charts drawn offline), "
+        "<team>.json (headline KPIs) and OUT/<week>/index.html.",
+    )
+    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    p.add_argument("--out", required=True, type=Path, help="reports folder; the run goes to OUT/<week>/")
+    p.add_argument("--week", help="any date of the week to report (Monday to Sunday); default: the latest complete week")
+    p.add_argument("--team", action="append", dest="teams", metavar="TEAM", help="a team to report; repeat for several (default: all)")
+    p.add_argument("--jobs", type=int, default=1, help="teams run in parallel (default 1)")
+    p.add_argument("--settings", type=Path, help="settings TOML file overriding the defaults")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT/<week>/ if it exists (default: refuse)")
+    return parser
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from salesx2lib import sample
+
+    for name in ("reps", "weeks"):
+        if getattr(args, name) < 1:
+            print(f"salesx2 sample: --{name} must be at least 1", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    written = sample.write_sample(args.out, reps=args.reps, weeks=args.weeks, seed=args.seed)
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from salesx2lib.load import load_dataset
+    from salesx2lib.summary import dataset_summary, format_summary
+
+    ds = load_dataset(args.data)
+    summary = dataset_summary(ds)
+    if args.format == "json":
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from salesx2lib import report
+
+    result = report.run_report(
+        args.data,
+        args.out,
+        week=args.week,
+        teams=args.teams,
+        settings=args.settings,
+        jobs=args.jobs,
+        overwrite=args.overwrite,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    print(result.index)
+    if not result.ok:
+        print(
+            f"salesx2 report: {len(result.failed)} team(s) failed: {', '.join(result.failed)}; "
+            "their executed notebooks are kept next to the HTML",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "report": _cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except DataError as exc:
+        print(format_problems(exc.problems), file=sys.stderr)
+        n = sum(p.severity == "error" for p in exc.problems)
+        print(f"salesx2 {args.command}: {n} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MissingTableError as exc:
+        print(f"salesx2 {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

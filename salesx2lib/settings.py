@@ -1,0 +1,128 @@
+"""Settings shared by every notebook, command and report, read from one TOML file.
+
+The defaults live in ``salesx2lib/settings.toml`` (documented there, key by key). A user
+file overrides any subset of keys; an unknown key or a value of the wrong type is an
+error with its location, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from salesx2lib.problems import DataError, Problem
+
+__all__ = ["Settings", "default_settings_text", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed view of the settings file; see ``settings.toml`` for each key."""
+
+    stage_order: tuple[str, ...]
+    stage_won: str
+    stage_lost: str
+    gate_minimum_stage: str
+    gate_required_fields: tuple[str, ...]
+    forecast_window_days: int
+    horizon_buckets: tuple[int, ...]
+    hit_tolerance: float
+    trailing_weeks: int
+    forecast_min_decided_deals: int = 10
+    cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
+    scrub_push_threshold: int = 2
+    scrub_stale_activity_days: int = 14
+    scrub_stage_duration_factor: float = 1.5
+    scrub_amount_iqr_factor: float = 1.5
+    scrub_min_history: int = 5
+    scrub_early_stages: tuple[str, ...] = ("Prospecting", "Qualification")
+
+
+def default_settings_text() -> str:
+    """The packaged default settings file, comments included."""
+    return resources.files("salesx2lib").joinpath("settings.toml").read_text(encoding="utf-8")
+
+
+def _merge(defaults: dict[str, Any], user: dict[str, Any], file: str, prefix: str = "") -> list[Problem]:
+    problems: list[Problem] = []
+    for key, value in user.items():
+        name = f"{prefix}{key}"
+        if key not in defaults:
+            problems.append(Problem(file, None, name, f"unknown setting (known: {', '.join(sorted(defaults))})"))
+        elif isinstance(defaults[key], dict):
+            if not isinstance(value, dict):
+                problems.append(Problem(file, None, name, "must be a table of settings"))
+            else:
+                problems.extend(_merge(defaults[key], value, file, f"{name}."))
+        elif type(value) is not type(defaults[key]) and not (
+            isinstance(defaults[key], float) and isinstance(value, int)
+        ):
+            problems.append(
+                Problem(file, None, name, f"{value!r} should be a {type(defaults[key]).__name__}")
+            )
+        else:
+            defaults[key] = value
+    return problems
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read the settings: the defaults, overridden by ``path`` if given.
+
+    Parameters
+    ----------
+    path
+        A TOML file with any subset of the keys of the default file.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be parsed, has unknown keys or values of the wrong type.
+    """
+    raw = tomllib.loads(default_settings_text())
+    if path is not None:
+        path = Path(path)
+        try:
+            user = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError([Problem(str(path), None, None, "settings file not found")]) from None
+        except tomllib.TOMLDecodeError as exc:
+            line = getattr(exc, "lineno", None)
+            raise DataError([Problem(str(path), line, None, f"not valid TOML: {exc.msg if hasattr(exc, 'msg') else exc}")]) from None
+        problems = _merge(raw, user, path.name)
+        if problems:
+            raise DataError(problems)
+    stages = raw["stages"]
+    settings = Settings(
+        stage_order=tuple(stages["order"]),
+        stage_won=stages["won"],
+        stage_lost=stages["lost"],
+        gate_minimum_stage=raw["gate"]["minimum_stage"],
+        gate_required_fields=tuple(raw["gate"]["required_fields"]),
+        forecast_window_days=raw["forecast"]["window_days"],
+        horizon_buckets=tuple(raw["forecast"]["horizon_buckets"]),
+        hit_tolerance=float(raw["forecast"]["hit_tolerance"]),
+        trailing_weeks=raw["report"]["trailing_weeks"],
+        forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
+        cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
+        scrub_push_threshold=raw["scrub"]["push_threshold"],
+        scrub_stale_activity_days=raw["scrub"]["stale_activity_days"],
+        scrub_stage_duration_factor=float(raw["scrub"]["stage_duration_factor"]),
+        scrub_amount_iqr_factor=float(raw["scrub"]["amount_iqr_factor"]),
+        scrub_min_history=raw["scrub"]["min_history"],
+        scrub_early_stages=tuple(raw["scrub"]["early_stages"]),
+    )
+    if settings.gate_minimum_stage not in settings.stage_order:
+        where = path.name if path is not None else "settings.toml"
+        raise DataError(
+            [Problem(where, None, "gate.minimum_stage", f"{settings.gate_minimum_stage!r} is not one of stages.order")]
+        )
+    unknown_early = [s for s in settings.scrub_early_stages if s not in settings.stage_order]
+    if unknown_early:
+        where = path.name if path is not None else "settings.toml"
+        raise DataError(
+            [Problem(where, None, "scrub.early_stages", f"{', '.join(map(repr, unknown_early))} not in stages.order")]
+        )
+    return settings
