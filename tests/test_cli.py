@@ -1,0 +1,64 @@
+"""The command line: exit codes, one line per problem, no traceback, summaries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from salesx2lib.cli import main
+
+from conftest import VALID_TABLES, write_tables
+
+BAD = {"opportunities": VALID_TABLES["opportunities"] + "O9,R404,,2026-01-07,-5,Prospecting,open,,\n"}
+
+
+def test_validate_prints_a_summary_and_exits_0(valid_folder, capsys):
+    assert main(["validate", str(valid_folder)]) == 0
+    out = capsys.readouterr().out
+    assert "valid (as of 2026-01-30 16:00:00)" in out
+    assert "opportunities                 3 rows  2026-01-07 .. 2026-01-09" in out
+    assert "3 reps in 2 teams: North (2), South (1)" in out
+
+
+def test_validate_json_for_scripts(valid_folder, capsys):
+    assert main(["validate", str(valid_folder), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tables"]["activities"]["rows"] == 5
+    assert summary["tables"]["quotas"]["rows"] == 2
+    assert summary["teams"] == {"North": 2, "South": 1}
+
+
+def test_bad_input_exits_2_with_one_line_per_problem(tmp_path, capsys):
+    folder = write_tables(tmp_path / "d", BAD)
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "opportunities.csv:5:amount: -5 is negative (amount must be >= 0)",
+        "opportunities.csv:5:rep_id: unknown rep_id 'R404' (not in reps.csv)",
+        "salesx2 validate: 2 errors; nothing was written",
+    ]
+
+
+def test_the_installed_command_never_shows_a_traceback(tmp_path):
+    folder = write_tables(tmp_path / "d", BAD)
+    exe = Path(sys.executable).with_name("salesx2")
+    run = subprocess.run([str(exe), "validate", str(folder)], capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith("opportunities.csv:5:amount:")
+
+
+@pytest.mark.parametrize("command", ["sample", "validate", "report"])
+def test_every_command_documents_its_options(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: salesx2 " + command in text
+    for option in {"sample": ["--out", "--reps", "--weeks", "--seed"], "validate": ["--format"],
+                   "report": ["--out", "--week", "--team", "--jobs", "--settings", "--overwrite"]}[command]:
+        assert option in text
