@@ -79,11 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from salesx2lib import sample
 
-    for name in ("reps", "weeks"):
-        if getattr(args, name) < 1:
-            print(f"salesx2 sample: --{name} must be at least 1", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    written = sample.write_sample(args.out, reps=args.reps, weeks=args.weeks, seed=args.seed)
+    try:
+        written = sample.write_sample(args.out, reps=args.reps, weeks=args.weeks, seed=args.seed)
+    except ValueError as exc:  # an argument out of range, named in the message
+        print(f"salesx2 sample: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     for path in written:
         print(path)
     return EXIT_OK

@@ -62,3 +62,20 @@ def test_every_command_documents_its_options(command, capsys):
     for option in {"sample": ["--out", "--reps", "--weeks", "--seed"], "validate": ["--format"],
                    "report": ["--out", "--week", "--team", "--jobs", "--settings", "--overwrite"]}[command]:
         assert option in text
+
+
+def test_sample_writes_every_table_and_loads(tmp_path, capsys):
+    from salesx2lib.load import load_dataset
+
+    assert main(["sample", "--out", str(tmp_path / "s"), "--reps", "4", "--weeks", "2", "--seed", "1"]) == 0
+    written = capsys.readouterr().out.split()
+    assert sorted(Path(p).name for p in written) == sorted(
+        ["reps.csv", "activities.parquet", "opportunities.csv", "opportunity_history.csv", "forecasts.csv", "quotas.csv", "trainings.csv"]
+    )
+    assert len(load_dataset(tmp_path / "s").reps) == 4
+
+
+def test_sample_rejects_out_of_range_arguments(tmp_path, capsys):
+    assert main(["sample", "--out", str(tmp_path / "s"), "--reps", "0"]) == 2
+    assert "reps" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
