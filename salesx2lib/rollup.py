@@ -112,7 +112,7 @@ def period_start(timestamps: pd.Series, freq: Freq = "week") -> pd.Series:
     if freq == "day":
         out = day
     elif freq == "week":
-        out = day - pd.to_timedelta(day.dt.weekday, unit="D")
+        out = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     else:
         out = day - pd.to_timedelta(day.dt.day - 1, unit="D")
     return out.astype("datetime64[us]")
