@@ -7,7 +7,9 @@ engine, opportunities counted in pandas), then into the four funnel ratios
 
 * ``connect_rate`` = conversations / dials
 * ``conversation_to_appointment`` = appointments / conversations
-* ``appointment_to_opportunity`` = opportunities created / appointments
+* ``appointment_to_opportunity`` = opportunities created / prospect appointments
+  (appointments not yet tied to an opportunity: a follow-up meeting booked on an open
+  deal cannot create a new one, so it is not a trial)
 * ``win_rate`` = won / (won + lost), deals counted by close date
 
 each with its counts, a Wilson 95% interval and an empirical-Bayes shrunk rate, plus the
@@ -59,6 +61,10 @@ ACTIVITY_COUNT_COLUMNS: dict[str, str] = {
     "other": "other_activities",
 }
 
+#: Appointments not tied to an opportunity (first meetings with a prospect): the trials
+#: of ``appointment_to_opportunity``.
+PROSPECT_APPOINTMENTS = "prospect_appointments"
+
 #: Opportunity counts of :func:`rep_counts`, always present.
 OPPORTUNITY_COUNT_COLUMNS: tuple[str, ...] = ("opportunities", "won", "lost", "won_amount", "lost_amount")
 
@@ -66,7 +72,7 @@ OPPORTUNITY_COUNT_COLUMNS: tuple[str, ...] = ("opportunities", "won", "lost", "w
 FUNNEL_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "connect_rate": ("conversations", ("dials",)),
     "conversation_to_appointment": ("appointments", ("conversations",)),
-    "appointment_to_opportunity": ("opportunities", ("appointments",)),
+    "appointment_to_opportunity": ("opportunities", (PROSPECT_APPOINTMENTS,)),
     "win_rate": ("won", ("won", "lost")),
 }
 
@@ -151,7 +157,8 @@ def rep_counts(
     pandas.DataFrame
         ``rep_id``, ``team``, [``period_start``], then when the dataset has activities
         ``dials``, ``conversations``, ``appointments``, ``emails``, ``meetings``,
-        ``business_cards``, ``other_activities`` (int64), and always ``opportunities``,
+        ``business_cards``, ``other_activities``, ``prospect_appointments`` (appointments
+        with no ``opportunity_id``) (int64), and always ``opportunities``,
         ``won``, ``lost`` (int64), ``won_amount``, ``lost_amount`` (float64). Sorted by
         rep and period.
 
@@ -193,8 +200,10 @@ def rep_counts(
         wide = act.pivot_table(index=keys, columns="activity_type", values="count", aggfunc="sum", fill_value=0)
         wide = wide.reindex(columns=list(ACTIVITY_TYPES), fill_value=0).rename(columns=ACTIVITY_COUNT_COLUMNS)
         wide.columns.name = None
+        appointments = act.loc[act["activity_type"] == "appointment"].groupby(keys)["prospecting"].sum()
+        wide[PROSPECT_APPOINTMENTS] = appointments.reindex(wide.index, fill_value=0)
         parts.insert(0, wide)
-        count_columns = list(ACTIVITY_COUNT_COLUMNS.values()) + count_columns
+        count_columns = [*ACTIVITY_COUNT_COLUMNS.values(), PROSPECT_APPOINTMENTS, *count_columns]
     events = pd.concat([p.reset_index()[keys] for p in parts], ignore_index=True)
     events = events.astype({"rep_id": "str"})
     reps = dataset.reps[["rep_id", "team"]]
@@ -280,7 +289,7 @@ def funnel(counts: pd.DataFrame) -> pd.DataFrame:
 
     The metrics are ``connect_rate`` (conversations / dials), ``conversation_to_appointment``
     (appointments / conversations), ``appointment_to_opportunity`` (opportunities created /
-    appointments) and ``win_rate`` (won / (won + lost), by close date). Only the metrics
+    prospect appointments, i.e. appointments not tied to an opportunity) and ``win_rate`` (won / (won + lost), by close date). Only the metrics
     whose count columns are in ``counts`` are computed: without activities, ``win_rate``
     alone.
 

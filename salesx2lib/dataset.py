@@ -31,6 +31,10 @@ _EVENT_COLUMN: dict[str, str] = {
 }
 
 
+_IBIS_TYPE: dict[str, str] = {"number": "float64", "timestamp": "timestamp", "date": "timestamp"}
+_IBIS_TYPE.update(dict.fromkeys(("id", "text", "category"), "string"))
+
+
 class MissingTableError(LookupError):
     """An analysis needs a table the dataset does not have.
 
@@ -68,6 +72,16 @@ class Dataset:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
+        if self.activities is not None:
+            # Every analysis may rely on the contract's columns: add absent optional ones as
+            # empty (the loader already does; this covers a Dataset built by hand).
+            missing = {
+                c.name: ibis.null().cast(_IBIS_TYPE[c.kind])
+                for c in TABLES["activities"].columns
+                if not c.required and c.name not in self.activities.columns
+            }
+            if missing:
+                object.__setattr__(self, "activities", self.activities.mutate(**missing))
 
     # -- access -----------------------------------------------------------------------
     def has(self, name: str) -> bool:

@@ -24,7 +24,8 @@ FREQ_UNITS: dict[str, str] = {"day": "D", "week": "W", "month": "M"}
 def activity_counts(dataset: Dataset, freq: Freq = "week") -> pd.DataFrame:
     """Count activities per rep, period and activity type, in the engine.
 
-    ``count = #{activities a : a.rep_id = r, trunc(a.occurred_at, freq) = p, a.activity_type = t}``
+    ``count = #{activities a : a.rep_id = r, trunc(a.occurred_at, freq) = p, a.activity_type = t}``;
+    ``prospecting`` counts those of them not tied to an opportunity (empty ``opportunity_id``).
 
     Parameters
     ----------
@@ -37,7 +38,8 @@ def activity_counts(dataset: Dataset, freq: Freq = "week") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``rep_id`` (str), ``period_start`` (datetime64), ``activity_type`` (str),
-        ``count`` (int64); only combinations that occurred, sorted by rep, period, type.
+        ``count``, ``prospecting`` (int64); only combinations that occurred, sorted by rep,
+        period, type.
 
     Raises
     ------
@@ -51,24 +53,28 @@ def activity_counts(dataset: Dataset, freq: Freq = "week") -> pd.DataFrame:
     expr = (
         t.mutate(period_start=t.occurred_at.truncate(FREQ_UNITS[freq]))
         .group_by(["rep_id", "period_start", "activity_type"])
-        .aggregate(count=t.activity_id.count())
+        .aggregate(count=t.activity_id.count(), prospecting=t.opportunity_id.isnull().sum())
         .order_by(["rep_id", "period_start", "activity_type"])
     )
     out = expr.to_pandas()
-    return _canonical(out, {"rep_id": "str", "period_start": "datetime64[us]", "activity_type": "str", "count": "int64"})
+    return _canonical(
+        out,
+        {"rep_id": "str", "period_start": "datetime64[us]", "activity_type": "str", "count": "int64", "prospecting": "int64"},
+    )
 
 
 def activity_totals(dataset: Dataset) -> pd.DataFrame:
     """Count activities per rep and activity type over the whole dataset, in the engine.
 
-    ``count = #{activities a : a.rep_id = r, a.activity_type = t}``; narrow the dataset
+    ``count = #{activities a : a.rep_id = r, a.activity_type = t}`` and ``prospecting``, those
+    not tied to an opportunity; narrow the dataset
     first with ``between(start, end)`` for a date range.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``rep_id`` (str), ``activity_type`` (str), ``count`` (int64); only
-        combinations that occurred, sorted by rep and type.
+        Columns ``rep_id`` (str), ``activity_type`` (str), ``count``, ``prospecting``
+        (int64); only combinations that occurred, sorted by rep and type.
 
     Raises
     ------
@@ -79,11 +85,11 @@ def activity_totals(dataset: Dataset) -> pd.DataFrame:
     t = dataset.activities
     expr = (
         t.group_by(["rep_id", "activity_type"])
-        .aggregate(count=t.activity_id.count())
+        .aggregate(count=t.activity_id.count(), prospecting=t.opportunity_id.isnull().sum())
         .order_by(["rep_id", "activity_type"])
     )
     out = expr.to_pandas()
-    return _canonical(out, {"rep_id": "str", "activity_type": "str", "count": "int64"})
+    return _canonical(out, {"rep_id": "str", "activity_type": "str", "count": "int64", "prospecting": "int64"})
 
 
 def period_start(timestamps: pd.Series, freq: Freq = "week") -> pd.Series:

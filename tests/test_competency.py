@@ -39,9 +39,13 @@ def _activities() -> pd.DataFrame:
     add("r3", "2026-01-13 12:00", "appointment", 3)
     add("r3", "2026-01-13 12:30", "email", 4)
     frame = pd.DataFrame(rows, columns=["rep_id", "occurred_at", "activity_type"])
+    # r1's two appointments on 14 January are follow-ups booked on its open deal o1:
+    # appointments, but not prospect appointments (trials of appointment_to_opportunity)
+    on_deal = (frame["rep_id"] == "r1") & frame["occurred_at"].str.startswith("2026-01-14")
     return frame.assign(
         activity_id=[f"a{i}" for i in range(len(frame))],
         occurred_at=pd.to_datetime(frame["occurred_at"]).astype("datetime64[us]"),
+        opportunity_id=pd.Series("o1", index=frame.index, dtype="str").where(on_deal),
     )
 
 
@@ -111,6 +115,7 @@ def test_rep_counts_by_hand(counts):
             "meetings": [0, 0, 0, 0],
             "business_cards": [0, 0, 0, 0],
             "other_activities": [0, 0, 0, 0],
+            "prospect_appointments": [2, 0, 3, 0],
             "opportunities": [2, 1, 2, 1],  # created in range: o1 o3 | o4 | o5 o6 | o7
             "won": [2, 0, 0, 1],  # by close date: o1 and o2 (created before the range)
             "lost": [0, 1, 1, 0],  # o3 closed at END is outside
@@ -168,7 +173,8 @@ def test_funnel_rates_by_hand(funnel):
     r1 = funnel.loc[funnel["rep_id"] == "r1"].set_index("metric")
     assert r1.loc["connect_rate", ["successes", "trials", "rate"]].tolist() == [8, 20, 0.4]
     assert r1.loc["conversation_to_appointment", "rate"] == 0.5
-    assert r1.loc["appointment_to_opportunity", "rate"] == 0.5
+    # 2 opportunities from 2 prospect appointments (the 2 follow-ups on o1 are not trials)
+    assert r1.loc["appointment_to_opportunity", ["successes", "trials", "rate"]].tolist() == [2, 2, 1.0]
     assert r1.loc["win_rate", ["successes", "trials", "rate"]].tolist() == [2, 2, 1.0]
 
 

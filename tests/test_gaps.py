@@ -136,6 +136,7 @@ def _counts() -> pd.DataFrame:
             "dials": [400, 300, 200, 500, 0],
             "conversations": [100, 60, 0, 150, 0],  # c: no conversations
             "appointments": [40, 30, 0, 60, 0],
+            "prospect_appointments": [36, 30, 0, 50, 0],
             "opportunities": [20, 12, 1, 30, 0],
             "won": [5, 3, 0, 9, 0],  # c: no won deal
             "lost": [10, 6, 1, 15, 0],

@@ -55,6 +55,7 @@ def test_weeks_start_on_monday():
             "period_start": pd.to_datetime(["2026-11-16", "2026-11-23", "2026-11-23", "2026-11-30", "2026-11-30"]),
             "activity_type": ["dial", "conversation", "dial", "dial", "email"],
             "count": [1, 1, 2, 1, 1],
+            "prospecting": [1, 1, 2, 1, 1],
         }
     ).astype({"period_start": "datetime64[us]", "rep_id": "str", "activity_type": "str"})
     pd.testing.assert_frame_equal(out, expected)
@@ -74,7 +75,7 @@ def test_day_and_month_periods():
 def test_activity_totals_are_the_sum_of_the_periods():
     ds = _dataset(ROWS)
     totals = activity_totals(ds)
-    weekly = activity_counts(ds, "week").groupby(["rep_id", "activity_type"], as_index=False)["count"].sum()
+    weekly = activity_counts(ds, "week").groupby(["rep_id", "activity_type"], as_index=False)[["count", "prospecting"]].sum()
     pd.testing.assert_frame_equal(totals, weekly.astype({"rep_id": "str", "activity_type": "str"}))
     assert totals["count"].tolist() == [1, 3, 1, 1]
 
@@ -124,3 +125,12 @@ def test_next_period():
     assert next_period(pd.Series(pd.to_datetime(["2026-01-01", "2026-12-01"])), "month").dt.strftime(
         "%Y-%m-%d"
     ).tolist() == ["2026-02-01", "2027-01-01"]
+
+
+def test_prospecting_counts_activities_not_tied_to_an_opportunity():
+    ds = _dataset(ROWS)
+    acts = ds.activities.to_pandas().assign(opportunity_id=[None, "o1", "o1", None, None, "o2"])
+    ds = Dataset(tables=dict(ds.tables), activities=ibis.memtable(acts), as_of=ds.as_of)
+    totals = activity_totals(ds)
+    assert totals["count"].tolist() == [1, 3, 1, 1]
+    assert totals["prospecting"].tolist() == [1, 1, 1, 0]  # r1 dials: 2 of 3 on o1; r2 email on o2
