@@ -4,6 +4,7 @@ Commands::
 
     salesx2 sample   --out DIR [--reps N --weeks W --seed S]
     salesx2 validate DATA [--format text|json]
+    salesx2 metrics  DATA --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--format csv|json]
     salesx2 report   DATA [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
 
 Exit codes: 0 success; 2 bad input (one ``file:line:column: what is wrong`` line per
@@ -19,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from salesx2lib import __version__
 from salesx2lib.dataset import MissingTableError
 from salesx2lib.problems import DataError, format_problems
@@ -30,7 +33,17 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+def _date(text: str) -> pd.Timestamp:
+    """An argparse type: an ISO date such as 2026-03-02."""
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
 def _parser() -> argparse.ArgumentParser:
+    from salesx2lib.metrics import METRIC_TABLES
+
     parser = argparse.ArgumentParser(
         prog="salesx2",
         description="Sales operations analysis from CRM data: competencies, forecast accuracy, segments.",
@@ -58,6 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
     p.add_argument("--format", choices=("text", "json"), default="text", help="summary format (default text)")
+
+    p = sub.add_parser(
+        "metrics",
+        help="print a result table as CSV or JSON",
+        description="Compute one result table on DATA and print it (CSV by default). Tables: "
+        + "; ".join(f"{name}: {text}" for name, (_, text) in METRIC_TABLES.items())
+        + ". Tables that need a table DATA lacks say which and exit 2.",
+    )
+    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    p.add_argument("--table", required=True, choices=list(METRIC_TABLES), help="which table")
+    p.add_argument("--team", help="only this team (its priors and benchmarks are then the team's own)")
+    p.add_argument("--start", type=_date, help="first day of the range, inclusive (default: all data)")
+    p.add_argument("--end", type=_date, help="end of the range, exclusive (default: all data)")
+    p.add_argument("--freq", choices=("day", "week", "month"), default="week", help="period of activity and relevance (default week, Monday to Sunday)")
+    p.add_argument("--as-of", type=_date, dest="as_of", help="as-of date (default: the latest event in DATA)")
+    p.add_argument("--settings", type=Path, help="settings TOML file overriding the defaults")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
     p = sub.add_parser(
         "report",
@@ -102,6 +132,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from salesx2lib.load import load_dataset
+    from salesx2lib.metrics import metric_table
+    from salesx2lib.settings import load_settings
+
+    settings = load_settings(args.settings)
+    ds = load_dataset(args.data)
+    if args.team is not None and args.team not in ds.teams:
+        print(f"salesx2 metrics: unknown team {args.team!r} (teams: {', '.join(ds.teams)})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        print(f"salesx2 metrics: --end {args.end.date()} must be after --start {args.start.date()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    table = metric_table(
+        ds, args.table, team=args.team, start=args.start, end=args.end, freq=args.freq, as_of=args.as_of, settings=settings
+    )
+    if args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", date_format="iso", indent=1) + "\n")
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from salesx2lib import report
 
@@ -126,7 +179,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "report": _cmd_report}
+_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "metrics": _cmd_metrics, "report": _cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

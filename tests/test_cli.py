@@ -52,14 +52,14 @@ def test_the_installed_command_never_shows_a_traceback(tmp_path):
     assert run.stderr.startswith("opportunities.csv:5:amount:")
 
 
-@pytest.mark.parametrize("command", ["sample", "validate", "report"])
+@pytest.mark.parametrize("command", ["sample", "validate", "metrics", "report"])
 def test_every_command_documents_its_options(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
     assert "usage: salesx2 " + command in text
-    for option in {"sample": ["--out", "--reps", "--weeks", "--seed"], "validate": ["--format"],
+    for option in {"sample": ["--out", "--reps", "--weeks", "--seed"], "validate": ["--format"], "metrics": ["--table", "--team", "--start", "--end", "--freq", "--format"],
                    "report": ["--out", "--week", "--team", "--jobs", "--settings", "--overwrite"]}[command]:
         assert option in text
 
@@ -79,3 +79,49 @@ def test_sample_rejects_out_of_range_arguments(tmp_path, capsys):
     assert main(["sample", "--out", str(tmp_path / "s"), "--reps", "0"]) == 2
     assert "reps" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+FUNNEL_COLUMNS = ["rep_id", "team", "metric", "successes", "trials", "rate", "ci_low", "ci_high", "shrunk_rate"]
+
+
+def test_metrics_funnel_is_long_format_one_row_per_rep_and_ratio(valid_folder, capsys):
+    import io
+
+    import pandas as pd
+
+    assert main(["metrics", str(valid_folder), "--table", "funnel", "--team", "North"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(table.columns[: len(FUNNEL_COLUMNS)]) == FUNNEL_COLUMNS
+    assert sorted(table["metric"].unique()) == sorted(
+        ["connect_rate", "conversation_to_appointment", "appointment_to_opportunity", "win_rate"]
+    )
+    r1 = table.loc[(table["rep_id"] == "R1") & (table["metric"] == "connect_rate")].iloc[0]
+    assert (r1["successes"], r1["trials"], r1["rate"]) == (1, 1, 1.0)
+    assert len(table) == 2 * 4  # North has two reps
+
+
+def test_metrics_activity_json_has_one_row_per_rep_period_type(valid_folder, capsys):
+    assert main(["metrics", str(valid_folder), "--table", "activity", "--freq", "week", "--format", "json",
+                 "--start", "2026-01-05", "--end", "2026-01-12"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["rep_id"], r["activity_type"], r["count"]) for r in rows} == {
+        ("R1", "dial", 1), ("R1", "conversation", 1), ("R1", "appointment", 1), ("R2", "dial", 1)
+    }
+    assert all(r["period_start"].startswith("2026-01-05") for r in rows)
+
+
+def test_metrics_that_need_activities_say_so(tmp_path, capsys):
+    folder = write_tables(tmp_path / "d", {"activities": None})
+    assert main(["metrics", str(folder), "--table", "funnel"]) == 0  # win_rate only
+    assert set(l.split(",")[2] for l in capsys.readouterr().out.splitlines()[1:]) == {"win_rate"}
+    assert main(["metrics", str(folder), "--table", "gaps"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "salesx2 metrics: needs the activities table (activities.csv or activities.parquet), which this dataset does not have"
+    )
+
+
+def test_metrics_rejects_a_bad_range_or_team(valid_folder, capsys):
+    assert main(["metrics", str(valid_folder), "--table", "funnel", "--start", "2026-02-01", "--end", "2026-01-01"]) == 2
+    assert "must be after --start" in capsys.readouterr().err
+    assert main(["metrics", str(valid_folder), "--table", "funnel", "--team", "West"]) == 2
+    assert "unknown team 'West' (teams: North, South)" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+"""Named result tables, the ones ``salesx2 metrics --table NAME`` prints.
+
+Each entry calls the analysis modules, nothing more: this is where the command line,
+scripts and tests get the same table under the same name. A table that needs a table
+the dataset lacks raises :class:`~salesx2lib.dataset.MissingTableError` with one line
+saying which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from salesx2lib import competency, gaps, relevance, rollup
+from salesx2lib.dataset import Dataset
+from salesx2lib.settings import Settings, load_settings
+
+__all__ = ["METRIC_TABLES", "Query", "metric_table"]
+
+Freq = Literal["day", "week", "month"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a table is asked for: a date range ``[start, end)``, a period length, an as-of date."""
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    freq: Freq = "week"
+    as_of: pd.Timestamp | None = None
+    settings: Settings | None = None
+
+
+def _activity(ds: Dataset, q: Query) -> pd.DataFrame:
+    counts = rollup.activity_counts(ds.between(q.start, q.end) if q.start or q.end else ds, q.freq)
+    return counts.merge(ds.reps[["rep_id", "team"]], on="rep_id", how="left")[
+        ["rep_id", "team", "period_start", "activity_type", "count", "prospecting"]
+    ]
+
+
+def _funnel(ds: Dataset, q: Query) -> pd.DataFrame:
+    return competency.funnel(competency.rep_counts(ds, q.start, q.end))
+
+
+def _relevance(ds: Dataset, q: Query) -> pd.DataFrame:
+    return relevance.relevance(competency.rep_counts(ds, q.start, q.end, freq=q.freq), q.freq)
+
+
+def _gaps(ds: Dataset, q: Query) -> pd.DataFrame:
+    return gaps.gap_decomposition(competency.rep_counts(ds, q.start, q.end))
+
+
+#: Table name -> (function, one-line description for ``--help``).
+METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] = {
+    "activity": (_activity, "activity counts per rep, period (--freq) and activity_type"),
+    "funnel": (_funnel, "per rep and ratio: successes, trials, rate, Wilson 95% interval, shrunk rate"),
+    "relevance": (_relevance, "per metric: rank correlation with the next period's won revenue, bootstrap interval"),
+    "gaps": (_gaps, "per rep and factor: share of the log revenue gap to the team median"),
+}
+
+
+def metric_table(
+    dataset: Dataset,
+    name: str,
+    *,
+    team: str | list[str] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    freq: Freq = "week",
+    as_of: str | pd.Timestamp | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """The result table ``name`` for ``dataset``, optionally one team's, over ``[start, end)``.
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset.
+    name
+        One of :data:`METRIC_TABLES`.
+    team
+        Restrict to this team (or these teams) first.
+    start, end
+        Date range, start inclusive, end exclusive; default all data.
+    freq
+        Period of the tables that have periods (``activity``, ``relevance``).
+    as_of
+        The as-of date of the tables that have one; default the dataset's.
+    settings
+        Settings; default the packaged defaults.
+    """
+    if name not in METRIC_TABLES:
+        raise ValueError(f"unknown table {name!r} (tables: {', '.join(METRIC_TABLES)})")
+    ds = dataset.for_team(team) if team else dataset
+    query = Query(
+        start=pd.Timestamp(start) if start is not None else None,
+        end=pd.Timestamp(end) if end is not None else None,
+        freq=freq,
+        as_of=pd.Timestamp(as_of) if as_of is not None else ds.as_of,
+        settings=settings or load_settings(),
+    )
+    if query.start is not None and query.end is not None and query.end <= query.start:
+        raise ValueError(f"--end {query.end.date()} must be after --start {query.start.date()}")
+    function, _ = METRIC_TABLES[name]
+    return function(ds, query)
