@@ -38,7 +38,7 @@ class Settings:
     scrub_stage_duration_factor: float = 1.5
     scrub_amount_iqr_factor: float = 1.5
     scrub_min_history: int = 5
-    scrub_early_stages: tuple[str, ...] = ("Prospecting", "Qualification")
+    scrub_early_stages: tuple[str, ...] = ("Prospecting",)
 
 
 def default_settings_text() -> str:

@@ -1,0 +1,162 @@
+"""Charts for forecasting within the cycle (principle 4).
+
+Each function takes a result table of :mod:`salesx2lib.horizon`, :mod:`salesx2lib.cycle`,
+:mod:`salesx2lib.rolling` or :mod:`salesx2lib.scrub` and returns an Altair chart; nothing
+is computed here (filter to one team before charting where a function says so).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+__all__ = [
+    "backtest_chart",
+    "cycle_curve_chart",
+    "horizon_accuracy_chart",
+    "scrub_flags_chart",
+    "win_within_chart",
+]
+
+
+def _one_team(df: pd.DataFrame, what: str) -> None:
+    teams = df["team"].unique().tolist() if "team" in df.columns else []
+    if len(teams) > 1:
+        raise ValueError(f"{what} draws one team; filter first (got teams {', '.join(map(str, teams))})")
+
+
+def horizon_accuracy_chart(horizon: pd.DataFrame, cycle_days: float | None = None) -> alt.LayerChart:
+    """Accuracy (1 - WAPE) and bias of submitted forecasts against the horizon, with the cycle.
+
+    Parameters
+    ----------
+    horizon
+        Rows of :func:`salesx2lib.horizon.horizon_accuracy` for one team (e.g. ``all``).
+        Each bucket is drawn at its submissions' median horizon.
+    cycle_days
+        The measured cycle (``km_median_days`` of :func:`salesx2lib.cycle.sales_cycle`),
+        drawn as a vertical rule: forecasts to the right of it look past the cycle.
+    """
+    _one_team(horizon, "horizon_accuracy_chart")
+    base = alt.Chart(horizon).transform_fold(["accuracy", "bias"], as_=["metric", "value"])
+    tooltip = [
+        alt.Tooltip("horizon_bucket:N", title="horizon (days)"),
+        alt.Tooltip("n:Q", title="submissions"),
+        alt.Tooltip("metric:N"),
+        alt.Tooltip("value:Q", format=".0%"),
+    ]
+    x = alt.X("horizon_median_days:Q", title="Forecast horizon: days from submission to period end")
+    y = alt.Y("value:Q", title="accuracy = 1 - WAPE;  bias = sum(F-A)/sum(A)", axis=alt.Axis(format="%"))
+    color = alt.Color("metric:N", title=None)
+    lines = base.mark_line(point=True).encode(x=x, y=y, color=color, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#888888", strokeDash=[2, 2]).encode(y="y:Q")
+    layers: list[alt.Chart] = [zero, lines]
+    if cycle_days is not None and pd.notna(cycle_days):
+        cyc = pd.DataFrame({"days": [float(cycle_days)], "label": [f"sales cycle (KM median) {cycle_days:.0f} d"]})
+        rule = alt.Chart(cyc).mark_rule(color="#D55E00", strokeWidth=2).encode(x="days:Q")
+        text = alt.Chart(cyc).mark_text(align="left", dx=4, dy=-6, color="#D55E00").encode(x="days:Q", y=alt.value(8), text="label:N")
+        layers += [rule, text]
+    title = alt.Title("Forecast accuracy by horizon", subtitle="Past the sales cycle, forecasts are guesses")
+    return alt.layer(*layers).properties(title=title)
+
+
+def cycle_curve_chart(curve: pd.DataFrame, band: bool = True) -> alt.LayerChart:
+    """Kaplan-Meier curve: share of deals still undecided against their age, per team.
+
+    Parameters
+    ----------
+    curve
+        :func:`salesx2lib.cycle.cycle_curve` (all teams, or filtered).
+    band
+        Draw the pointwise confidence band (best with one team).
+    """
+    x = alt.X("days:Q", title="Days since the deal was created")
+    y = alt.Y("survival:Q", title="Share of deals still undecided", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    color = alt.Color("team:N", title="team")
+    line = alt.Chart(curve).mark_line(interpolate="step-after").encode(
+        x=x, y=y, color=color, tooltip=["team:N", "days:Q", alt.Tooltip("survival:Q", format=".1%"), "n_at_risk:Q"]
+    )
+    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#888888", strokeDash=[4, 3]).encode(y="y:Q")
+    layers: list[alt.Chart] = [half, line]
+    if band:
+        area = alt.Chart(curve).mark_area(opacity=0.15, interpolate="step-after").encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color)
+        layers.insert(0, area)
+    return alt.layer(*layers).properties(
+        title=alt.Title("Sales cycle (Kaplan-Meier, open deals censored)", subtitle="The median cycle is where the curve crosses 50%")
+    )
+
+
+def backtest_chart(backtest: pd.DataFrame) -> alt.Chart:
+    """Rolling forecast as of each Monday against what was actually won in its window.
+
+    Parameters
+    ----------
+    backtest
+        Rows of :func:`salesx2lib.rolling.backtest` for one team (e.g. ``all``).
+    """
+    _one_team(backtest, "backtest_chart")
+    return (
+        alt.Chart(backtest)
+        .transform_fold(["forecast", "actual", "pipeline_amount"], as_=["series", "amount"])
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("as_of_date:T", title="As of (Monday)"),
+            y=alt.Y("amount:Q", title="Amount in the next window"),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=["forecast", "actual", "pipeline_amount"], range=["#0072B2", "#009E73", "#BBBBBB"]),
+            ),
+            tooltip=["as_of_date:T", "series:N", alt.Tooltip("amount:Q", format=",.0f")],
+        )
+        .properties(title=alt.Title("Rolling forecast backtest", subtitle="Weighted gated pipeline vs won in the following window"))
+    )
+
+
+def scrub_flags_chart(counts: pd.DataFrame) -> alt.Chart:
+    """Number of open deals per rep raising each scrub flag (stacked bars).
+
+    Parameters
+    ----------
+    counts
+        :func:`salesx2lib.scrub.flag_counts`.
+    """
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            y=alt.Y("rep_id:N", title="rep", sort="-x"),
+            x=alt.X("n:Q", title="Open deals flagged"),
+            color=alt.Color("flag:N", title="flag"),
+            tooltip=["team:N", "rep_id:N", "flag:N", "n:Q", "n_open:Q"],
+        )
+        .properties(title="Scrub flags per rep")
+    )
+
+
+def win_within_chart(win: pd.DataFrame) -> alt.Chart:
+    """Time-bounded win probability by creation cohort; cohorts not yet complete are faded.
+
+    Parameters
+    ----------
+    win
+        Rows of :func:`salesx2lib.cycle.win_within` for one team (e.g. ``all``).
+    """
+    _one_team(win, "win_within_chart")
+    return (
+        alt.Chart(win)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("cohort:T", title="Creation cohort"),
+            y=alt.Y("win_probability:Q", title="Won within d days of creation", axis=alt.Axis(format="%")),
+            color=alt.Color("within_days:O", title="d (days)"),
+            opacity=alt.condition("datum.complete", alt.value(1.0), alt.value(0.35)),
+            tooltip=["cohort:T", "within_days:O", "n:Q", "n_judged:Q", "n_too_young:Q", alt.Tooltip("win_probability:Q", format=".1%")],
+        )
+        .properties(
+            title=alt.Title(
+                "Won within 30/60/90 days, by creation cohort",
+                subtitle="Faded: some deals of the cohort are too young to judge",
+            )
+        )
+    )

@@ -1,0 +1,349 @@
+"""Rolling forecast and backtest: hand computation, consistency, and no look-ahead.
+
+The no-look-ahead property rewrites everything after the as-of date (outcomes flipped,
+amounts and dates changed, deals, history rows and activities added) and asserts that the
+forecast as of that date does not move; a control test shows that rewriting the *past*
+does move it, so the property can fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesx2lib.dataset import Dataset, MissingTableError
+from salesx2lib.rolling import (
+    backtest,
+    backtest_dates,
+    backtest_summary,
+    rolling_forecast,
+    rolling_pipeline,
+    stage_win_rates,
+)
+from salesx2lib.settings import load_settings
+
+US = "datetime64[us]"
+T = pd.Timestamp
+SETTINGS = load_settings()
+ONE = replace(SETTINGS, forecast_min_decided_deals=1)
+OPEN = list(SETTINGS.stage_order)
+D = T("2024-03-04")  # a Monday
+
+REPS = pd.DataFrame(
+    {
+        "rep_id": pd.array(["r1", "r2", "r3"], dtype="str"),
+        "rep_name": pd.array(["Ann", "Bob", "Cy"], dtype="str"),
+        "team": pd.array(["A", "A", "B"], dtype="str"),
+        "manager": pd.array(["M", "M", "N"], dtype="str"),
+    }
+)
+
+
+def _frames(deals: dict[str, tuple[str, str, list[tuple]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """{id: (rep, status, [(changed_at, stage, amount, ecd), ...])}; a closed deal closes at its last row."""
+    opp_rows, hist_rows = [], []
+    for oid, (rep, status, rows) in deals.items():
+        for changed, stage, amount, ecd in rows:
+            hist_rows.append((oid, T(changed), stage, amount, T(ecd) if ecd is not None else pd.NaT))
+        last = rows[-1]
+        closed = T(last[0]) if status != "open" else pd.NaT
+        opp_rows.append((oid, rep, T(rows[0][0]), last[2], last[1], status, T(last[3]) if last[3] is not None else pd.NaT, closed))
+    opps = pd.DataFrame(
+        opp_rows, columns=["opportunity_id", "rep_id", "created_at", "amount", "stage", "status", "expected_close_date", "closed_at"]
+    ).astype({"opportunity_id": "str", "rep_id": "str", "created_at": US, "amount": "float64", "stage": "str", "status": "str", "expected_close_date": US, "closed_at": US})
+    hist = pd.DataFrame(hist_rows, columns=["opportunity_id", "changed_at", "stage", "amount", "expected_close_date"])
+    hist = hist.astype({"opportunity_id": "str", "changed_at": US, "stage": "str", "amount": "float64", "expected_close_date": US})
+    return opps, hist
+
+
+HAND = {
+    "D1": ("r1", "won", [("2024-01-05", "Prospecting", 10.0, "2024-02-01"), ("2024-01-15", "Qualification", 10.0, "2024-02-01"),
+                         ("2024-01-25", "Proposal", 10.0, "2024-02-10"), ("2024-02-10", "Closed Won", 10.0, "2024-02-10")]),
+    "D2": ("r1", "lost", [("2024-01-05", "Prospecting", 10.0, "2024-02-01"), ("2024-01-20", "Qualification", 10.0, "2024-02-15"),
+                          ("2024-02-15", "Closed Lost", 10.0, "2024-02-15")]),
+    "D3": ("r3", "lost", [("2024-01-05", "Prospecting", 10.0, "2024-02-01"), ("2024-02-20", "Closed Lost", 10.0, "2024-02-20")]),
+    # Decided after D: invisible to the forecast as of D, counted in its actual.
+    "D4": ("r1", "won", [("2024-02-01", "Prospecting", 700.0, "2024-03-15"), ("2024-02-10", "Negotiation", 700.0, "2024-03-15"),
+                         ("2024-03-20", "Closed Won", 700.0, "2024-03-20")]),
+    "O1": ("r1", "won", [("2024-02-01", "Proposal", 1000.0, "2024-03-20"), ("2024-03-25", "Closed Won", 1000.0, "2024-03-25")]),
+    "O2": ("r1", "open", [("2024-02-01", "Qualification", 400.0, "2024-03-10")]),
+    "O3": ("r1", "open", [("2024-02-01", "Negotiation", 300.0, "2024-03-30")]),
+    "O4": ("r1", "open", [("2024-02-01", "Prospecting", 900.0, "2024-03-15")]),  # below the gate
+    "O5": ("r1", "open", [("2024-02-01", "Proposal", 500.0, "2024-05-01")]),  # outside the window
+    "O6": ("r1", "open", [("2024-02-01", "Proposal", None, "2024-03-15")]),  # no amount: gate
+    "O7": ("r1", "open", [("2024-02-01", "Qualification", 100.0, "2024-04-03")]),  # first day after the window
+    "O8": ("r1", "open", [("2024-02-01", "Qualification", 100.0, "2024-04-02")]),  # last day of the window
+}
+H_OPPS, H_HIST = _frames(HAND)
+
+
+def _dataset(opps: pd.DataFrame, hist: pd.DataFrame | None, as_of: pd.Timestamp, activities: pd.DataFrame | None = None, forecasts: pd.DataFrame | None = None) -> Dataset:
+    tables = {"reps": REPS, "opportunities": opps}
+    if hist is not None:
+        tables["opportunity_history"] = hist
+    if forecasts is not None:
+        tables["forecasts"] = forecasts
+    acts = ibis.memtable(activities) if activities is not None else None
+    return Dataset(tables=tables, activities=acts, as_of=as_of)
+
+
+@pytest.fixture(scope="module")
+def hand() -> Dataset:
+    return _dataset(H_OPPS, H_HIST, T("2024-06-01"))
+
+
+def test_stage_win_rates_by_hand():
+    r = stage_win_rates(H_OPPS, H_HIST, [D], ONE).set_index("stage")
+    # Decided by D: D1 won (Prospecting, Qualification, Proposal), D2 lost (P, Q), D3 lost (P).
+    assert (r.loc["Prospecting", "n_decided"], r.loc["Prospecting", "n_won"]) == (3, 1)
+    assert r.loc["Qualification", "stage_win_rate"] == pytest.approx(0.5)
+    assert r.loc["Proposal", "stage_win_rate"] == 1.0 and r.loc["Proposal", "source"] == "stage"
+    assert r.loc["Negotiation", "n_decided"] == 0 and r.loc["Negotiation", "source"] == "pooled"
+    assert r.loc["Negotiation", "win_probability"] == pytest.approx(1 / 3)
+    early = stage_win_rates(H_OPPS, H_HIST, ["2024-02-01"], ONE)
+    assert (early["source"] == "none").all() and early["win_probability"].isna().all()
+
+
+def test_rolling_forecast_by_hand(hand):
+    deals = rolling_pipeline(hand, as_of=D, settings=ONE).set_index("opportunity_id")
+    # D4 is open on D (it closes on 20 Mar) in Negotiation, expected 15 Mar: it counts too.
+    assert sorted(deals.index) == ["D4", "O1", "O2", "O3", "O8"]
+    assert deals.loc["D4", "weighted_amount"] == pytest.approx(700.0 / 3)
+    assert deals.loc["O1", "weighted_amount"] == pytest.approx(1000.0)
+    assert deals.loc["O2", "weighted_amount"] == pytest.approx(200.0)
+    assert deals.loc["O3", "weighted_amount"] == pytest.approx(100.0)  # pooled 1/3
+    assert deals.loc["O8", "weighted_amount"] == pytest.approx(50.0)
+    assert (deals["window_start"] == D).all() and (deals["window_end"] == T("2024-04-02")).all()
+    per_rep = rolling_forecast(hand, as_of=D, settings=ONE).set_index("rep_id")
+    r1 = per_rep.loc["r1"]
+    assert r1.n_opportunities == 5 and r1.pipeline_amount == 2500.0
+    assert r1.forecast == pytest.approx(1350.0 + 700.0 / 3)
+    assert r1.actual == 1700.0  # D4 (700, 20 Mar) + O1 (1000, 25 Mar)
+    assert per_rep.loc["r2", "forecast"] == 0.0 and per_rep.loc["r2", "n_opportunities"] == 0
+    team = rolling_forecast(hand, as_of=D, settings=ONE, by="team").set_index("team")
+    assert team.index.tolist() == ["A", "B", "all"]
+    assert team.loc["all", "forecast"] == pytest.approx(1350.0 + 700.0 / 3) and team.loc["B", "forecast"] == 0.0
+
+
+def test_pooled_rate_below_min_decided(hand):
+    # Default min_decided_deals = 10: every stage falls back to the pooled 1/3.
+    r1 = rolling_forecast(hand, as_of=D).set_index("rep_id").loc["r1"]
+    assert r1.forecast == pytest.approx(2500.0 / 3)
+
+
+def test_actual_unknown_until_window_is_over():
+    ds = _dataset(H_OPPS, H_HIST, T("2024-03-20"))
+    assert rolling_forecast(ds, as_of=D)["actual"].isna().all()
+
+
+def test_needs_history():
+    with pytest.raises(MissingTableError, match="opportunity_history"):
+        rolling_forecast(_dataset(H_OPPS, None, T("2024-06-01")))
+
+
+def test_control_rewriting_the_past_moves_the_forecast(hand):
+    # D1 lost instead of won (before D): Proposal's win rate drops to 0.
+    opps = H_OPPS.assign(status=H_OPPS["status"].where(H_OPPS["opportunity_id"] != "D1", "lost"))
+    changed = rolling_forecast(_dataset(opps, H_HIST, T("2024-06-01")), as_of=D, settings=ONE)
+    base = rolling_forecast(hand, as_of=D, settings=ONE)
+    assert changed.set_index("rep_id").loc["r1", "forecast"] != base.set_index("rep_id").loc["r1", "forecast"]
+
+
+# -- random datasets for the properties -----------------------------------------------------------
+
+
+def _random(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Consistent random opportunities, history, activities and forecasts (Jan-Jun 2024)."""
+    rng = np.random.default_rng(seed)
+    end = T("2024-06-30")
+    deals, acts = {}, []
+    for i in range(int(rng.integers(60, 90))):
+        t = T("2024-01-01") + pd.Timedelta(hours=int(rng.integers(0, 24 * 140)))
+        stage, amount = int(rng.integers(0, 2)), float(rng.integers(1, 60) * 100)
+        ecd = (t + pd.Timedelta(days=int(rng.integers(5, 50)))).normalize()
+        rows, status = [(t, OPEN[stage], amount, ecd)], "open"
+        for _ in range(int(rng.integers(1, 7))):
+            t = t + pd.Timedelta(hours=int(rng.integers(1, 24 * 15)))
+            if t > end:
+                break
+            if rng.random() < 0.3:
+                acts.append((f"a{len(acts)}", f"r{i % 3 + 1}", t, f"o{i}"))
+            roll = rng.random()
+            if roll < 0.2 and stage >= 1:
+                status = "won" if rng.random() < 0.2 + 0.2 * stage else "lost"
+                rows.append((t, "Closed Won" if status == "won" else "Closed Lost", amount, t.normalize()))
+                break
+            if roll < 0.55:
+                stage = min(stage + 1, 3)
+            elif roll < 0.8:
+                ecd = ecd + pd.Timedelta(days=int(rng.integers(1, 20)))
+            else:
+                amount = round(amount * float(rng.uniform(0.6, 1.4)), 0)
+            rows.append((t, OPEN[stage], amount, ecd))
+        deals[f"o{i}"] = (f"r{i % 3 + 1}", status, rows)
+    opps, hist = _frames(deals)
+    activities = pd.DataFrame(acts, columns=["activity_id", "rep_id", "occurred_at", "opportunity_id"]).assign(activity_type="conversation", duration_s=60.0)
+    activities = activities.astype({"activity_id": "str", "rep_id": "str", "occurred_at": US, "opportunity_id": "str", "activity_type": "str"})
+    months = pd.date_range("2024-01-01", "2024-06-01", freq="MS")
+    fc = [
+        (f"r{r}", m - pd.Timedelta(days=int(lag)), m, m + pd.offsets.MonthEnd(0), float(rng.integers(0, 40) * 100), "commit")
+        for r in (1, 2, 3)
+        for m in months
+        for lag in (5, 35, 65)
+    ]
+    forecasts = pd.DataFrame(fc, columns=["rep_id", "submitted_at", "period_start", "period_end", "amount", "category"])
+    forecasts = forecasts.astype({"rep_id": "str", "submitted_at": US, "period_start": US, "period_end": US, "category": "str"})
+    return opps, hist, activities, forecasts
+
+
+def _rewrite_future(opps, hist, acts, when, rng):
+    """Everything after ``when`` changed; nothing at or before it."""
+    flip = {"won": "lost", "lost": "won", "open": "open"}
+    flip_stage = {"Closed Won": "Closed Lost", "Closed Lost": "Closed Won"}
+    later = opps["closed_at"] > when
+    opps2 = opps.assign(
+        status=opps["status"].where(~later, opps["status"].map(flip)),
+        stage=opps["stage"].where(~later, opps["stage"].replace(flip_stage)),
+        closed_at=opps["closed_at"].where(~later, opps["closed_at"] + pd.Timedelta(days=3)),
+        amount=opps["amount"] * 5,  # the current table is "now": all of it is the future
+        expected_close_date=opps["expected_close_date"] + pd.Timedelta(days=9),
+    )
+    future = hist["changed_at"] > when
+    hist2 = hist.assign(
+        amount=hist["amount"].where(~future, hist["amount"] * 5),
+        stage=hist["stage"].where(~future, hist["stage"].replace(flip_stage)),
+        expected_close_date=hist["expected_close_date"].where(~future, hist["expected_close_date"] - pd.Timedelta(days=4)),
+    )
+    # New history rows after `when` for deals open then, and brand-new deals.
+    open_then = opps.loc[(opps["created_at"] <= when) & ~(opps["closed_at"] <= when), "opportunity_id"]
+    extra = pd.DataFrame(
+        {
+            "opportunity_id": open_then.to_numpy(),
+            "changed_at": when + pd.Timedelta(hours=1),
+            "stage": "Negotiation",
+            "amount": 99_999.0,
+            "expected_close_date": when.normalize() + pd.Timedelta(days=3),
+        }
+    )
+    new_ids = [f"new{i}" for i in range(5)]
+    new_opps = pd.DataFrame(
+        {
+            "opportunity_id": new_ids,
+            "rep_id": [f"r{i % 3 + 1}" for i in range(5)],
+            "created_at": when + pd.Timedelta(minutes=1),
+            "amount": 12_345.0,
+            "stage": "Negotiation",
+            "status": "open",
+            "expected_close_date": when.normalize() + pd.Timedelta(days=2),
+            "closed_at": pd.NaT,
+        }
+    )
+    new_hist = new_opps[["opportunity_id", "created_at", "stage", "amount", "expected_close_date"]].rename(columns={"created_at": "changed_at"})
+    opps2 = pd.concat([opps2, new_opps.astype(opps.dtypes.to_dict())], ignore_index=True).astype(opps.dtypes.to_dict())
+    hist2 = pd.concat([hist2, extra, new_hist], ignore_index=True).astype(hist.dtypes.to_dict())
+    hist2 = hist2.sample(frac=1.0, random_state=int(rng.integers(1 << 30))).sort_values("changed_at", kind="stable")
+    acts_future = pd.DataFrame(
+        {"activity_id": [f"f{i}" for i in range(len(open_then))], "rep_id": "r1", "occurred_at": when + pd.Timedelta(hours=2), "opportunity_id": open_then.to_numpy(), "activity_type": "conversation", "duration_s": 60.0}
+    )
+    acts2 = pd.concat([acts, acts_future.astype(acts.dtypes.to_dict())], ignore_index=True).astype(acts.dtypes.to_dict())
+    return opps2, hist2.reset_index(drop=True), acts2
+
+
+FORECAST_COLS = ["as_of_date", "window_start", "window_end", "team", "rep_id", "n_opportunities", "pipeline_amount", "forecast"]
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 100_000), week=st.integers(4, 20))
+def test_property_no_look_ahead(seed, week):
+    opps, hist, acts, fc = _random(seed)
+    when = T("2024-01-01") + pd.Timedelta(weeks=week)  # a Monday
+    as_of = T("2024-07-01")
+    before_ds = _dataset(opps, hist, as_of, acts, fc)
+    o2, h2, a2 = _rewrite_future(opps, hist, acts, when, np.random.default_rng(seed))
+    after_ds = _dataset(o2, h2, as_of, a2, fc)
+    before = rolling_forecast(before_ds, as_of=when, settings=ONE)[FORECAST_COLS]
+    after = rolling_forecast(after_ds, as_of=when, settings=ONE)[FORECAST_COLS]
+    pd.testing.assert_frame_equal(before, after)
+    rates_before = stage_win_rates(opps, hist, [when], ONE)
+    rates_after = stage_win_rates(o2, h2, [when], ONE)
+    pd.testing.assert_frame_equal(rates_before, rates_after)
+    deals_before = rolling_pipeline(before_ds, as_of=when).drop(columns=["reasons"])
+    deals_after = rolling_pipeline(after_ds, as_of=when).drop(columns=["reasons"])
+    pd.testing.assert_frame_equal(deals_before, deals_after)
+
+
+def test_no_look_ahead_example_is_not_vacuous():
+    # One fixed case of the property above, with deals and decided deals on both sides.
+    opps, hist, acts, fc = _random(0)
+    when = T("2024-03-25")
+    o2, h2, a2 = _rewrite_future(opps, hist, acts, when, np.random.default_rng(0))
+    before = rolling_forecast(_dataset(opps, hist, T("2024-07-01"), acts, fc), as_of=when, settings=ONE)
+    after = rolling_forecast(_dataset(o2, h2, T("2024-07-01"), a2, fc), as_of=when, settings=ONE)
+    assert before["n_opportunities"].sum() >= 8 and before["forecast"].sum() > 0
+    assert (opps["closed_at"] > when).sum() >= 10 and (opps["closed_at"] <= when).sum() >= 10
+    pd.testing.assert_frame_equal(before[FORECAST_COLS], after[FORECAST_COLS])
+    assert not before["actual"].equals(after["actual"])  # the future did change
+
+
+def test_backtest_rows_equal_rolling_forecast_as_of_each_monday():
+    opps, hist, acts, fc = _random(11)
+    ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)
+    bt = backtest(ds, settings=ONE)
+    dates = backtest_dates(ds, ONE)
+    assert (dates.day_of_week == 0).all() and len(dates) > 5
+    assert (dates + pd.Timedelta(days=30) <= ds.as_of).all()
+    assert bt["as_of_date"].drop_duplicates().tolist() == list(dates)
+    for monday in dates[::4]:
+        one = rolling_forecast(ds, as_of=monday, settings=ONE, by="team")
+        pd.testing.assert_frame_equal(bt.loc[bt["as_of_date"] == monday].reset_index(drop=True), one)
+
+
+def test_backtest_summary_formulas():
+    opps, hist, acts, fc = _random(5)
+    ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)
+    summary = backtest_summary(ds, settings=ONE)
+    assert set(summary["method"]) == {"rolling", "submitted"}
+    rolling_all = summary.loc[(summary["team"] == "all") & (summary["method"] == "rolling")].iloc[0]
+    assert rolling_all["horizon_bucket"] == "0-30"
+    per_rep = backtest(ds, settings=ONE, by="rep")
+    per_rep = per_rep.loc[~((per_rep["forecast"] == 0) & (per_rep["actual"] == 0))]
+    f, a = per_rep["forecast"], per_rep["actual"]
+    assert rolling_all["n"] == len(per_rep)
+    assert rolling_all["bias"] == pytest.approx((f - a).sum() / a.sum())
+    assert rolling_all["wape"] == pytest.approx((f - a).abs().sum() / a.sum())
+    submitted = summary.loc[(summary["team"] == "all") & (summary["method"] == "submitted")]
+    assert set(submitted["horizon_bucket"]) <= {"0-30", "31-60", "61-90", "91+"} and len(submitted) >= 2
+    # Without forecasts only the rolling rows remain.
+    no_fc = backtest_summary(_dataset(opps, hist, T("2024-07-01")), settings=ONE)
+    assert set(no_fc["method"]) == {"rolling"}
+
+
+def test_forecast_charts_build_from_results():
+    from salesx2lib.charts import forecast as charts
+    from salesx2lib.cycle import cycle_curve, sales_cycle, win_within
+    from salesx2lib.horizon import horizon_accuracy
+    from salesx2lib.scrub import flag_counts, scrub
+
+    opps, hist, acts, fc = _random(5)
+    ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)
+    cycle_days = sales_cycle(ds).set_index("team").loc["all", "km_median_days"]
+    hz = horizon_accuracy(ds)
+    spec = charts.horizon_accuracy_chart(hz.loc[hz["team"] == "all"], cycle_days).to_dict()
+    assert any(layer.get("mark", {}).get("type") == "rule" for layer in spec["layer"])
+    with pytest.raises(ValueError, match="one team"):
+        charts.horizon_accuracy_chart(hz)
+    bt = backtest(ds, settings=ONE)
+    curve, win = cycle_curve(ds), win_within(ds)
+    for chart in (
+        charts.cycle_curve_chart(curve),
+        charts.backtest_chart(bt.loc[bt["team"] == "all"]),
+        charts.scrub_flags_chart(flag_counts(scrub(ds))),
+        charts.win_within_chart(win.loc[win["team"] == "all"]),
+    ):
+        assert "$schema" in chart.to_dict()
