@@ -158,16 +158,20 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from salesx2lib import report
 
-    result = report.run_report(
-        args.data,
-        args.out,
-        week=args.week,
-        teams=args.teams,
-        settings=args.settings,
-        jobs=args.jobs,
-        overwrite=args.overwrite,
-        progress=lambda line: print(line, file=sys.stderr),
-    )
+    try:
+        result = report.run_report(
+            args.data,
+            args.out,
+            week=args.week,
+            teams=args.teams,
+            settings=args.settings,
+            jobs=args.jobs,
+            overwrite=args.overwrite,
+            progress=lambda line: print(line, file=sys.stderr),
+        )
+    except (ValueError, FileExistsError) as exc:  # raised before anything is written
+        print(f"salesx2 report: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(result.index)
     if not result.ok:
         print(

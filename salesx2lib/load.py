@@ -167,6 +167,7 @@ def load_dataset(path: str | Path, *, as_of: str | pd.Timestamp | None = None) -
     sources, problems = find_sources(folder)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # it would print into terminals and notebooks
     validation: Validation = validate_sources(con, sources)
     problems.extend(validation.problems)
     if any(p.severity == "error" for p in problems):

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 __all__ = [
+    "z_score",
     "BetaPrior",
     "RankCorrelation",
     "beta_prior_from_sums",
@@ -42,7 +43,8 @@ MIN_REPS_FOR_PRIOR = 3
 WEAK_PRIOR_STRENGTH = 2.0
 
 
-def _z(confidence: float) -> float:
+def z_score(confidence: float) -> float:
+    """Two-sided normal quantile of a confidence level: ``z = Phi^-1(1 - (1 - confidence) / 2)`` (1.96 for 0.95)."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
     return float(_sps.norm.isf((1.0 - confidence) / 2.0))
@@ -97,7 +99,7 @@ def wilson_interval(
     (0.1078, 0.6032)
     """
     x, n = _counts(successes, trials)
-    z = _z(confidence)
+    z = z_score(confidence)
     z2 = z * z
     with np.errstate(divide="ignore", invalid="ignore"):
         center = (x + z2 / 2.0) / (n + z2)
@@ -396,7 +398,7 @@ def rank_correlation(
     Introduction to the Bootstrap*, ch. 13 (percentile interval); C. A. Field and A. H.
     Welsh (2007), "Bootstrapping clustered data", JRSS B 69(3).
     """
-    _z(confidence)
+    z_score(confidence)
     xa = np.asarray(x, dtype="float64").ravel()
     ya = np.asarray(y, dtype="float64").ravel()
     codes, uniques = _factorize(clusters)

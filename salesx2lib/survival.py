@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as _sps
+
+from salesx2lib.stats import z_score
 
 __all__ = ["kaplan_meier", "km_quantile", "km_quantile_ci", "km_survival_at"]
 
@@ -87,7 +88,7 @@ def kaplan_meier(
         green = np.cumsum(terms)
         se = s * np.sqrt(green)
         se = np.where(np.isfinite(green), se, np.nan)
-        z = float(_sps.norm.isf((1.0 - confidence) / 2.0))
+        z = z_score(confidence)
         log_s = np.log(s)
         theta_se = np.sqrt(green) / np.abs(log_s)
         lo = s ** np.exp(z * theta_se)
@@ -163,7 +164,7 @@ def km_quantile_ci(km: pd.DataFrame, q: float, confidence: float = 0.95) -> tupl
     s = ev["survival"].to_numpy()
     se = ev["se"].to_numpy()
     times = ev["time"].to_numpy()
-    z = float(_sps.norm.isf((1.0 - confidence) / 2.0))
+    z = z_score(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.log(-np.log(s))
         gprime = -1.0 / (s * np.log(s))

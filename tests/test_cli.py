@@ -125,3 +125,20 @@ def test_metrics_rejects_a_bad_range_or_team(valid_folder, capsys):
     assert "must be after --start" in capsys.readouterr().err
     assert main(["metrics", str(valid_folder), "--table", "funnel", "--team", "West"]) == 2
     assert "unknown team 'West' (teams: North, South)" in capsys.readouterr().err
+
+
+def test_report_with_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
+    folder = write_tables(tmp_path / "d", BAD)
+    out = tmp_path / "reports"
+    assert main(["report", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "opportunities.csv:5:amount: -5 is negative (amount must be >= 0)" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["report", str(valid_folder), "--out", str(out), "--team", "West"]) == 2
+    assert "salesx2 report: unknown team 'West' (teams: North, South)" in capsys.readouterr().err
+    assert not out.exists()
