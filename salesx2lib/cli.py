@@ -4,7 +4,7 @@ Commands::
 
     salesx2 sample   --out DIR [--reps N --weeks W --seed S]
     salesx2 validate DATA [--format text|json]
-    salesx2 metrics  DATA --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--format csv|json]
+    salesx2 metrics  DATA --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--as-of DATE] [--format csv|json]
     salesx2 report   DATA [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
 
 Exit codes: 0 success; 2 bad input (one ``file:line:column: what is wrong`` line per

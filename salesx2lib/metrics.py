@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-from salesx2lib import competency, gaps, relevance, rollup
+from salesx2lib import competency, cycle, gaps, horizon, relevance, rolling, rollup, scrub
 from salesx2lib.dataset import Dataset
 from salesx2lib.settings import Settings, load_settings
 
@@ -53,12 +53,37 @@ def _gaps(ds: Dataset, q: Query) -> pd.DataFrame:
     return gaps.gap_decomposition(competency.rep_counts(ds, q.start, q.end))
 
 
+def _cycle(ds: Dataset, q: Query) -> pd.DataFrame:
+    return cycle.sales_cycle(ds, q.as_of)
+
+
+def _horizon(ds: Dataset, q: Query) -> pd.DataFrame:
+    return horizon.horizon_accuracy(ds, q.as_of, q.settings)
+
+
+def _rolling(ds: Dataset, q: Query) -> pd.DataFrame:
+    return rolling.rolling_forecast(ds, q.as_of, q.settings, by="rep")
+
+
+def _scrub(ds: Dataset, q: Query) -> pd.DataFrame:
+    return scrub.scrub(ds, q.as_of, q.settings)
+
+
+def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
+    return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
+
+
 #: Table name -> (function, one-line description for ``--help``).
 METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] = {
     "activity": (_activity, "activity counts per rep, period (--freq) and activity_type"),
     "funnel": (_funnel, "per rep and ratio: successes, trials, rate, Wilson 95% interval, shrunk rate"),
     "relevance": (_relevance, "per metric: rank correlation with the next period's won revenue, bootstrap interval"),
     "gaps": (_gaps, "per rep and factor: share of the log revenue gap to the team median"),
+    "cycle": (_cycle, "per team and all: Kaplan-Meier sales cycle (open deals censored) next to the won-only median"),
+    "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),
+    "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
+    "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
+    "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
 }
 
 
@@ -88,7 +113,8 @@ def metric_table(
     freq
         Period of the tables that have periods (``activity``, ``relevance``).
     as_of
-        The as-of date of the tables that have one; default the dataset's.
+        The as-of date of the tables that have one (``cycle``, ``horizon``, ``rolling``,
+        ``scrub``); default the dataset's.
     settings
         Settings; default the packaged defaults.
     """

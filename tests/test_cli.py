@@ -142,3 +142,37 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
     assert main(["report", str(valid_folder), "--out", str(out), "--team", "West"]) == 2
     assert "salesx2 report: unknown team 'West' (teams: North, South)" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        ("cycle", ["team", "n_won", "n_lost", "n_open", "km_median_days", "km_q25_days", "km_q75_days", "won_median_days"]),
+        ("horizon", ["team", "horizon_bucket", "n", "forecast", "actual", "bias", "wape", "accuracy", "hit_rate"]),
+        ("rolling", ["team", "rep_id", "n_opportunities", "forecast"]),
+        ("scrub", ["opportunity_id", "rep_id", "passes_gate", "n_flags", "reasons"]),
+        ("backtest", ["team", "method", "horizon_bucket", "bias", "wape"]),
+    ],
+)
+def test_forecast_tables_have_the_documented_columns(valid_folder, capsys, table, columns):
+    import io
+
+    import pandas as pd
+
+    assert main(["metrics", str(valid_folder), "--table", table, "--as-of", "2026-02-01"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(columns) <= set(frame.columns), sorted(set(columns) - set(frame.columns))
+    if table in ("cycle", "horizon"):
+        assert "all" in set(frame["team"])  # one row (set) per team plus the whole floor
+
+
+def test_cycle_table_on_the_fixture_by_hand(valid_folder, capsys):
+    import io
+
+    import pandas as pd
+
+    assert main(["metrics", str(valid_folder), "--table", "cycle", "--format", "json"]) == 0
+    rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)}
+    # O1 (North) won after 23.2 days, O3 (North) lost after 10.9 days; O2 (South) open
+    assert (rows["all"]["n_won"], rows["all"]["n_lost"], rows["all"]["n_open"]) == (1, 1, 1)
+    assert rows["North"]["won_median_days"] == pytest.approx(23 + 4 / 24)
