@@ -42,6 +42,7 @@ __all__ = [
     "OPPORTUNITY_COUNT_COLUMNS",
     "deal_size",
     "funnel",
+    "funnel_comparison",
     "rep_counts",
     "require_activity_columns",
     "team_benchmarks",
@@ -466,3 +467,31 @@ def deal_size(counts: pd.DataFrame, prior_deals: float = 2.0) -> pd.DataFrame:
         defined=won > 0,
     )
     return out.sort_values([*groups, "rep_id"]).reset_index(drop=True)
+
+
+def funnel_comparison(
+    dataset: Dataset,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    baseline_start: pd.Timestamp | str,
+) -> pd.DataFrame:
+    """The team funnel over ``[start, end)`` next to the baseline ``[baseline_start, start)``.
+
+    ``rate = sum x / sum n`` pooled over the team's reps in each window (:func:`team_funnel`),
+    with Wilson 95% intervals; e.g. the report week against the trailing quarter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`team_funnel` plus ``window`` (``current`` or ``baseline``),
+        ``window_start`` and ``window_end`` (exclusive).
+    """
+    bounds = {"current": (start, end), "baseline": (baseline_start, start)}
+    frames = [
+        team_funnel(rep_counts(dataset, lo, hi)).assign(
+            window=name, window_start=pd.Timestamp(lo), window_end=pd.Timestamp(hi)
+        )
+        for name, (lo, hi) in bounds.items()
+    ]
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"window": "str", "window_start": "datetime64[us]", "window_end": "datetime64[us]"})

@@ -37,6 +37,7 @@ __all__ = [
     "gap_decomposition",
     "largest_gaps",
     "rep_factors",
+    "top_competency_gaps",
     "waterfall",
 ]
 
@@ -316,3 +317,62 @@ def waterfall(decomposition: pd.DataFrame, rep_id: str) -> pd.DataFrame:
         }
     )
     return out.astype({"label": "str", "kind": "str"})
+
+
+#: How a factor is named in sentences for managers.
+FACTOR_NAMES: dict[str, str] = {
+    "dials": "dial volume",
+    "connect_rate": "connect rate",
+    "conversation_to_appointment": "conversation-to-appointment ratio",
+    "appointment_to_opportunity": "appointment-to-opportunity ratio",
+    "win_rate": "win rate",
+    "avg_deal_size": "average deal size",
+}
+
+
+def _show(factor: str, value: float) -> str:
+    if factor == "avg_deal_size":
+        return f"{value:,.0f}"
+    if factor == "dials":
+        return f"{value:,.0f} dials"
+    return f"{value:.0%}"
+
+
+def top_competency_gaps(decomposition: pd.DataFrame, reps: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """The ``n`` reps whose largest competency gap costs the most, with a sentence each.
+
+    Ranks reps by ``revenue_uplift`` of :func:`largest_gaps` over
+    :data:`COMPETENCY_FACTORS` (volume left out: principle 1 trains competencies, not
+    tasks), the revenue the rep would add if that one ratio rose to the team benchmark.
+
+    Parameters
+    ----------
+    decomposition
+        :func:`gap_decomposition` of one range.
+    reps
+        The reps table (for names).
+    n
+        How many reps.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id``, ``rep_name``, ``team``, ``factor``, ``rep_value``, ``benchmark_value``,
+        ``share``, ``revenue_uplift``, ``sentence``; reps with no gap are left out.
+    """
+    worst = largest_gaps(decomposition, COMPETENCY_FACTORS)
+    worst = worst.loc[worst["decomposed"] & (worst["revenue_uplift"] > 0)]
+    worst = worst.sort_values("revenue_uplift", ascending=False, kind="stable").head(n)
+    values = decomposition[["rep_id", "team", "factor", "rep_value", "benchmark_value"]]
+    out = worst.merge(values, on=["rep_id", "team", "factor"], how="left").merge(
+        reps[["rep_id", "rep_name"]], on="rep_id", how="left"
+    )
+    sentences = [
+        f"{row.rep_name} ({row.rep_id}): {FACTOR_NAMES[row.factor]} {_show(row.factor, row.rep_value)} "
+        f"against the team's {_show(row.factor, row.benchmark_value)}; at the team's level the funnel "
+        f"would bring about {row.revenue_uplift:,.0f} more ({abs(row.share):.0%} of the rep's gap)."
+        for row in out.itertuples()
+    ]
+    out = out.assign(sentence=pd.Series(sentences, index=out.index, dtype="str"))
+    columns = ["rep_id", "rep_name", "team", "factor", "rep_value", "benchmark_value", "share", "revenue_uplift", "sentence"]
+    return out[columns].reset_index(drop=True)

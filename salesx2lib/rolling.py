@@ -33,6 +33,7 @@ from salesx2lib.settings import Settings, load_settings
 from salesx2lib.stats import wilson_interval
 
 __all__ = [
+    "commit_comparison",
     "backtest",
     "backtest_dates",
     "backtest_summary",
@@ -395,3 +396,58 @@ def backtest_summary(
     )
     out = out[["team", "method", "horizon_bucket", *SUMMARY_COLUMNS]]
     return out.astype({"team": "str", "method": "str", "horizon_bucket": "str"}).reset_index(drop=True)
+
+
+def commit_comparison(
+    dataset: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Per rep, the rolling forecast of the window next to the rep's own commit for it.
+
+    The window is ``[as_of, as_of + window_days)`` (:func:`rolling_forecast`). A rep's
+    commit is their latest ``commit`` submission made by ``as_of`` for each forecast
+    period overlapping the window, prorated by days:
+    ``commit = sum_p amount_p * overlap_days(p, window) / period_days(p)``, the same
+    proration as quotas. The two rarely cover the same days (forecast periods are usually
+    months), hence the proration; read a large difference, not a small one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`rolling_forecast` (``by="rep"``), plus ``commit`` (NaN when
+        the rep submitted nothing covering the window) and ``commit_periods`` (the periods
+        used, e.g. ``2026-11-01..2026-11-30 (submitted 2026-11-16)``).
+
+    Raises
+    ------
+    MissingTableError
+        Without the opportunity_history or the forecasts table.
+    """
+    dataset.require("forecasts")
+    rolling = rolling_forecast(dataset, as_of, settings, by="rep")
+    if rolling.empty:
+        return rolling.assign(commit=pd.Series(dtype="float64"), commit_periods=pd.Series(dtype="str"))
+    moment = pd.Timestamp(rolling["as_of_date"].iloc[0])
+    lo = pd.Timestamp(rolling["window_start"].iloc[0]).normalize()
+    hi = pd.Timestamp(rolling["window_end"].iloc[0]).normalize() + pd.Timedelta(days=1)  # exclusive
+    fc = dataset.table("forecasts")
+    fc = fc.loc[(fc["category"] == "commit") & (fc["submitted_at"] <= moment)]
+    fc = fc.loc[(fc["period_start"] < hi) & (fc["period_end"] + pd.Timedelta(days=1) > lo)]
+    latest = fc.sort_values("submitted_at", kind="stable").drop_duplicates(["rep_id", "period_start", "period_end"], keep="last")
+    days = (latest["period_end"] - latest["period_start"]).dt.days + 1
+    overlap_start = latest["period_start"].clip(lower=lo)
+    overlap_end = (latest["period_end"] + pd.Timedelta(days=1)).clip(upper=hi)
+    overlap = (overlap_end - overlap_start).dt.days
+    latest = latest.assign(
+        prorated=latest["amount"] * overlap / days,
+        label=latest["period_start"].dt.strftime("%Y-%m-%d")
+        + ".."
+        + latest["period_end"].dt.strftime("%Y-%m-%d")
+        + " (submitted "
+        + latest["submitted_at"].dt.strftime("%Y-%m-%d")
+        + ")",
+    )
+    per_rep = latest.groupby("rep_id").agg(commit=("prorated", "sum"), commit_periods=("label", "; ".join))
+    out = rolling.merge(per_rep.reset_index(), on="rep_id", how="left")
+    return out.astype({"commit": "float64", "commit_periods": "str"})

@@ -321,3 +321,18 @@ def test_funnel_chart_refuses_too_many_rows(funnel):
     big = pd.concat([funnel] * 400, ignore_index=True)
     with pytest.raises(ValueError, match="one team"):
         charts.funnel_chart(big)
+
+
+def test_funnel_comparison_pools_each_window_by_hand():
+    ds = _dataset()
+    out = competency.funnel_comparison(ds, "2026-01-12", END, START)
+    north = out.loc[out["team"] == "North"].set_index(["window", "metric"])
+    # current week 12-18 Jan: North dials r1 10 (12 Jan); baseline 5-11 Jan: r1 10 + r2 10 + r3 5
+    assert north.loc[("current", "connect_rate"), "trials"] == 10
+    assert north.loc[("baseline", "connect_rate"), ["successes", "trials"]].tolist() == [14, 25]
+    assert north.loc[("baseline", "connect_rate"), "rate"] == pytest.approx(14 / 25)
+    assert set(out["window_start"].dt.strftime("%Y-%m-%d")) == {"2026-01-12", START}
+    current = competency.team_funnel(competency.rep_counts(ds, "2026-01-12", END))
+    pd.testing.assert_frame_equal(
+        out.loc[out["window"] == "current", current.columns].reset_index(drop=True), current
+    )

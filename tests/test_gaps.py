@@ -198,3 +198,19 @@ def test_gaps_need_the_activity_counts():
 def test_gaps_are_over_one_range():
     with pytest.raises(ValueError, match="one range"):
         gaps.gap_decomposition(_counts().assign(period_start=pd.Timestamp("2026-01-05")))
+
+
+def test_top_competency_gaps_ranks_by_revenue_and_says_it_in_words():
+    counts = _counts()
+    decomposition = gaps.gap_decomposition(counts)
+    reps = pd.DataFrame({"rep_id": list("abcde"), "rep_name": ["Ann", "Bob", "Cy", "Dee", "Eve"]})
+    top = gaps.top_competency_gaps(decomposition, reps, n=2)
+    worst = gaps.largest_gaps(decomposition, gaps.COMPETENCY_FACTORS)
+    expected = worst.loc[worst["revenue_uplift"] > 0].nlargest(2, "revenue_uplift")
+    assert top["rep_id"].tolist() == expected["rep_id"].tolist()
+    assert "dials" not in set(top["factor"])  # volume is not a competency
+    first = top.iloc[0]
+    assert first["sentence"].startswith(f"{first['rep_name']} ({first['rep_id']}): ")
+    assert f"{first['revenue_uplift']:,.0f} more" in first["sentence"]
+    row = decomposition.set_index(["rep_id", "factor"]).loc[(first["rep_id"], first["factor"])]
+    assert first["rep_value"] == row["rep_value"] and first["benchmark_value"] == row["benchmark_value"]

@@ -347,3 +347,33 @@ def test_forecast_charts_build_from_results():
         charts.win_within_chart(win.loc[win["team"] == "all"]),
     ):
         assert "$schema" in chart.to_dict()
+
+
+def test_commit_comparison_prorates_the_latest_commit_by_days(hand):
+    from salesx2lib.rolling import commit_comparison
+
+    # Window as of D (Mon 4 Mar 2024) with 30 days: 4 Mar .. 2 Apr inclusive.
+    fc = pd.DataFrame(
+        [
+            ("r1", "2024-02-26", "2024-03-01", "2024-03-31", 3100.0, "commit"),  # superseded below
+            ("r1", "2024-03-04", "2024-03-01", "2024-03-31", 6200.0, "commit"),  # 28 of 31 days: 5600
+            ("r1", "2024-03-04", "2024-04-01", "2024-04-30", 3000.0, "commit"),  # 2 of 30 days: 200
+            ("r1", "2024-03-04", "2024-04-01", "2024-04-30", 9000.0, "best_case"),  # not a commit
+            ("r1", "2024-03-05", "2024-03-01", "2024-03-31", 99.0, "commit"),  # after D: unknown then
+            ("r3", "2024-03-04", "2024-05-01", "2024-05-31", 500.0, "commit"),  # outside the window
+        ],
+        columns=["rep_id", "submitted_at", "period_start", "period_end", "amount", "category"],
+    ).astype({"rep_id": "str", "submitted_at": US, "period_start": US, "period_end": US, "category": "str"})
+    ds = _dataset(H_OPPS, H_HIST, T("2024-06-01"), forecasts=fc)
+    out = commit_comparison(ds, D, ONE).set_index("rep_id")
+    assert out.loc["r1", "commit"] == pytest.approx(5600.0 + 200.0)
+    assert out.loc["r1", "forecast"] == pytest.approx(1350.0 + 700.0 / 3)  # the rolling forecast itself
+    assert "2024-03-01..2024-03-31 (submitted 2024-03-04)" in out.loc["r1", "commit_periods"]
+    assert pd.isna(out.loc["r2", "commit"]) and pd.isna(out.loc["r3", "commit"])
+
+
+def test_commit_comparison_needs_forecasts(hand):
+    from salesx2lib.rolling import commit_comparison
+
+    with pytest.raises(MissingTableError, match="needs the forecasts table"):
+        commit_comparison(hand, D, ONE)

@@ -17,6 +17,7 @@ from salesx2lib.charts import PALETTE
 __all__ = [
     "FORMULAS",
     "funnel_chart",
+    "funnel_comparison_chart",
     "gap_waterfall_chart",
     "metric_vs_result_chart",
     "relevance_chart",
@@ -26,7 +27,7 @@ __all__ = [
 FORMULAS: dict[str, str] = {
     "connect_rate": "conversations / dials",
     "conversation_to_appointment": "appointments / conversations",
-    "appointment_to_opportunity": "opportunities created / appointments",
+    "appointment_to_opportunity": "opportunities created / prospect appointments",
     "win_rate": "won / (won + lost), by close date",
     "avg_deal_size": "won_amount / won",
     "dials": "dials in the period",
@@ -267,4 +268,52 @@ def gap_waterfall_chart(steps: pd.DataFrame, title: str = "") -> alt.LayerChart:
                 "share = log(rep / benchmark) of the factor ÷ sum of |log terms|",
             ],
         )
+    )
+
+
+def funnel_comparison_chart(comparison: pd.DataFrame) -> alt.LayerChart:
+    """The team funnel of the current window against the baseline, with Wilson intervals.
+
+    Parameters
+    ----------
+    comparison
+        :func:`salesx2lib.competency.funnel_comparison` for one team.
+    """
+    _check_rows(comparison, "funnel_comparison_chart", "pass one team's rows")
+    data = comparison.loc[comparison["defined"]].assign(
+        label=lambda f: f["window"].map({"current": "this period", "baseline": "baseline"})
+        + " ("
+        + f["window_start"].dt.strftime("%d %b")
+        + " to "
+        + (f["window_end"] - pd.Timedelta(days=1)).dt.strftime("%d %b")
+        + ")"
+    )
+    y = alt.Y("metric:N", sort=_FUNNEL_ORDER, title=None)
+    color = alt.Color("label:N", title=None, scale=alt.Scale(range=[PALETTE[0], "#9aa5b1"]), sort="descending")
+    offset = alt.YOffset("label:N", sort="descending")
+    tooltip = [
+        alt.Tooltip("label:N", title="window"),
+        alt.Tooltip("metric:N"),
+        alt.Tooltip("successes:Q"),
+        alt.Tooltip("trials:Q", title="n"),
+        alt.Tooltip("rate:Q", format=".1%"),
+        alt.Tooltip("ci_low:Q", format=".1%", title="Wilson low"),
+        alt.Tooltip("ci_high:Q", format=".1%", title="Wilson high"),
+    ]
+    base = alt.Chart(data)
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title="rate (pooled over the team)", axis=alt.Axis(format="%")),
+        x2="ci_high:Q",
+        y=y,
+        yOffset=offset,
+        color=color,
+    )
+    points = base.mark_point(filled=True, size=60).encode(x="rate:Q", y=y, yOffset=offset, color=color, tooltip=tooltip)
+    return alt.layer(bars, points).properties(
+        width=460,
+        height=alt.Step(16),
+        title=alt.Title(
+            "Team funnel: this period against the baseline",
+            subtitle=["point = rate, bar = Wilson 95% interval; a gap between bars is more than noise"],
+        ),
     )
