@@ -416,18 +416,21 @@ def commit_comparison(
     -------
     pandas.DataFrame
         The columns of :func:`rolling_forecast` (``by="rep"``), plus ``commit`` (NaN when
-        the rep submitted nothing covering the window) and ``commit_periods`` (the periods
-        used, e.g. ``2026-11-01..2026-11-30 (submitted 2026-11-16)``).
+        the rep submitted nothing covering the window, or the dataset has no forecasts
+        table) and ``commit_periods`` (the periods used, e.g. ``2026-11-01..2026-11-30
+        (submitted 2026-11-16)``).
 
     Raises
     ------
     MissingTableError
-        Without the opportunity_history or the forecasts table.
+        Without the opportunity_history table (the rolling forecast needs it).
     """
-    dataset.require("forecasts")
     rolling = rolling_forecast(dataset, as_of, settings, by="rep")
-    if rolling.empty:
-        return rolling.assign(commit=pd.Series(dtype="float64"), commit_periods=pd.Series(dtype="str"))
+    if rolling.empty or not dataset.has("forecasts"):
+        return rolling.assign(
+            commit=pd.Series(np.nan, index=rolling.index, dtype="float64"),
+            commit_periods=pd.Series(pd.NA, index=rolling.index, dtype="str"),
+        )
     moment = pd.Timestamp(rolling["as_of_date"].iloc[0])
     lo = pd.Timestamp(rolling["window_start"].iloc[0]).normalize()
     hi = pd.Timestamp(rolling["window_end"].iloc[0]).normalize() + pd.Timedelta(days=1)  # exclusive

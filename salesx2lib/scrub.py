@@ -202,7 +202,7 @@ def scrub(
         try:
             dataset.require("opportunity_history")
         except MissingTableError as exc:
-            raise MissingTableError(f"scrub as of {when:%Y-%m-%d} (before the data's own date) {exc}") from None
+            raise MissingTableError(f"{exc} (to rebuild the pipeline as of {when:%Y-%m-%d}, before the data's own date)") from None
 
     if has_history:
         hist = dataset.table("opportunity_history")

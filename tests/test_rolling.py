@@ -372,8 +372,9 @@ def test_commit_comparison_prorates_the_latest_commit_by_days(hand):
     assert pd.isna(out.loc["r2", "commit"]) and pd.isna(out.loc["r3", "commit"])
 
 
-def test_commit_comparison_needs_forecasts(hand):
+def test_commit_comparison_without_forecasts_still_forecasts(hand):
     from salesx2lib.rolling import commit_comparison
 
-    with pytest.raises(MissingTableError, match="needs the forecasts table"):
-        commit_comparison(hand, D, ONE)
+    out = commit_comparison(hand, D, ONE)
+    assert out["commit"].isna().all()
+    pd.testing.assert_frame_equal(out.drop(columns=["commit", "commit_periods"]), rolling_forecast(hand, D, ONE))
