@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from salesx2lib.dataset import Dataset, MissingTableError
+from salesx2lib.periods import to_timestamp
 from salesx2lib.rollup import activity_counts, activity_totals, period_start
 from salesx2lib.schema import ACTIVITY_TYPES
 from salesx2lib.stats import beta_prior_from_sums, shrink, wilson_interval
@@ -84,18 +85,6 @@ ACTIVITY_METRICS: tuple[str, ...] = ("connect_rate", "conversation_to_appointmen
 _NEEDS_ACTIVITIES = (
     "needs the activities table (activities.csv or activities.parquet), which this dataset does not have"
 )
-
-
-def _timestamp(value: pd.Timestamp | str | None, what: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
-    if ts is pd.NaT:
-        raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tz is not None else ts
 
 
 def _in_range(ts: pd.Series, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pd.Series:
@@ -169,7 +158,8 @@ def rep_counts(
         If a date does not parse, ``end <= start``, or the activity log has an activity
         type outside the data contract.
     """
-    lo, hi = _timestamp(start, "start"), _timestamp(end, "end")
+    lo = None if start is None else to_timestamp(start, "start")
+    hi = None if end is None else to_timestamp(end, "end")
     if lo is not None and hi is not None and hi <= lo:
         raise ValueError(f"end {hi.date()} must be after start {lo.date()}")
     keys = ["rep_id"] + (["period_start"] if freq is not None else [])

@@ -17,6 +17,7 @@ __all__ = [
     "WEEK",
     "latest_complete_week",
     "parse_week",
+    "to_timestamp",
     "week_end",
     "week_start",
     "weeks_ending",
@@ -28,8 +29,16 @@ WEEK = pd.Timedelta(days=7)
 TimestampLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
-def _timestamp(value: TimestampLike, what: str) -> pd.Timestamp:
-    """A naive timestamp from a string, date or timestamp; ``ValueError`` naming ``what``."""
+def to_timestamp(value: TimestampLike, what: str = "date") -> pd.Timestamp:
+    """A naive UTC timestamp (microseconds) from a string, date or timestamp.
+
+    An aware timestamp is converted to UTC; ``"2026-03-02"`` is that day's midnight.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the value, when it is not a date.
+    """
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
@@ -38,7 +47,7 @@ def _timestamp(value: TimestampLike, what: str) -> pd.Timestamp:
         raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
     if ts.tz is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return ts.as_unit("us")
 
 
 def week_start(ts: TimestampLike) -> pd.Timestamp:
@@ -63,7 +72,7 @@ def week_start(ts: TimestampLike) -> pd.Timestamp:
     >>> week_start("2026-11-23")  # a Monday
     Timestamp('2026-11-23 00:00:00')
     """
-    t = _timestamp(ts, "date").normalize()
+    t = to_timestamp(ts, "date").normalize()
     return t - pd.Timedelta(days=t.weekday())
 
 
@@ -106,7 +115,7 @@ def latest_complete_week(as_of: TimestampLike) -> pd.Timestamp:
     >>> latest_complete_week("2026-11-21")  # Saturday: the week before
     Timestamp('2026-11-09 00:00:00')
     """
-    day = _timestamp(as_of, "as-of date").normalize()
+    day = to_timestamp(as_of, "as-of date").normalize()
     # Sunday (weekday 6) keeps its own week; any other day goes back one week.
     return week_start(day) - (pd.Timedelta(0) if day.weekday() == 6 else WEEK)
 
@@ -141,9 +150,9 @@ def parse_week(value: TimestampLike, as_of: TimestampLike | None = None) -> pd.T
     >>> parse_week("2026-11-18")
     Timestamp('2026-11-16 00:00:00')
     """
-    monday = week_start(_timestamp(value, "week"))
+    monday = week_start(to_timestamp(value, "week"))
     if as_of is not None:
-        last_day = _timestamp(as_of, "as-of date").normalize()
+        last_day = to_timestamp(as_of, "as-of date").normalize()
         if monday > last_day:
             raise ValueError(
                 f"week {monday.date()} starts after the data ends (as of {last_day.date()}); "

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
+from salesx2lib.periods import to_timestamp
 
 __all__ = ["ALL", "as_of", "prepare_history", "resolve_as_of", "snapshots"]
 
@@ -43,19 +44,7 @@ def resolve_as_of(dataset: Dataset, as_of: pd.Timestamp | str | None) -> pd.Time
     """
     if as_of is None:
         return pd.Timestamp(dataset.as_of).as_unit("us")
-    return _timestamp(as_of)
-
-
-def _timestamp(value: pd.Timestamp | str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"as-of date {value!r} is not a date (expected YYYY-MM-DD)") from None
-    if ts is pd.NaT:
-        raise ValueError(f"as-of date {value!r} is not a date (expected YYYY-MM-DD)")
-    if ts.tz is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("us")
+    return to_timestamp(as_of, "as-of date")
 
 
 def _require_columns(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
@@ -158,7 +147,7 @@ def snapshots(
     """
     _require_columns(opportunities, "opportunities", ("opportunity_id", "created_at", "status", "closed_at", *_STATE))
     h = prepare_history(opportunities, history) if prepared is None else prepared
-    d = np.unique(np.asarray(pd.DatetimeIndex([_timestamp(x) for x in dates]).as_unit("us").to_numpy()))
+    d = np.unique(np.asarray(pd.DatetimeIndex([to_timestamp(x, "as-of date") for x in dates]).as_unit("us").to_numpy()))
     created = opportunities["created_at"].to_numpy(dtype=_US)
     closed = opportunities["closed_at"].to_numpy(dtype=_US)
     first = np.searchsorted(d, created, side="left")  # first date >= created_at
