@@ -121,6 +121,8 @@ def parsed_sql(column: Column, native: str = "VARCHAR") -> str:
         if native.startswith("TIMESTAMP") or native == "DATE":
             return f"CAST({name} AS TIMESTAMP)"
         return f"CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if not column.nullable and native == "VARCHAR":
+        return name  # validation guarantees a value: no per-row trimming on the hot path
     return f"CASE WHEN {raw} IS NULL THEN NULL ELSE CAST({name} AS VARCHAR) END"
 
 
@@ -132,6 +134,9 @@ class _Rule:
     condition: str
     message: str  # SQL expression giving the text for one row
     ref: str | None = None  # SQL giving another record's number, shown as "(first at line N)"
+    # A cheaper query counting the offending rows, for conditions that need a window over
+    # the whole file (a hash aggregate instead of a sort of every row); ``{view}`` is the view.
+    count_query: str | None = None
 
 
 def _show(col: str) -> str:
@@ -145,7 +150,8 @@ def _column_rules(table: Table, types: dict[str, str]) -> list[_Rule]:
     for col in table.columns:
         if col.name not in types:
             continue
-        raw = _text(col.name)
+        # Text cells are blank when empty or only spaces; a typed (Parquet) cell when NULL.
+        raw = _text(col.name) if types[col.name] == "VARCHAR" else _q(col.name)
         value = parsed_sql(col, types[col.name])
         if not col.nullable:
             rules.append(_Rule(col.name, f"{raw} IS NULL", f"'is empty ({col.name} is required)'"))
@@ -259,6 +265,7 @@ def _key_rules(table: Table, present: set[str]) -> list[_Rule]:
             f"row_number() OVER (PARTITION BY {key} ORDER BY _row) > 1",
             f"'duplicate {' + '.join(table.key)} ' || {shown}",
             ref=f"first_value(_row) OVER (PARTITION BY {key} ORDER BY _row)",
+            count_query=f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {{view}} GROUP BY {key} HAVING n > 1)",
         )
     ]
 
@@ -446,10 +453,15 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
     if not rules:
         return []
     view = f"raw_{source.table}"
-    # Window conditions (duplicates) cannot sit in a FILTER clause: materialise flags first.
-    flags = ", ".join(f"({r.condition}) AS _c{i}" for i, r in enumerate(rules))
-    counts_sql = ", ".join(f"count(*) FILTER (WHERE _c{i})" for i in range(len(rules)))
-    counts = con.execute(f"SELECT {counts_sql} FROM (SELECT {flags} FROM {view})").fetchone()
+    scanned = [i for i, r in enumerate(rules) if r.count_query is None]
+    counts: list[int] = [0] * len(rules)
+    if scanned:
+        counts_sql = ", ".join(f"count(*) FILTER (WHERE {rules[i].condition})" for i in scanned)
+        for i, n in zip(scanned, con.execute(f"SELECT {counts_sql} FROM {view}").fetchone(), strict=True):
+            counts[i] = n
+    for i, rule in enumerate(rules):
+        if rule.count_query is not None:
+            counts[i] = con.execute(rule.count_query.format(view=view)).fetchone()[0]
     found: list[tuple[int, str | None, str, int | None]] = []
     overflow: list[Problem] = []
     for i, (rule, n) in enumerate(zip(rules, counts, strict=True)):
