@@ -114,7 +114,7 @@ def backtest_chart(backtest: pd.DataFrame) -> alt.Chart:
 
 
 def scrub_flags_chart(counts: pd.DataFrame) -> alt.Chart:
-    """Number of open deals per rep raising each scrub flag (stacked bars).
+    """Scrub flags raised per rep, stacked by flag (a deal with two flags counts twice).
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def scrub_flags_chart(counts: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("rep_id:N", title="rep", sort="-x"),
-            x=alt.X("n:Q", title="Open deals flagged"),
+            x=alt.X("n:Q", title="flags raised on open deals (one deal can raise several)"),
             color=alt.Color("flag:N", title="flag"),
             tooltip=["team:N", "rep_id:N", "flag:N", "n:Q", "n_open:Q"],
         )
