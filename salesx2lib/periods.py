@@ -18,6 +18,7 @@ __all__ = [
     "latest_complete_week",
     "parse_week",
     "to_timestamp",
+    "trailing_range",
     "week_end",
     "week_start",
     "weeks_ending",
@@ -175,3 +176,35 @@ def weeks_ending(week: TimestampLike, n: int) -> pd.DatetimeIndex:
         raise ValueError(f"n must be at least 1, not {n}")
     last = week_start(week)
     return pd.date_range(end=last, periods=n, freq="7D", unit="us")
+
+
+def trailing_range(
+    as_of: TimestampLike,
+    start: TimestampLike | None = None,
+    end: TimestampLike | None = None,
+    *,
+    weeks: int = 13,
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The date range ``[start, end)`` to analyse: given bounds kept, missing ones filled.
+
+    ``end`` defaults to the Monday after the latest complete week as of ``as_of``
+    (``latest_complete_week(as_of) + 7 days``), so the range never ends inside a week
+    still in progress; ``start`` defaults to ``end - weeks * 7 days`` (13 weeks: a quarter).
+
+    Raises
+    ------
+    ValueError
+        If a date does not parse, ``weeks < 1`` or ``end <= start``.
+
+    Examples
+    --------
+    >>> trailing_range("2026-11-22 19:57")  # a Sunday: its week is complete
+    (Timestamp('2026-08-24 00:00:00'), Timestamp('2026-11-23 00:00:00'))
+    """
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, not {weeks}")
+    hi = latest_complete_week(as_of) + WEEK if end is None else to_timestamp(end, "end")
+    lo = hi - weeks * WEEK if start is None else to_timestamp(start, "start")
+    if hi <= lo:
+        raise ValueError(f"end {hi.date()} must be after start {lo.date()}")
+    return lo, hi

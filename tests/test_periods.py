@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from salesx2lib import periods
+from salesx2lib.load import load_dataset
+
+from conftest import write_tables
 
 MONDAY = pd.Timestamp("2026-11-16")
 
@@ -82,3 +85,32 @@ def test_weeks_ending() -> None:
     assert str(weeks.dtype) == "datetime64[us]"
     with pytest.raises(ValueError):
         periods.weeks_ending(MONDAY, 0)
+
+
+def test_trailing_range_is_13_complete_weeks_up_to_the_as_of_date(tmp_path: Path) -> None:
+    ds = load_dataset(write_tables(tmp_path))  # latest event: Friday 2026-01-30
+    start, end = periods.trailing_range(ds.as_of)
+    assert end == pd.Timestamp("2026-01-26")  # the Monday after the week of 19-25 January
+    assert start == end - pd.Timedelta(weeks=13) == pd.Timestamp("2025-10-27")
+    assert periods.trailing_range(ds.as_of, weeks=2) == (pd.Timestamp("2026-01-12"), end)
+
+
+def test_trailing_range_keeps_given_bounds(tmp_path: Path) -> None:
+    ds = load_dataset(write_tables(tmp_path))
+    assert periods.trailing_range(ds.as_of, "2026-01-01", "2026-02-01") == (pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01"))
+    assert periods.trailing_range(ds.as_of, end="2026-02-02") == (pd.Timestamp("2025-11-03"), pd.Timestamp("2026-02-02"))
+    assert periods.trailing_range(ds.as_of, start="2025-12-01")[0] == pd.Timestamp("2025-12-01")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start": "2026-02-01", "end": "2026-01-01"}, "must be after start"),
+        ({"start": "soon"}, "start 'soon' is not a date"),
+        ({"weeks": 0}, "weeks must be at least 1"),
+    ],
+)
+def test_trailing_range_refuses_bad_bounds(tmp_path: Path, kwargs: dict, message: str) -> None:
+    ds = load_dataset(write_tables(tmp_path))
+    with pytest.raises(ValueError, match=message):
+        periods.trailing_range(ds.as_of, **kwargs)
