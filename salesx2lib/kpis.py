@@ -22,10 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesx2lib import periods
+from salesx2lib import competency, periods
 from salesx2lib.dataset import Dataset, MissingTableError
-from salesx2lib.rollup import activity_counts, period_start
-from salesx2lib.stats import wilson_interval
 
 __all__ = [
     "KPIS",
@@ -138,23 +136,24 @@ def _prorated_quotas(quotas: pd.DataFrame, starts: pd.DatetimeIndex, length: pd.
     return pd.Series((share * q[None, :]).sum(axis=1), index=starts, dtype="float64")
 
 
-def _won_revenue(dataset: Dataset, weeks: pd.DatetimeIndex) -> pd.Series:
-    """Σ amount of won opportunities per week of ``closed_at``."""
-    opps = dataset.opportunities
-    end = weeks[-1] + periods.WEEK
-    won = opps.loc[(opps["status"] == "won") & (opps["closed_at"] >= weeks[0]) & (opps["closed_at"] < end)]
-    sums = won["amount"].groupby(period_start(won["closed_at"], "week").to_numpy()).sum()
-    return sums.reindex(weeks, fill_value=0.0).astype("float64")
+def _weekly_counts(dataset: Dataset, weeks: pd.DatetimeIndex) -> pd.DataFrame:
+    """The team's counts per week (:func:`salesx2lib.competency.rep_counts`, pooled over reps).
+
+    One row per week of ``weeks`` (weeks without any event are zeros), with the count
+    columns of ``rep_counts``: ``won_amount`` and, with an activity log,
+    ``conversations`` and ``appointments``.
+    """
+    counts = competency.rep_counts(dataset, weeks[0], weeks[-1] + periods.WEEK, freq="week")
+    numeric = counts.select_dtypes(include="number").columns
+    weekly = counts.groupby("period_start")[list(numeric)].sum()
+    return weekly.reindex(weeks, fill_value=0)
 
 
-def _activity_totals(dataset: Dataset, weeks: pd.DatetimeIndex) -> pd.DataFrame:
-    """Conversations and appointments per week (all reps of the dataset), from the engine."""
-    window = dataset.between(weeks[0], weeks[-1] + periods.WEEK)
-    counts = activity_counts(window, "week")
-    counts = counts.loc[counts["activity_type"].isin(["conversation", "appointment"])]
-    wide = counts.pivot_table(index="period_start", columns="activity_type", values="count", aggfunc="sum")
-    wide = wide.reindex(index=weeks, columns=["conversation", "appointment"], fill_value=0).fillna(0)
-    return wide.astype("float64")
+def _weekly_ratio(weekly: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """A funnel ratio per week pooled over the team: :func:`salesx2lib.competency.team_funnel`."""
+    pooled = weekly.rename_axis("period_start").reset_index().assign(rep_id="all", team="all")
+    ratios = competency.team_funnel(pooled)
+    return ratios.loc[ratios["metric"] == metric].set_index("period_start").reindex(weekly.index)
 
 
 def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.DataFrame:
@@ -166,12 +165,15 @@ def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.
     - ``quota_attainment = won_revenue / quota(w)``, ``quota(w)`` from :func:`prorated_quota`
     - ``conversations = #{activities in w with activity_type = conversation}``
     - ``conversation_to_appointment = min(x, n) / n`` with ``x`` the activities of type
-      ``appointment`` and ``n`` those of type ``conversation`` in ``w``, and the Wilson 95%
-      interval ``(x + z²/2 ± z·sqrt(x(n-x)/n + z²/4)) / (n + z²)`` on ``min(x, n)``
-      (:func:`salesx2lib.stats.wilson_interval`). Appointments and conversations are not
-      linked one to one (an appointment can follow a conversation of an earlier week), so
-      ``x > n`` happens; as in :func:`salesx2lib.competency.funnel` the ratio is then
-      capped at 1 and the note says so
+      ``appointment`` and ``n`` those of type ``conversation`` in ``w``, pooled over the
+      reps, and its Wilson 95% interval: the team funnel of
+      :func:`salesx2lib.competency.team_funnel`, the one implementation of the ratio.
+      Appointments and conversations are not linked one to one (an appointment can follow
+      a conversation of an earlier week), so ``x > n`` happens; the ratio is then capped at
+      1 and the note says so
+
+    The counts come from :func:`salesx2lib.competency.rep_counts` (won revenue by close
+    date, activities counted in the engine), as everywhere else.
 
     Parameters
     ----------
@@ -215,7 +217,8 @@ def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.
         )
 
     missing = {kpi: _missing_note(dataset, kpi) for kpi in KPIS}
-    won = _won_revenue(dataset, weeks).to_numpy()
+    weekly = _weekly_counts(dataset, weeks)
+    won = weekly["won_amount"].to_numpy(dtype="float64")
     add("won_revenue", won, won, np.nan)
 
     if missing["quota_attainment"]:
@@ -229,15 +232,21 @@ def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.
         for kpi in ("conversations", "conversation_to_appointment"):
             add(kpi, np.nan, np.nan, np.nan, note=missing[kpi])
     else:
-        totals = _activity_totals(dataset, weeks)
-        conv = totals["conversation"].to_numpy()
-        appt = totals["appointment"].to_numpy()
+        conv = weekly["conversations"].to_numpy(dtype="float64")
         add("conversations", conv, conv, np.nan)
-        capped = np.minimum(appt, conv)
-        ratio = np.divide(capped, conv, out=np.full_like(conv, np.nan), where=conv > 0)
-        note = np.where(conv > 0, "", "no conversations in this week")
-        note = np.where(appt > conv, "more appointments than conversations in this week: capped at 100%", note)
-        add("conversation_to_appointment", ratio, appt, conv, ci=wilson_interval(capped, conv), note=note)
+        ratio = _weekly_ratio(weekly, "conversation_to_appointment")
+        note = np.where(ratio["defined"].to_numpy(dtype=bool), "", "no conversations in this week")
+        note = np.where(
+            ratio["capped"].to_numpy(dtype=bool), "more appointments than conversations in this week: capped at 100%", note
+        )
+        add(
+            "conversation_to_appointment",
+            ratio["rate"].to_numpy(dtype="float64"),
+            ratio["successes"].to_numpy(dtype="float64"),
+            ratio["trials"].to_numpy(dtype="float64"),
+            ci=(ratio["ci_low"].to_numpy(dtype="float64"), ratio["ci_high"].to_numpy(dtype="float64")),
+            note=note,
+        )
 
     return pd.concat(frames, ignore_index=True).astype(_WEEKLY_COLUMNS)
 
