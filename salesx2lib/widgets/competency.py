@@ -32,8 +32,6 @@ sent from the kernel, so a papermill run of the notebook cannot hang on it.
 
 from __future__ import annotations
 
-import html
-import io
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +44,7 @@ from salesx2lib import competency, gaps, periods, relevance
 from salesx2lib.charts import competency as competency_charts
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.rollup import next_period
+from salesx2lib.widgets import html_view
 
 __all__ = ["ALL", "DEFAULT_METRIC", "Exploration", "Explorer", "explore", "explorer"]
 
@@ -98,10 +97,7 @@ class Exploration:
 
     def to_html(self) -> str:
         """Notes, table and chart (as SVG) in one HTML fragment, for a widget or a page."""
-        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
-        svg = io.StringIO()
-        self.chart.save(svg, format="svg")
-        return f"<ul>{notes}</ul>{self.styled_table().to_html()}<div>{svg.getvalue()}</div>"
+        return html_view(self.notes, [self.styled_table()], self.chart)
 
     def _ipython_display_(self) -> None:
         """Notes as a list, the table, then the chart with the active Altair renderer."""

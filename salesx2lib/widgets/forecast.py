@@ -12,7 +12,7 @@ Two layers, as in :mod:`salesx2lib.widgets.competency`:
 
 * :func:`rolling_view` is the pure function behind the controls: a dataset and a selection
   in, a :class:`ForecastView` (tables, chart, notes) out. It only calls the library.
-* :func:`explorer` builds the ``ipywidgets.interactive`` whose controls call it.
+* :func:`explorer` builds the :class:`ForecastExplorer` whose controls call it.
 
 Without a front end (papermill, nbval, an HTML export) a widget draws nothing, so a
 notebook shows the widget and then ``display(app.result)``: the view of the starting
@@ -36,9 +36,11 @@ from salesx2lib.dataset import Dataset
 from salesx2lib.pipeline import ALL, resolve_as_of
 from salesx2lib.schema import TABLES
 from salesx2lib.settings import Settings, load_settings
+from salesx2lib.widgets import html_view
 
 __all__ = [
     "ALL_REPS",
+    "ForecastExplorer",
     "ForecastView",
     "as_of_options",
     "explorer",
@@ -170,6 +172,10 @@ class ForecastView:
     flags: pd.DataFrame = field(repr=False)
     chart: alt.Chart | None = field(repr=False)
     notes: tuple[str, ...] = ()
+
+    def to_html(self) -> str:
+        """Notes, the team totals, the main table and the chart (SVG) in one HTML fragment."""
+        return html_view(self.notes, [_styled(self.teams), _styled(self.table)], self.chart)
 
     def _ipython_display_(self) -> None:
         """Notes as a list, the team totals, the main table, then the chart."""
@@ -317,7 +323,7 @@ def explorer(
     minimum_stage: str | None = None,
     required_fields: Sequence[str] | None = None,
     rep: str | None = None,
-) -> ipywidgets.interactive:
+) -> ForecastExplorer:
     """An ipywidgets explorer of the rolling forecast: as-of date, gate and rep.
 
     Controls: a slider over the as-of dates of :func:`as_of_options` (the Mondays of the
@@ -340,9 +346,9 @@ def explorer(
 
     Returns
     -------
-    ipywidgets.interactive
+    ForecastExplorer
         A VBox: ``children[0:4]`` are the as-of slider, the stage dropdown, the required
-        fields and the rep dropdown, ``children[4]`` the output. ``result`` holds the
+        fields and the rep dropdown, ``children[4]`` the view (HTML). ``result`` holds the
         :class:`ForecastView` of the current selection; ``update()`` recomputes it.
 
     Raises
@@ -395,11 +401,36 @@ def explorer(
         layout=layout,
     )
 
-    def show(as_of: str, minimum_stage: str, required_fields: tuple[str, ...], rep: str) -> ForecastView:
-        view = rolling_view(dataset, as_of, minimum_stage, settings, required_fields=required_fields, rep=rep or None)
-        display(view)
-        return view
+    return ForecastExplorer(dataset, settings, [as_of_control, stage_control, fields_control, rep_control])
 
-    return ipywidgets.interactive(
-        show, as_of=as_of_control, minimum_stage=stage_control, required_fields=fields_control, rep=rep_control
-    )
+
+class ForecastExplorer(ipywidgets.VBox):
+    """The explorer widget; build it with :func:`explorer`.
+
+    ``children[0:4]`` are the as-of slider, the stage dropdown, the required fields and
+    the rep dropdown; ``children[4]`` is the view, an ``ipywidgets.HTML`` (an ``Output``
+    widget can stall a papermill run). Every change calls :meth:`update`.
+
+    Attributes
+    ----------
+    result
+        The :class:`ForecastView` of the current selection.
+    """
+
+    def __init__(self, dataset: Dataset, settings: Settings, controls: list[ipywidgets.Widget]) -> None:
+        self._dataset, self._settings = dataset, settings
+        self.view = ipywidgets.HTML()
+        self.result: ForecastView | None = None
+        super().__init__(children=[*controls, self.view])
+        for control in controls:
+            control.observe(self.update, names="value")
+        self.update()
+
+    def update(self, *_: object) -> ForecastView:
+        """Recompute the view for the controls' current values; returns it too."""
+        as_of, stage, fields, rep = (c.value for c in self.children[:4])
+        self.result = rolling_view(
+            self._dataset, as_of, stage, self._settings, required_fields=fields, rep=rep or None
+        )
+        self.view.value = self.result.to_html()
+        return self.result
