@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "metrics",
         help="print a result table as CSV or JSON",
-        description="Compute one result table on DATA and print it (CSV by default). Tables: "
-        + "; ".join(f"{name}: {text}" for name, (_, text) in METRIC_TABLES.items())
-        + ". Tables that need a table DATA lacks say which and exit 2.",
+        description="Compute one result table on DATA and print it (CSV by default).\n\ntables:\n"
+        + "\n".join(f"  {name:<10} {text}" for name, (_, text) in METRIC_TABLES.items())
+        + "\n\nA table that needs a table DATA lacks says which and exits 2. Formulas: docs/metrics.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
     p.add_argument("--table", required=True, choices=list(METRIC_TABLES), help="which table")
