@@ -39,6 +39,16 @@ class Settings:
     scrub_amount_iqr_factor: float = 1.5
     scrub_min_history: int = 5
     scrub_early_stages: tuple[str, ...] = ("Prospecting",)
+    segments_window_weeks: int = 13
+    segments_ramping_days: int = 120
+    segments_min_month_days: int = 14
+    segments_self_sustained_attainment: float = 1.0
+    segments_self_sustained_months_share: float = 0.66
+    segments_self_sustained_percentile: float = 50.0
+    segments_developing_attainment: float = 0.8
+    segments_improving_attainment: float = 0.6
+    training_window_weeks: int = 8
+    training_min_trials: int = 30
 
 
 def default_settings_text() -> str:
@@ -113,6 +123,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
         scrub_amount_iqr_factor=float(raw["scrub"]["amount_iqr_factor"]),
         scrub_min_history=raw["scrub"]["min_history"],
         scrub_early_stages=tuple(raw["scrub"]["early_stages"]),
+        segments_window_weeks=raw["segments"]["window_weeks"],
+        segments_ramping_days=raw["segments"]["ramping_days"],
+        segments_min_month_days=raw["segments"]["min_month_days"],
+        segments_self_sustained_attainment=float(raw["segments"]["self_sustained_attainment"]),
+        segments_self_sustained_months_share=float(raw["segments"]["self_sustained_months_share"]),
+        segments_self_sustained_percentile=float(raw["segments"]["self_sustained_percentile"]),
+        segments_developing_attainment=float(raw["segments"]["developing_attainment"]),
+        segments_improving_attainment=float(raw["segments"]["improving_attainment"]),
+        training_window_weeks=raw["segments"]["training_window_weeks"],
+        training_min_trials=raw["segments"]["training_min_trials"],
     )
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
