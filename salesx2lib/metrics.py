@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-from salesx2lib import competency, cycle, gaps, horizon, relevance, rolling, rollup, scrub
+from salesx2lib import coaching, competency, cycle, gaps, horizon, relevance, rolling, rollup, scrub, segments, training
 from salesx2lib.dataset import Dataset
 from salesx2lib.settings import Settings, load_settings
 
@@ -73,6 +73,18 @@ def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
     return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
 
 
+def _segments(ds: Dataset, q: Query) -> pd.DataFrame:
+    return segments.segment(segments.rep_scores(ds, q.as_of, q.settings), q.settings)
+
+
+def _coaching(ds: Dataset, q: Query) -> pd.DataFrame:
+    return coaching.coaching_priorities(ds, q.start, q.end)
+
+
+def _training(ds: Dataset, q: Query) -> pd.DataFrame:
+    return training.training_effects(ds, q.settings)
+
+
 #: Table name -> (function, one-line description for ``--help``).
 METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] = {
     "activity": (_activity, "activity counts per rep, period (--freq) and activity_type"),
@@ -84,6 +96,9 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
+    "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
+    "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
+    "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }
 
 

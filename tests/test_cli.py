@@ -152,9 +152,12 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
         ("rolling", ["team", "rep_id", "n_opportunities", "forecast"]),
         ("scrub", ["opportunity_id", "rep_id", "passes_gate", "n_flags", "reasons"]),
         ("backtest", ["team", "method", "horizon_bucket", "bias", "wape"]),
+        ("segments", ["rep_id", "team", "segment", "reason", "management_style"]),
+        ("coaching", ["rep_id", "competency", "current_rate", "benchmark_rate", "revenue_impact"]),
+        ("training", ["rep_id", "competency", "effect", "ci_low", "ci_high", "warning"]),
     ],
 )
-def test_forecast_tables_have_the_documented_columns(valid_folder, capsys, table, columns):
+def test_tables_have_the_documented_columns(valid_folder, capsys, table, columns):
     import io
 
     import pandas as pd
