@@ -22,6 +22,7 @@ lists who moved up and who slipped. Everything needs the ``quotas`` table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -331,13 +332,18 @@ def segment(scores: pd.DataFrame, settings: Settings | None = None) -> pd.DataFr
 
 
 def segment_history(
-    dataset: Dataset, settings: Settings | None = None, freq: Literal["month", "week"] = "month"
+    dataset: Dataset,
+    settings: Settings | None = None,
+    freq: Literal["month", "week"] = "month",
+    *,
+    dates: Sequence[pd.Timestamp | str] | None = None,
 ) -> pd.DataFrame:
     """The segment of every rep as of each month end (or week end), oldest first.
 
     The as-of dates are the month ends (Sundays for ``freq="week"``) from the first one
     whose whole window lies after the first quota period, up to the dataset's as-of date,
-    plus the as-of date itself when it is not a period end. Each date is scored and
+    plus the as-of date itself when it is not a period end; or exactly ``dates`` when
+    given (e.g. the start and the end of a report week). Each date is scored and
     segmented as :func:`segment` of :func:`rep_scores` would as of that date.
 
     Returns
@@ -349,11 +355,12 @@ def segment_history(
     s = settings or load_settings()
     if freq not in ("month", "week"):
         raise ValueError(f"freq must be 'month' or 'week', not {freq!r}")
-    first = dataset.table("quotas")["period_start"].min() + s.segments_window_weeks * periods.WEEK
-    last = dataset.as_of.normalize()
-    dates = list(pd.date_range(first, last, freq="ME" if freq == "month" else "W-SUN", unit="us"))
-    if not dates or dates[-1] < last:
-        dates.append(last)
+    if dates is None:
+        first = dataset.table("quotas")["period_start"].min() + s.segments_window_weeks * periods.WEEK
+        last = dataset.as_of.normalize()
+        dates = list(pd.date_range(first, last, freq="ME" if freq == "month" else "W-SUN", unit="us"))
+        if not dates or dates[-1] < last:
+            dates.append(last)
     frames = [segment(rep_scores(dataset, d, s), s) for d in dates]
     return pd.concat(frames, ignore_index=True).sort_values(["as_of", "team", "rep_id"]).reset_index(drop=True)
 

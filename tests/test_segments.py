@@ -239,3 +239,16 @@ def test_thresholds_come_from_the_settings_file(tmp_path, scores):
     seg = segments.segment(scores.reset_index(), custom).set_index("rep_id")
     assert seg.loc["c", "segment"] == "hands_on"  # 56 days is past a 30-day ramp
     assert seg.loc["d", "segment"] == "hands_on"  # 86% is under 90%
+
+
+def test_history_at_given_dates_scores_each_date_like_rep_scores():
+    ds = _dataset()
+    dates = [pd.Timestamp("2026-03-16"), pd.Timestamp("2026-03-23")]
+    hist = segments.segment_history(ds, S, dates=dates)
+    assert sorted(hist["as_of"].unique()) == dates
+    alone = segments.segment(segments.rep_scores(ds, dates[1], S), S)
+    pd.testing.assert_frame_equal(
+        hist.loc[hist["as_of"] == dates[1]].sort_values("rep_id").reset_index(drop=True),
+        alone.sort_values("rep_id").reset_index(drop=True),
+        check_like=True,
+    )
