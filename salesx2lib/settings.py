@@ -49,6 +49,15 @@ class Settings:
     segments_improving_attainment: float = 0.6
     training_window_weeks: int = 8
     training_min_trials: int = 30
+    milestones_ladder: tuple[str, ...] = ("conversation_to_appointment", "months_at_quota", "forecast_accuracy")
+    milestones_lookback_weeks: int = 26
+    milestones_conversation_weeks: int = 4
+    milestones_quota_months: int = 2
+    milestones_forecast_tolerance: float = 0.15
+    milestones_forecast_months: int = 1
+    routines_window_weeks: int = 13
+    routines_next_step_days: int = 14
+    routines_top_quantile: float = 0.75
 
 
 def default_settings_text() -> str:
@@ -133,6 +142,15 @@ def load_settings(path: str | Path | None = None) -> Settings:
         segments_improving_attainment=float(raw["segments"]["improving_attainment"]),
         training_window_weeks=raw["segments"]["training_window_weeks"],
         training_min_trials=raw["segments"]["training_min_trials"],
+        milestones_ladder=tuple(raw["milestones"]["ladder"]),
+        milestones_lookback_weeks=raw["milestones"]["lookback_weeks"],
+        milestones_conversation_weeks=raw["milestones"]["conversation_weeks"],
+        milestones_quota_months=raw["milestones"]["quota_months"],
+        milestones_forecast_tolerance=float(raw["milestones"]["forecast_tolerance"]),
+        milestones_forecast_months=raw["milestones"]["forecast_months"],
+        routines_window_weeks=raw["routines"]["window_weeks"],
+        routines_next_step_days=raw["routines"]["next_step_days"],
+        routines_top_quantile=float(raw["routines"]["top_quantile"]),
     )
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
