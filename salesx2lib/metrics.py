@@ -14,7 +14,21 @@ from typing import Literal
 
 import pandas as pd
 
-from salesx2lib import coaching, competency, cycle, gaps, horizon, relevance, rolling, rollup, scrub, segments, training
+from salesx2lib import (
+    coaching,
+    competency,
+    cycle,
+    gaps,
+    horizon,
+    milestones,
+    relevance,
+    rolling,
+    rollup,
+    routines,
+    scrub,
+    segments,
+    training,
+)
 from salesx2lib.dataset import Dataset
 from salesx2lib.settings import Settings, load_settings
 
@@ -74,7 +88,17 @@ def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _segments(ds: Dataset, q: Query) -> pd.DataFrame:
-    return segments.segment(segments.rep_scores(ds, q.as_of, q.settings), q.settings)
+    table = segments.segment(segments.rep_scores(ds, q.as_of, q.settings), q.settings)
+    ladder = milestones.open_milestones(milestones.milestones(ds, q.as_of, q.settings))
+    return table.merge(ladder, on="rep_id", how="left")
+
+
+def _milestones(ds: Dataset, q: Query) -> pd.DataFrame:
+    return milestones.milestones(ds, q.as_of, q.settings)
+
+
+def _routines(ds: Dataset, q: Query) -> pd.DataFrame:
+    return routines.routines(ds, q.start, q.end, q.settings)
 
 
 def _coaching(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -97,6 +121,8 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
+    "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
+    "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
     "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }
