@@ -127,10 +127,11 @@ def test_html_has_no_code_and_svg_charts(run: tuple[report.ReportResult, list[st
     assert "hl-ipython3" not in page  # no highlighted code cell
     # nbconvert embeds each SVG chart as an image data URI (an <img> cannot run script).
     charts = [base64.b64decode(b).decode() for b in re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,([^"]+)"', page)]
-    # one chart per KPI, then the team funnel (no forecasts here: no horizon chart)
-    assert len(charts) == 5 and all(c.startswith("<svg") for c in charts)
+    # one chart per KPI, the team funnel, then the segment map (no forecasts: no horizon chart)
+    assert len(charts) == 6 and all(c.startswith("<svg") for c in charts)
     assert "Conversation to appointment" in charts[3]
     assert "Team funnel" in charts[4]
+    assert "Segment map" in charts[5]
     assert "<script" not in page  # no CDN scripts: the page makes no network request
     assert "Headline KPIs" in page and "60.0% (" in page  # the table, 6 appointments / 10 conversations
 
