@@ -41,6 +41,7 @@ __all__ = [
     "ACTIVITY_METRICS",
     "FUNNEL_METRICS",
     "OPPORTUNITY_COUNT_COLUMNS",
+    "closed_deals",
     "deal_size",
     "funnel",
     "funnel_comparison",
@@ -115,6 +116,35 @@ def _period_grid(keys: pd.DataFrame, freq: Freq) -> pd.DataFrame:
     return grid.astype({"rep_id": "str", "period_start": "datetime64[us]"}).reset_index(drop=True)
 
 
+def closed_deals(
+    opportunities: pd.DataFrame,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The deals decided in ``[start, end)``, by close date: the one definition of won revenue.
+
+    ``won = 1`` and ``won_amount = amount`` for a won deal, ``lost = 1`` and
+    ``lost_amount = amount`` for a lost one (a lost deal without an amount counts 0);
+    ``None`` bounds are open. :func:`rep_counts` and every other won-revenue figure sum
+    these rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id``, ``closed_at``, ``status``, ``amount``, ``won``, ``lost`` (int64),
+        ``won_amount``, ``lost_amount`` (float64); one row per decided deal.
+    """
+    mask = opportunities["status"].isin(["won", "lost"]) & _in_range(opportunities["closed_at"], start, end)
+    closed = opportunities.loc[mask, ["rep_id", "closed_at", "status", "amount"]]
+    is_won = closed["status"] == "won"
+    return closed.assign(
+        won=is_won.astype("int64"),
+        lost=(~is_won).astype("int64"),
+        won_amount=closed["amount"].where(is_won, 0.0).fillna(0.0),
+        lost_amount=closed["amount"].where(~is_won, 0.0).fillna(0.0),
+    )
+
+
 def rep_counts(
     dataset: Dataset,
     start: pd.Timestamp | str | None = None,
@@ -165,18 +195,10 @@ def rep_counts(
     keys = ["rep_id"] + (["period_start"] if freq is not None else [])
     opps = dataset.opportunities
     created = opps.loc[_in_range(opps["created_at"], lo, hi), ["rep_id", "created_at"]]
-    closed_mask = opps["status"].isin(["won", "lost"]) & _in_range(opps["closed_at"], lo, hi)
-    closed = opps.loc[closed_mask, ["rep_id", "closed_at", "status", "amount"]]
+    closed = closed_deals(opps, lo, hi)
     if freq is not None:
         created = created.assign(period_start=period_start(created["created_at"], freq))
         closed = closed.assign(period_start=period_start(closed["closed_at"], freq))
-    is_won = closed["status"] == "won"
-    closed = closed.assign(
-        won=is_won.astype("int64"),
-        lost=(~is_won).astype("int64"),
-        won_amount=closed["amount"].where(is_won, 0.0).fillna(0.0),
-        lost_amount=closed["amount"].where(~is_won, 0.0).fillna(0.0),
-    )
     parts = [
         created.groupby(keys).size().rename("opportunities").to_frame(),
         closed.groupby(keys)[["won", "lost", "won_amount", "lost_amount"]].sum(),

@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from salesx2lib.competency import closed_deals
 from salesx2lib.dataset import Dataset
 from salesx2lib.pipeline import ALL, resolve_as_of
 from salesx2lib.settings import Settings, load_settings
@@ -129,7 +130,8 @@ def won_amount_between(
     numpy.ndarray
         float64, one value per window (0 when nothing was won).
     """
-    won = opportunities.loc[(opportunities["status"] == "won") & opportunities["closed_at"].notna(), ["rep_id", "closed_at", "amount"]]
+    closed = closed_deals(opportunities)  # the one definition of won revenue
+    won = closed.loc[closed["won"] == 1, ["rep_id", "closed_at", "won_amount"]].rename(columns={"won_amount": "amount"})
     if as_of is not None:
         won = won.loc[won["closed_at"] <= as_of]
     reps = pd.Index(pd.unique(np.concatenate([won["rep_id"].to_numpy(dtype=object), np.asarray(rep_ids, dtype=object)])))

@@ -70,13 +70,8 @@ def _streak(flags: Sequence[bool], ends: Sequence[pd.Timestamp], need: int) -> t
     return bool(best >= need), met_at, min(best, need), run
 
 
-def _row(rep: pd.Series, name: str, description: str, need: int, flags: list[bool], ends: list, note: str) -> dict:
-    unit = MILESTONES[name]
-    met, met_at, best, current = _streak(flags, ends, need)
-    if not flags:
-        note = note or f"no {unit} to judge in the lookback"
-    elif not met:
-        note = note or f"current run {current} of {need} {unit}"
+def _record(rep: pd.Series, name: str, description: str, met: object, met_at: object, progress: str, note: str) -> dict:
+    """One row of :func:`milestones`."""
     return {
         "rep_id": rep["rep_id"],
         "rep_name": rep.get("rep_name", rep["rep_id"]),
@@ -85,23 +80,23 @@ def _row(rep: pd.Series, name: str, description: str, need: int, flags: list[boo
         "description": description,
         "met": met,
         "met_at": met_at,
-        "progress": f"{best} of {need} {unit}",
+        "progress": progress,
         "note": note,
     }
+
+
+def _row(rep: pd.Series, name: str, description: str, need: int, flags: list[bool], ends: list, note: str) -> dict:
+    unit = MILESTONES[name]
+    met, met_at, best, current = _streak(flags, ends, need)
+    if not flags:
+        note = note or f"no {unit} to judge in the lookback"
+    elif not met:
+        note = note or f"current run {current} of {need} {unit}"
+    return _record(rep, name, description, met, met_at, f"{best} of {need} {unit}", note)
 
 
 def _not_checkable(rep: pd.Series, name: str, description: str, note: str) -> dict:
-    return {
-        "rep_id": rep["rep_id"],
-        "rep_name": rep.get("rep_name", rep["rep_id"]),
-        "team": rep["team"],
-        "milestone": name,
-        "description": description,
-        "met": pd.NA,
-        "met_at": pd.NaT,
-        "progress": "not checkable",
-        "note": note,
-    }
+    return _record(rep, name, description, pd.NA, pd.NaT, "not checkable", note)
 
 
 def _conversation_flags(dataset: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, list]:

@@ -95,9 +95,8 @@ def _month_slices(start: pd.Timestamp, end: pd.Timestamp, min_days: int) -> list
 
 
 def _won(opps: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.Series:
-    """Won revenue per rep, by close date in ``[lo, hi)`` (as :func:`competency.rep_counts` counts it)."""
-    won = opps.loc[(opps["status"] == "won") & (opps["closed_at"] >= lo) & (opps["closed_at"] < hi)]
-    return won.groupby("rep_id")["amount"].sum()
+    """Won revenue per rep, by close date in ``[lo, hi)`` (:func:`competency.closed_deals`)."""
+    return competency.closed_deals(opps, lo, hi).groupby("rep_id")["won_amount"].sum()
 
 
 def _trend(weekly: np.ndarray) -> tuple[float, float, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 #: A minimal valid source: every table, a few rows each. Tests copy it and break one thing.
@@ -63,3 +64,29 @@ def write_tables(folder: Path, tables: dict[str, str | None] | None = None) -> P
 def valid_folder(tmp_path: Path) -> Path:
     """A folder holding the valid tiny dataset."""
     return write_tables(tmp_path / "data")
+
+
+def deal_frames(deals: dict[str, tuple[str, str, list[tuple]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``{id: (rep, final status, [(changed_at, stage, amount, ecd), ...])}`` -> (opportunities, history).
+
+    The first row is the creation; a won/lost deal closes at its last row, and the
+    opportunity's current fields are its last history row.
+    """
+    us, ts = "datetime64[us]", pd.Timestamp
+    opp_rows, hist_rows = [], []
+    for oid, (rep, status, rows) in deals.items():
+        for changed, stage, amount, ecd in rows:
+            hist_rows.append((oid, ts(changed), stage, amount, ts(ecd) if ecd is not None else pd.NaT))
+        last = rows[-1]
+        closed = ts(last[0]) if status != "open" else pd.NaT
+        ecd = ts(last[3]) if last[3] is not None else pd.NaT
+        opp_rows.append((oid, rep, ts(rows[0][0]), last[2], last[1], status, ecd, closed))
+    opps = pd.DataFrame(
+        opp_rows,
+        columns=["opportunity_id", "rep_id", "created_at", "amount", "stage", "status", "expected_close_date", "closed_at"],
+    ).astype({"opportunity_id": "str", "rep_id": "str", "created_at": us, "amount": "float64", "stage": "str",
+              "status": "str", "expected_close_date": us, "closed_at": us})
+    hist = pd.DataFrame(hist_rows, columns=["opportunity_id", "changed_at", "stage", "amount", "expected_close_date"])
+    hist = hist.astype({"opportunity_id": "str", "changed_at": us, "stage": "str", "amount": "float64",
+                        "expected_close_date": us})
+    return opps, hist

@@ -28,6 +28,8 @@ from salesx2lib.rolling import (
 )
 from salesx2lib.settings import load_settings
 
+from conftest import deal_frames
+
 US = "datetime64[us]"
 T = pd.Timestamp
 SETTINGS = load_settings()
@@ -45,21 +47,6 @@ REPS = pd.DataFrame(
 )
 
 
-def _frames(deals: dict[str, tuple[str, str, list[tuple]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """{id: (rep, status, [(changed_at, stage, amount, ecd), ...])}; a closed deal closes at its last row."""
-    opp_rows, hist_rows = [], []
-    for oid, (rep, status, rows) in deals.items():
-        for changed, stage, amount, ecd in rows:
-            hist_rows.append((oid, T(changed), stage, amount, T(ecd) if ecd is not None else pd.NaT))
-        last = rows[-1]
-        closed = T(last[0]) if status != "open" else pd.NaT
-        opp_rows.append((oid, rep, T(rows[0][0]), last[2], last[1], status, T(last[3]) if last[3] is not None else pd.NaT, closed))
-    opps = pd.DataFrame(
-        opp_rows, columns=["opportunity_id", "rep_id", "created_at", "amount", "stage", "status", "expected_close_date", "closed_at"]
-    ).astype({"opportunity_id": "str", "rep_id": "str", "created_at": US, "amount": "float64", "stage": "str", "status": "str", "expected_close_date": US, "closed_at": US})
-    hist = pd.DataFrame(hist_rows, columns=["opportunity_id", "changed_at", "stage", "amount", "expected_close_date"])
-    hist = hist.astype({"opportunity_id": "str", "changed_at": US, "stage": "str", "amount": "float64", "expected_close_date": US})
-    return opps, hist
 
 
 HAND = {
@@ -80,7 +67,7 @@ HAND = {
     "O7": ("r1", "open", [("2024-02-01", "Qualification", 100.0, "2024-04-03")]),  # first day after the window
     "O8": ("r1", "open", [("2024-02-01", "Qualification", 100.0, "2024-04-02")]),  # last day of the window
 }
-H_OPPS, H_HIST = _frames(HAND)
+H_OPPS, H_HIST = deal_frames(HAND)
 
 
 def _dataset(opps: pd.DataFrame, hist: pd.DataFrame | None, as_of: pd.Timestamp, activities: pd.DataFrame | None = None, forecasts: pd.DataFrame | None = None) -> Dataset:
@@ -187,7 +174,7 @@ def _random(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Dat
                 amount = round(amount * float(rng.uniform(0.6, 1.4)), 0)
             rows.append((t, OPEN[stage], amount, ecd))
         deals[f"o{i}"] = (f"r{i % 3 + 1}", status, rows)
-    opps, hist = _frames(deals)
+    opps, hist = deal_frames(deals)
     activities = pd.DataFrame(acts, columns=["activity_id", "rep_id", "occurred_at", "opportunity_id"]).assign(activity_type="conversation", duration_s=60.0)
     activities = activities.astype({"activity_id": "str", "rep_id": "str", "occurred_at": US, "opportunity_id": "str", "activity_type": "str"})
     months = pd.date_range("2024-01-01", "2024-06-01", freq="MS")

@@ -12,30 +12,14 @@ from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.scrub import FLAGS, flag_counts, gate, scrub, stage_durations
 from salesx2lib.settings import load_settings
 
+from conftest import deal_frames
+
 US = "datetime64[us]"
 AS_OF = pd.Timestamp("2024-06-01")
 SETTINGS = load_settings()
 T = pd.Timestamp
 
 
-def _build(deals: dict[str, tuple[str, str, list[tuple[str, str, float | None, str | None]]]]):
-    """{id: (rep, final status, [(changed_at, stage, amount, ecd), ...])} -> (opps, history).
-
-    The first row is the creation; a won/lost deal closes at its last row.
-    """
-    opp_rows, hist_rows = [], []
-    for oid, (rep, status, rows) in deals.items():
-        for changed, stage, amount, ecd in rows:
-            hist_rows.append((oid, T(changed), stage, amount, T(ecd) if ecd else pd.NaT))
-        last = rows[-1]
-        closed = T(last[0]) if status != "open" else pd.NaT
-        opp_rows.append((oid, rep, T(rows[0][0]), last[2], last[1], status, T(last[3]) if last[3] else pd.NaT, closed))
-    opps = pd.DataFrame(
-        opp_rows, columns=["opportunity_id", "rep_id", "created_at", "amount", "stage", "status", "expected_close_date", "closed_at"]
-    ).astype({"opportunity_id": "str", "rep_id": "str", "created_at": US, "amount": "float64", "stage": "str", "status": "str", "expected_close_date": US, "closed_at": US})
-    hist = pd.DataFrame(hist_rows, columns=["opportunity_id", "changed_at", "stage", "amount", "expected_close_date"])
-    hist = hist.astype({"opportunity_id": "str", "changed_at": US, "stage": "str", "amount": "float64", "expected_close_date": US})
-    return opps, hist
 
 
 DEALS = {
@@ -64,7 +48,7 @@ DEALS = {
     "P8": ("r1", "open", [("2024-05-25", "Proposal", 120.0, "2024-08-01")]),
     "Q1": ("r2", "open", [("2024-05-30", "Proposal", 500.0, None)]),
 }
-OPPS, HIST = _build(DEALS)
+OPPS, HIST = deal_frames(DEALS)
 REPS = pd.DataFrame(
     {
         "rep_id": pd.array(["r1", "r2"], dtype="str"),
