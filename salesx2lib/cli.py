@@ -3,9 +3,9 @@
 Commands::
 
     salesx2 sample   --out DIR [--reps N --weeks W --seed S]
-    salesx2 validate DATA [--format text|json]
-    salesx2 metrics  DATA --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--as-of DATE] [--format csv|json]
-    salesx2 report   DATA [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
+    salesx2 validate DATA [--preset NAME | --mapping FILE] [--format text|json]
+    salesx2 metrics  DATA [--preset NAME | --mapping FILE] --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--as-of DATE] [--format csv|json]
+    salesx2 report   DATA [--preset NAME | --mapping FILE] [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
 
 Exit codes: 0 success; 2 bad input (one ``file:line:column: what is wrong`` line per
 problem on stderr, no traceback, nothing written); 1 a report whose notebook failed
@@ -41,6 +41,16 @@ def _date(text: str) -> pd.Timestamp:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+def _add_data(p: argparse.ArgumentParser) -> None:
+    """DATA and how to read it: canonical files, a CRM preset, or a mapping file."""
+    from salesx2lib.mapping import PRESETS
+
+    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files: the canonical tables, or a CRM export with --preset/--mapping")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--preset", choices=PRESETS, help="read DATA as this CRM's export (docs/mapping.md)")
+    how.add_argument("--mapping", type=Path, metavar="FILE", help="read DATA through this mapping file (TOML, docs/mapping.md)")
+
+
 def _parser() -> argparse.ArgumentParser:
     from salesx2lib.metrics import METRIC_TABLES
 
@@ -67,9 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         "validate",
         help="check a data folder against the data contract",
         description="Check every table of DATA and list every problem at once as file:line:column: "
-        "what is wrong. On success print a summary: rows per table, date range, reps, teams, warnings.",
+        "what is wrong. On success print a summary: rows per table, date range, reps, teams, warnings, "
+        "and what a preset or mapping did (rows each filter excluded, and why).",
     )
-    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    _add_data(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="summary format (default text)")
 
     p = sub.add_parser(
@@ -80,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         + "\n\nA table that needs a table DATA lacks says which and exits 2. Formulas: docs/metrics.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    _add_data(p)
     p.add_argument("--table", required=True, choices=list(METRIC_TABLES), help="which table")
     p.add_argument("--team", help="only this team (its priors and benchmarks are then the team's own)")
     p.add_argument("--start", type=_date, help="first day of the range, inclusive (default: all data)")
@@ -97,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         "Writes OUT/<week>/<team>.ipynb, <team>.html (no code; charts drawn offline), "
         "<team>.json (headline KPIs) and OUT/<week>/index.html.",
     )
-    p.add_argument("data", metavar="DATA", type=Path, help="folder of CSV/Parquet files named after the tables")
+    _add_data(p)
     p.add_argument("--out", required=True, type=Path, help="reports folder; the run goes to OUT/<week>/")
     p.add_argument("--week", help="any date of the week to report (Monday to Sunday); default: the latest complete week")
     p.add_argument("--team", action="append", dest="teams", metavar="TEAM", help="a team to report; repeat for several (default: all)")
@@ -124,7 +135,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from salesx2lib.load import load_dataset
     from salesx2lib.summary import dataset_summary, format_summary
 
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data, preset=args.preset, mapping=args.mapping)
     summary = dataset_summary(ds)
     if args.format == "json":
         print(json.dumps(summary, indent=2))
@@ -139,7 +150,7 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     from salesx2lib.settings import load_settings
 
     settings = load_settings(args.settings)
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data, preset=args.preset, mapping=args.mapping)
     if args.team is not None and args.team not in ds.teams:
         print(f"salesx2 metrics: unknown team {args.team!r} (teams: {', '.join(ds.teams)})", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -163,6 +174,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         result = report.run_report(
             args.data,
             args.out,
+            preset=args.preset,
+            mapping=args.mapping,
             week=args.week,
             teams=args.teams,
             settings=args.settings,

@@ -62,6 +62,9 @@ class Dataset:
         Where the data came from, for messages and report footers.
     warnings
         Soft problems found while loading (they did not stop the run).
+    notes
+        What a mapping did: rows each filter excluded and each note counted, files of
+        the export it did not read.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -69,6 +72,7 @@ class Dataset:
     as_of: pd.Timestamp
     source: str = ""
     warnings: tuple[Problem, ...] = field(default=())
+    notes: tuple[Problem, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))

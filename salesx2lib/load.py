@@ -1,7 +1,8 @@
 """Loading a folder of canonical CSV or Parquet files into a validated :class:`Dataset`.
 
 A data folder holds one file per table, named after it: ``reps.csv``,
-``opportunities.parquet``, ``activities.parquet``... (either format for any table).
+``opportunities.parquet``, ``activities.parquet``... (either format for any table), or a
+CRM's own export read through a preset or a mapping file (:mod:`salesx2lib.mapping`).
 :func:`load_dataset` validates everything first (:mod:`salesx2lib.validate`) and raises
 one :class:`~salesx2lib.problems.DataError` listing every problem; only a clean source
 becomes a Dataset. The small tables are read into pandas; the activity log stays in
@@ -17,9 +18,10 @@ import ibis
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
+from salesx2lib.mapping import Mapping, resolve_mapping
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES, Column
-from salesx2lib.validate import Source, Validation, csv_record_lines, parsed_sql, scan_sql, validate_sources
+from salesx2lib.validate import Source, Validation, line_finder, parsed_sql, scan_sql, validate_sources
 
 __all__ = ["SUFFIXES", "find_sources", "load_dataset"]
 
@@ -36,19 +38,35 @@ _PANDAS_DTYPE = {
 }
 
 
-def find_sources(folder: Path) -> tuple[list[Source], list[Problem]]:
+def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Source], list[Problem]]:
     """The table files in ``folder``, and problems with the folder itself.
 
     Errors: the folder does not exist; a required table is missing; a table is there
-    twice (``reps.csv`` and ``reps.parquet``). Warnings: other CSV/Parquet files, which
-    are ignored.
+    twice (``reps.csv`` and ``reps.parquet``); a file the mapping reads is missing
+    (unless its section is ``optional``). Warnings: other CSV/Parquet files, which are
+    ignored (with a mapping, one note lists them: an export holds many files).
     """
     where = str(folder)
     if not folder.is_dir():
         return [], [Problem(where, None, None, "no such folder (DATA is a folder of CSV or Parquet files)")]
     sources: list[Source] = []
     problems: list[Problem] = []
+    mapped = mapping.parts if mapping is not None else {}
+    for name, parts in mapped.items():
+        for index, part in enumerate(parts):
+            path = folder / part.file
+            if path.is_file():
+                sources.append(Source(name, path, part, index))
+            elif not part.optional:
+                problems.append(Problem(where, None, None, f"missing file {part.file} ({part.mapping} reads {name} from it)"))
+    derived = any(p.derive_missing for p in mapped.get("reps", ()))
     for name, table in TABLES.items():
+        if name in mapped:
+            if table.required and not any(s.table == name for s in sources) and not (name == "reps" and derived):
+                if all(p.optional for p in mapped[name]):
+                    files = " or ".join(p.file for p in mapped[name])
+                    problems.append(Problem(where, None, None, f"missing table {name} ({files} is required)"))
+            continue
         files = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()]
         if len(files) > 1:
             problems.append(
@@ -61,6 +79,13 @@ def find_sources(folder: Path) -> tuple[list[Source], list[Problem]]:
                 Problem(where, None, None, f"missing table {name} ({name}.csv or {name}.parquet is required)")
             )
     known = {f"{name}{suffix}" for name in TABLES for suffix in SUFFIXES}
+    used = {s.path.name for s in sources}
+    strays = [p.name for p in sorted(folder.iterdir()) if p.suffix.lower() in SUFFIXES and p.name not in known | used]
+    if mapping is not None:
+        if strays:
+            shown = ", ".join(strays[:8]) + (f" and {len(strays) - 8} more" if len(strays) > 8 else "")
+            problems.append(Problem(where, None, None, f"{len(strays)} other files not read: {shown}", severity="note"))
+        return sources, problems
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in SUFFIXES and path.name not in known:
             problems.append(
@@ -75,15 +100,21 @@ def find_sources(folder: Path) -> tuple[list[Source], list[Problem]]:
     return sources, problems
 
 
-def _typed_select(table: str, types: dict[str, str], source: Source) -> str:
-    """SQL giving the table with canonical columns and types (absent optional columns as NULL)."""
+def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> str:
+    """SQL giving the table with canonical columns and types (absent optional columns as NULL).
+
+    One canonical file is scanned directly (no row numbers: the fast path for a huge
+    log); mapped sections and derived reps are read through the table's view.
+    """
     cols = []
     for col in TABLES[table].columns:
         if col.name in types:
             cols.append(f"{parsed_sql(col, types[col.name])} AS \"{col.name}\"")
         else:
             cols.append(f"CAST(NULL AS {_sql_type(col)}) AS \"{col.name}\"")
-    return f"SELECT {', '.join(cols)} FROM ({scan_sql(source)})"
+    if len(sources) == 1 and sources[0].part is None:
+        return f"SELECT {', '.join(cols)} FROM ({scan_sql(sources[0])})"
+    return f"SELECT {', '.join(cols)} FROM raw_{table}"
 
 
 def _sql_type(col: Column) -> str:
@@ -95,30 +126,36 @@ def _to_pandas(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> pd.DataF
     return df.astype({c.name: _PANDAS_DTYPE[c.kind] for c in TABLES[table].columns})
 
 
-def _soft_problems(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> list[Problem]:
-    """Warnings that do not stop a run: reps with no activity at all."""
-    if "activities" not in sources:
+def _soft_problems(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> list[Problem]:
+    """Warnings that do not stop a run: listed reps with no opportunity, or no activity at all.
+
+    Such reps are kept (a new hire, a rep on leave): they appear with zero counts.
+    """
+    reps = [s for s in sources if s.table == "reps"]
+    others = {s.table: s for s in sources}
+    if not reps:
         return []
-    rows = con.execute(
-        "SELECT _row, rep_id FROM raw_reps WHERE rep_id NOT IN "
-        "(SELECT DISTINCT rep_id FROM activities WHERE rep_id IS NOT NULL) ORDER BY _row"
-    ).fetchall()
-    reps = sources["reps"]
-    if reps.is_csv:
-        lines, _ = csv_record_lines(reps.path)
-        line_of = {row: lines[row - 1] for row, _ in rows}
-    else:
-        line_of = {row: row for row, _ in rows}
-    return [
-        Problem(
-            reps.file,
-            line_of[row],
-            "rep_id",
-            f"rep '{rep}' has no activity in {sources['activities'].file}",
-            severity="warning",
-        )
-        for row, rep in rows
-    ]
+    found = []
+    for table, what in (("opportunities", "opportunity"), ("activities", "activity")):
+        if table not in others:
+            continue
+        rows = con.execute(
+            f"SELECT _row, rep_id FROM {reps[0].view} WHERE rep_id NOT IN "
+            f"(SELECT DISTINCT rep_id FROM raw_{table} WHERE rep_id IS NOT NULL) ORDER BY _row"
+        ).fetchall()
+        files = ", ".join(dict.fromkeys(s.file for s in sources if s.table == table))
+        line_of = line_finder(reps[0]) if rows else None
+        found += [
+            Problem(
+                reps[0].file,
+                line_of(row),  # type: ignore[misc]
+                reps[0].column_label("rep_id"),
+                f"rep '{rep}' has no {what} in {files}",
+                severity="warning",
+            )
+            for row, rep in rows
+        ]
+    return found
 
 
 def _latest_event(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame], has_activities: bool) -> pd.Timestamp:
@@ -134,14 +171,26 @@ def _latest_event(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame
     return max(found).as_unit("us")
 
 
-def load_dataset(path: str | Path, *, as_of: str | pd.Timestamp | None = None) -> Dataset:
-    """Validate a folder of canonical tables and load it.
+def load_dataset(
+    path: str | Path,
+    *,
+    preset: str | None = None,
+    mapping: str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> Dataset:
+    """Validate a folder of canonical tables, or a CRM export through a mapping, and load it.
 
     Parameters
     ----------
     path
         A folder with ``reps`` and ``opportunities`` (CSV or Parquet) and any of the
-        optional tables.
+        optional tables; or a CRM's export when ``preset`` or ``mapping`` is given.
+    preset
+        Read the folder as this CRM's export: ``"salesforce"`` or ``"hubspot"``
+        (see ``docs/mapping.md``).
+    mapping
+        Read the folder through this mapping file (TOML, see ``docs/mapping.md``).
+        At most one of ``preset`` and ``mapping``.
     as_of
         The moment the data describes. Default: the latest event in the data (activity,
         opportunity creation or close, history change).
@@ -150,40 +199,47 @@ def load_dataset(path: str | Path, *, as_of: str | pd.Timestamp | None = None) -
     -------
     Dataset
         Small tables in pandas with canonical dtypes, the activity log as a lazy Ibis
-        table over DuckDB (time zone pinned to UTC), and the warnings found.
+        table over DuckDB (time zone pinned to UTC), the warnings found and the
+        mapping's notes (rows each filter excluded, and why).
 
     Raises
     ------
     DataError
-        With every problem found (errors and warnings), if there is any error.
+        With every problem found (errors and warnings), if there is any error, located
+        in the user's own files and columns (and in the mapping file).
 
     Examples
     --------
     >>> ds = load_dataset("data/sample")  # doctest: +SKIP
     >>> ds.teams  # doctest: +SKIP
     ['Atlas', 'Beacon', 'Compass', 'Summit']
+    >>> ds = load_dataset("exports/sfdc", preset="salesforce")  # doctest: +SKIP
     """
     folder = Path(path)
-    sources, problems = find_sources(folder)
+    spec = resolve_mapping(preset, mapping)
+    sources, problems = find_sources(folder, spec)
+    derive = spec is not None and any(p.derive_missing for p in spec.parts.get("reps", ()))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # it would print into terminals and notebooks
-    validation: Validation = validate_sources(con, sources)
+    validation: Validation = validate_sources(con, sources, derive_reps=derive)
     problems.extend(validation.problems)
     if any(p.severity == "error" for p in problems):
         con.close()
         raise DataError(problems)
 
-    by_table = {s.table: s for s in sources}
+    by_table: dict[str, list[Source]] = {}
+    for s in sources:
+        by_table.setdefault(s.table, []).append(s)
     tables: dict[str, pd.DataFrame] = {}
-    for name, source in by_table.items():
-        sql = _typed_select(name, validation.types[name], source)
+    for name in validation.types:
+        sql = _typed_select(name, validation.types[name], by_table.get(name, []))
         if name == "activities":
             con.execute(f"CREATE OR REPLACE TEMP VIEW activities AS {sql}")
         else:
             tables[name] = _to_pandas(con, name, sql)
-    activities = ibis.duckdb.from_connection(con).table("activities") if "activities" in by_table else None
-    problems.extend(_soft_problems(con, by_table))
+    activities = ibis.duckdb.from_connection(con).table("activities") if "activities" in validation.types else None
+    problems.extend(_soft_problems(con, sources))
     if as_of is None:
         moment = _latest_event(con, tables, activities is not None)
     else:
@@ -191,10 +247,12 @@ def load_dataset(path: str | Path, *, as_of: str | pd.Timestamp | None = None) -
             moment = pd.Timestamp(as_of).as_unit("us")
         except ValueError:
             raise DataError([Problem("--as-of", None, None, f"{as_of!r} is not a date")]) from None
+    origin = str(folder) if spec is None else f"{folder} (read with {spec.label})"
     return Dataset(
         tables=tables,
         activities=activities,
         as_of=moment,
-        source=str(folder),
+        source=origin,
         warnings=tuple(p for p in problems if p.severity == "warning"),
+        notes=tuple(p for p in problems + list(validation.notes) if p.severity == "note"),
     )

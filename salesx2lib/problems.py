@@ -32,14 +32,15 @@ class Problem:
     message
         What is wrong, with the raw value and the rule.
     severity
-        ``error`` stops the run; ``warning`` is reported and the run goes on.
+        ``error`` stops the run; ``warning`` is reported and the run goes on; ``note``
+        says what a mapping did (rows a filter excluded, and why).
     """
 
     file: str
     line: int | None
     column: str | None
     message: str
-    severity: Literal["error", "warning"] = "error"
+    severity: Literal["error", "warning", "note"] = "error"
 
     def __str__(self) -> str:
         where = self.file
@@ -47,7 +48,7 @@ class Problem:
             where += f":{self.line}"
         if self.column is not None:
             where += f":{self.column}"
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
         return f"{where}: {prefix}{self.message}"
 
     def sort_key(self) -> tuple[str, int, str, str]:

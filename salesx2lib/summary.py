@@ -13,7 +13,7 @@ import pandas as pd
 from salesx2lib.dataset import Dataset
 from salesx2lib.schema import TABLES
 
-__all__ = ["dataset_summary", "format_summary"]
+__all__ = ["dataset_summary", "format_summary", "incomplete_rows"]
 
 #: The timestamp that dates each table's rows in the summary.
 _DATED_BY: dict[str, str] = {
@@ -31,15 +31,43 @@ def _iso(ts: Any) -> str | None:
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).isoformat(sep=" ")
 
 
+def incomplete_rows(dataset: Dataset) -> dict[str, int]:
+    """Rows the contract allows but the analyses treat specially, counted.
+
+    ``open_without_amount``: open deals with no amount (the rolling forecast and the
+    pipeline count them as 0); ``open_without_expected_close``: open deals with no
+    expected close date (in no forecast window or horizon); ``without_account``: deals
+    with no account; ``lost_without_amount``: lost deals with no amount (value-based win
+    rates leave them out).
+    """
+    opp = dataset.opportunities
+    status = opp["status"]
+    return {
+        "open_without_amount": int(((status == "open") & opp["amount"].isna()).sum()),
+        "open_without_expected_close": int(((status == "open") & opp["expected_close_date"].isna()).sum()),
+        "lost_without_amount": int(((status == "lost") & opp["amount"].isna()).sum()),
+        "without_account": int(opp["account_id"].isna().sum()),
+    }
+
+
+_INCOMPLETE_TEXT = {
+    "open_without_amount": "open deals without an amount (counted as 0 in pipeline and forecast)",
+    "open_without_expected_close": "open deals without an expected close date (in no forecast window)",
+    "lost_without_amount": "lost deals without an amount (left out of value-based win rates)",
+    "without_account": "deals without an account",
+}
+
+
 def dataset_summary(dataset: Dataset) -> dict[str, Any]:
-    """Rows, first and last date per table, reps, teams and warnings, JSON-ready.
+    """Rows, first and last date per table, reps, teams, warnings and notes, JSON-ready.
 
     Returns
     -------
     dict
         ``source``, ``as_of``, ``reps``, ``teams`` (name -> reps), ``tables`` (name ->
-        ``rows``, ``first``, ``last``; absent tables have ``rows`` None) and ``warnings``
-        (one located line each).
+        ``rows``, ``first``, ``last``; absent tables have ``rows`` None), ``incomplete``
+        (:func:`incomplete_rows`), ``warnings`` (one located line each) and ``notes``
+        (what a preset or mapping did: rows each filter excluded, and why).
     """
     tables: dict[str, dict[str, Any]] = {}
     for name in TABLES:
@@ -60,7 +88,9 @@ def dataset_summary(dataset: Dataset) -> dict[str, Any]:
         "reps": len(dataset.reps),
         "teams": {str(k): int(v) for k, v in teams.items()},
         "tables": tables,
+        "incomplete": incomplete_rows(dataset),
         "warnings": [str(w) for w in dataset.warnings],
+        "notes": [str(n) for n in dataset.notes],
     }
 
 
@@ -75,6 +105,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  {name:<20} {info['rows']:>10,} rows{span}")
     teams = ", ".join(f"{team} ({n})" for team, n in summary["teams"].items())
     lines.append(f"  {summary['reps']} reps in {len(summary['teams'])} teams: {teams}")
+    lines.extend(f"  {n:,} {_INCOMPLETE_TEXT[key]}" for key, n in summary["incomplete"].items() if n)
+    if summary["notes"]:
+        lines.append("  read through the mapping:")
+        lines.extend(f"    {n}" for n in summary["notes"])
     if summary["warnings"]:
         lines.append(f"  {len(summary['warnings'])} warning(s):")
         lines.extend(f"    {w}" for w in summary["warnings"])

@@ -18,12 +18,13 @@ tables, so a value that passes validation is read exactly as it was checked.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from salesx2lib.mapping import UNASSIGNED_TEAM, Part, condition_sql, loose_key_sql, part_sql
 from salesx2lib.problems import Problem
 from salesx2lib.schema import TABLES, Column, Table
 
@@ -32,6 +33,7 @@ __all__ = [
     "Source",
     "Validation",
     "csv_record_lines",
+    "line_finder",
     "parsed_sql",
     "raw_view",
     "scan_sql",
@@ -45,10 +47,25 @@ MAX_PROBLEMS_PER_RULE = 50
 
 @dataclass(frozen=True)
 class Source:
-    """One file that holds a canonical table."""
+    """One file that holds a canonical table, or one mapped section of an export.
+
+    Attributes
+    ----------
+    table
+        The canonical table it feeds.
+    path
+        The file.
+    part
+        For an export read through a mapping: the mapping's section for this file
+        (``None``: the file is in the canonical shape).
+    index
+        Which section of the table it is (a table may be fed by several).
+    """
 
     table: str
     path: Path
+    part: Part | None = None
+    index: int = 0
 
     @property
     def file(self) -> str:
@@ -59,6 +76,28 @@ class Source:
     def is_csv(self) -> bool:
         """Whether the file is CSV (else Parquet)."""
         return self.path.suffix.lower() == ".csv"
+
+    @property
+    def delimiter(self) -> str:
+        """The CSV field separator."""
+        return self.part.delimiter if self.part is not None else ","
+
+    @property
+    def view(self) -> str:
+        """The DuckDB view of this source: ``_row`` plus the canonical columns it has."""
+        return f"src_{self.table}_{self.index}"
+
+    def column_label(self, column: str) -> str:
+        """The file's own name for a canonical column, as messages show it."""
+        return self.part.origin(column) if self.part is not None else column
+
+    def expected_format(self, column: Column) -> str:
+        """How a date or time must be written in this file, for messages."""
+        spec = self.part.columns.get(column.name) if self.part is not None else None
+        if spec is not None and spec.format is not None:
+            return f"expected format {spec.format}, as {self.part.mapping} says"  # type: ignore[union-attr]
+        example = "2026-03-02 14:05:00" if column.kind == "timestamp" else "2026-03-02"
+        return f"expected ISO 8601 such as {example}"
 
 
 def _q(name: str) -> str:
@@ -75,7 +114,8 @@ def scan_sql(source: Source) -> str:
     """SQL that scans the file: CSV with every column as text, Parquet with its own types."""
     path = _lit(str(source.path))
     if source.is_csv:
-        return f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim=',', quote='\"', escape='\"')"
+        delim = _lit(source.delimiter)
+        return f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim={delim}, quote='\"', escape='\"')"
     return f"SELECT * FROM read_parquet({path})"
 
 
@@ -145,7 +185,7 @@ def _show(col: str) -> str:
     return f"'''' || {cell} || ''''"
 
 
-def _column_rules(table: Table, types: dict[str, str]) -> list[_Rule]:
+def _column_rules(table: Table, types: dict[str, str], source: Source) -> list[_Rule]:
     rules: list[_Rule] = []
     for col in table.columns:
         if col.name not in types:
@@ -173,13 +213,13 @@ def _column_rules(table: Table, types: dict[str, str]) -> list[_Rule]:
                     )
                 )
         elif col.kind in ("timestamp", "date"):
-            example = "2026-03-02 14:05:00" if col.kind == "timestamp" else "2026-03-02"
             noun = "a date and time" if col.kind == "timestamp" else "a date"
+            expected = source.expected_format(col).replace("'", "''")
             rules.append(
                 _Rule(
                     col.name,
                     f"{raw} IS NOT NULL AND {value} IS NULL",
-                    f"{_show(col.name)} || ' is not {noun} (expected ISO 8601 such as {example})'",
+                    f"{_show(col.name)} || ' is not {noun} ({expected})'",
                 )
             )
             if col.kind == "date":
@@ -270,7 +310,8 @@ def _key_rules(table: Table, present: set[str]) -> list[_Rule]:
     ]
 
 
-def _foreign_rules(table: Table, present: dict[str, dict[str, str]], sources: dict[str, Source]) -> list[_Rule]:
+def _foreign_rules(table: Table, present: dict[str, dict[str, str]], sources: dict[str, str]) -> list[_Rule]:
+    """Values that must exist in another table; ``sources`` names each table's file(s)."""
     rules: list[_Rule] = []
     for fk in table.foreign_keys:
         if fk.column not in present[table.name] or fk.target not in present.get(fk.table, ()):
@@ -281,13 +322,13 @@ def _foreign_rules(table: Table, present: dict[str, dict[str, str]], sources: di
                 fk.column,
                 f"{_text(fk.column)} IS NOT NULL AND CAST({_q(fk.column)} AS VARCHAR) NOT IN "
                 f"(SELECT CAST({_q(fk.target)} AS VARCHAR) FROM {target} WHERE {_q(fk.target)} IS NOT NULL)",
-                f"'unknown {fk.column} ' || {_show(fk.column)} || ' (not in {sources[fk.table].file})'",
+                f"'unknown {fk.column} ' || {_show(fk.column)} || ' (not in {sources[fk.table]})'",
             )
         )
     return rules
 
 
-def csv_record_lines(path: Path) -> tuple[list[int], list[Problem]]:
+def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[Problem]]:
     """Editor line of each CSV record (index 0 = first record after the header).
 
     Streams the file with the csv module (never into pandas), so it works on any size.
@@ -299,7 +340,7 @@ def csv_record_lines(path: Path) -> tuple[list[int], list[Problem]]:
     name = path.name
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, strict=True)
+            reader = csv.reader(handle, strict=True, delimiter=delimiter)
             try:
                 header = next(reader)
             except StopIteration:
@@ -383,11 +424,16 @@ class Validation:
     problems
         Every error and warning, located.
     types
-        For each table that could be read: its columns and their types in the file.
+        For each table that could be read: its columns and their types in the file
+        (every column is text for a mapped export).
+    notes
+        What a mapping did that the user should know: rows each filter excluded, rows
+        each note counted (severity ``note``).
     """
 
     problems: tuple[Problem, ...]
     types: dict[str, dict[str, str]]
+    notes: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -395,64 +441,278 @@ class Validation:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def validate_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> Validation:
+def _union(views: list[str]) -> str:
+    return " UNION ALL BY NAME ".join(f"SELECT * FROM {v}" for v in views)
+
+
+def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
+    """Create the source's view (``src_<table>_<i>``); return why it cannot be read, if so."""
+    if source.is_csv:
+        # A cheap streaming pass that locates malformed records exactly; DuckDB's own
+        # messages for these are not located well enough for a user.
+        _, structure = csv_record_lines(source.path, source.delimiter)
+        if structure:
+            return structure
+    part = source.part
+    file_view = source.view if part is None else f"file_{source.table}_{source.index}"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {file_view} AS {raw_view(source)}")
+        found = list(_column_types(con, file_view))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        return [Problem(source.file, None, None, f"cannot be read: {first}")]
+    if part is None:
+        return []
+    line = 1 if source.is_csv else None
+    missing = [c for c in part.file_columns if c not in found]
+    if missing:
+        shown = ", ".join(found) or "no columns"
+        return [
+            Problem(source.file, line, c, f"missing column ({part.mapping} reads it for {source.table}; the file has: {shown})")
+            for c in missing
+        ]
+    problems = []
+    for name, spec in part.columns.items():
+        try:  # each expression alone, so a broken one is named
+            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), file_view, 'reps_listed')}) LIMIT 0")
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
+    for f in part.exclude + part.note:
+        try:
+            con.execute(f"SELECT count(*) FROM {file_view} WHERE {condition_sql(f.when)} LIMIT 0")
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
+    if problems:
+        return problems
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, file_view, 'reps_listed')}")
+    return []
+
+
+def _only(part: Part, column: str) -> Part:
+    """The section with one column and no filters (to test that column's expression alone)."""
+    from dataclasses import replace
+
+    return replace(part, columns={column: part.columns[column]}, exclude=(), note=())
+
+
+def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
+    """How many rows each ``exclude`` left out (in order) and each ``note`` counted."""
+    part = source.part
+    if part is None or not (part.exclude or part.note):
+        return []
+    file_view = f"file_{source.table}_{source.index}"
+    counts = []
+    earlier: list[str] = []
+    for f in part.exclude:
+        cond = condition_sql(f.when)
+        counts.append(f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {e}' for e in earlier)})")
+        earlier.append(cond)
+    kept = " AND ".join(f"NOT {e}" for e in earlier) or "true"
+    counts += [f"count(*) FILTER (WHERE {condition_sql(f.when)} AND {kept})" for f in part.note]
+    values = con.execute(f"SELECT {', '.join(counts)} FROM {file_view}").fetchone()
+    notes = [
+        Problem(source.file, None, None, f"{n:,} row{'s' if n != 1 else ''} excluded: {f.text}", severity="note")
+        for f, n in zip(part.exclude, values, strict=False)
+    ]
+    notes += [
+        Problem(source.file, None, None, f"{n:,} row{'s' if n != 1 else ''}: {f.text}", severity="note")
+        for f, n in zip(part.note, values[len(part.exclude) :], strict=True)
+        if n
+    ]
+    return notes
+
+
+def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: str) -> list[Problem]:
+    """A warning for each name matched to a rep only when case and spacing are ignored."""
+    part = source.part
+    if part is None or "rep_id" not in part.columns or part.columns["rep_id"].match != "loose":
+        return []
+    spec = part.columns["rep_id"]
+    raw = _text(spec.column) if spec.column is not None and spec.sql is None else None
+    if raw is None:
+        return []
+    rows = con.execute(
+        f"SELECT f._raw, s.rep_id, min(s._row), count(*) FROM {source.view} s "
+        f"JOIN (SELECT _row, {raw} AS _raw FROM file_{source.table}_{source.index}) f USING (_row) "
+        f"WHERE s.rep_id IS DISTINCT FROM f._raw AND s.rep_id IN (SELECT rep_id FROM reps_listed) "
+        f"GROUP BY ALL ORDER BY 3"
+    ).fetchall()
+    line_of = line_finder(source)
+    return [
+        Problem(
+            source.file,
+            line_of(row),
+            spec.column,
+            f"'{name}' taken as rep '{rep}' of {reps_file} (case and spacing ignored; {n} row{'s' if n != 1 else ''})",
+            severity="warning",
+        )
+        for name, rep, row, n in rows
+    ]
+
+
+def _derive_reps(con: duckdb.DuckDBPyConnection, readable: dict[str, list[Source]], reps_file: str | None) -> list[Problem]:
+    """Make ``raw_reps`` the listed reps plus every owner they lack (team Unassigned).
+
+    Returns the warnings: one per owner added, at its first row, or one line when there
+    is no reps file at all.
+    """
+    owners = [s for t, group in readable.items() if t != "reps" for s in group if "rep_id" in _column_types(con, s.view)]
+    if not owners:
+        con.execute("CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed")
+        return []
+    seen = " UNION ALL ".join(
+        f"SELECT rep_id, {i} AS _source, min(_row) AS _first, count(*) AS _n FROM {s.view} "
+        f"WHERE rep_id IS NOT NULL GROUP BY rep_id"
+        for i, s in enumerate(owners)
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE reps_derived AS SELECT rep_id, arg_min(_source, _source) AS _source, "
+        f"arg_min(_first, _source) AS _first, sum(_n) AS _n FROM ({seen}) "
+        f"WHERE rep_id NOT IN (SELECT rep_id FROM reps_listed WHERE rep_id IS NOT NULL) GROUP BY rep_id"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed UNION ALL BY NAME "
+        f"SELECT NULL::BIGINT AS _row, rep_id, rep_id AS rep_name, {_lit(UNASSIGNED_TEAM)} AS team FROM reps_derived"
+    )
+    rows = con.execute("SELECT rep_id, _source, _first, _n FROM reps_derived ORDER BY _source, _first").fetchall()
+    if not rows:
+        return []
+    if reps_file is None:
+        files = ", ".join(dict.fromkeys(s.file for s in owners))
+        return [
+            Problem(
+                files,
+                None,
+                None,
+                f"no reps file: {len(rows)} reps derived from the owners, named by their id, in team {UNASSIGNED_TEAM!r}",
+                severity="warning",
+            )
+        ]
+    found = []
+    for rep, i, first, n in rows:
+        source = owners[i]
+        found.append(
+            Problem(
+                source.file,
+                line_finder(source)(first),
+                source.column_label("rep_id"),
+                f"'{rep}' is not in {reps_file}: added as a rep of team {UNASSIGNED_TEAM!r} ({n:,} row{'s' if n != 1 else ''})",
+                severity="warning",
+            )
+        )
+    return found
+
+
+def line_finder(source: Source) -> Callable[[int], int]:
+    """Record number (1-based) -> editor line (CSV) or row number (Parquet)."""
+    if not source.is_csv:
+        return lambda row: row
+    lines, _ = csv_record_lines(source.path, source.delimiter)
+    return lambda row: lines[row - 1]
+
+
+def validate_sources(
+    con: duckdb.DuckDBPyConnection, sources: Iterable[Source], *, derive_reps: bool = False
+) -> Validation:
     """Check every source against the contract; register a ``raw_<table>`` view for each.
 
     Parameters
     ----------
     con
         A DuckDB connection with its time zone set to UTC. The views ``raw_<table>``
-        (the file's columns plus ``_row``) are created in it.
+        (the table's columns plus ``_row``; the rows of all its sources) are created in it.
     sources
-        One source per table present.
+        The sources present: one per canonical table, or one per mapped section.
+    derive_reps
+        Add owners the reps lack (in opportunities, activities, ...) as reps of team
+        ``Unassigned``, with a warning each (a mapping's ``derive_missing``).
 
     Returns
     -------
     Validation
-        Located errors and warnings, and the column types of each readable table.
-        Tables that could not be opened (malformed CSV, unreadable Parquet) are reported
-        and left out of the later checks.
+        Located errors and warnings, the column types of each readable table, and the
+        mapping's notes. Tables that could not be opened (malformed CSV, unreadable
+        Parquet) are reported and left out of the later checks.
     """
-    by_table = {s.table: s for s in sources}
+    by_table: dict[str, list[Source]] = {}
+    for s in sources:
+        by_table.setdefault(s.table, []).append(s)
     problems: list[Problem] = []
-    readable: dict[str, Source] = {}
+    notes: list[Problem] = []
+    readable: dict[str, list[Source]] = {}
     types: dict[str, dict[str, str]] = {}
-    for name, source in by_table.items():
-        if source.is_csv:
-            # A cheap streaming pass that locates malformed records exactly; DuckDB's own
-            # messages for these are not located well enough for a user.
-            _, structure = csv_record_lines(source.path)
-            if structure:
-                problems.extend(structure)
-                continue
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {raw_view(source)}")
-            found = _column_types(con, f"raw_{name}")
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            problems.append(Problem(source.file, None, None, f"cannot be read: {first}"))
-            continue
-        problems.extend(_header_problems(source, TABLES[name], list(found)))
-        readable[name] = source
-        types[name] = found
-
-    for name, source in readable.items():
-        table = TABLES[name]
-        rules = (
-            _column_rules(table, types[name])
-            + _row_rules(table, types[name])
-            + _key_rules(table, set(types[name]))
-            + _foreign_rules(table, types, readable)
+    if "reps" not in by_table:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW reps_listed AS SELECT NULL::BIGINT AS _row, "
+            + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in TABLES["reps"].names)
+            + " WHERE false"
         )
-        problems.extend(_run_rules(con, source, rules))
-    return Validation(tuple(problems), types)
+    for name in TABLES:  # reps first: loose matching needs the listed reps
+        for source in by_table.get(name, []):
+            found = _open_source(con, source)
+            if found:
+                problems.extend(found)
+                continue
+            columns = _column_types(con, source.view)
+            if source.part is None:
+                problems.extend(_header_problems(source, TABLES[name], list(columns)))
+            readable.setdefault(name, []).append(source)
+            types.setdefault(name, {}).update(columns)
+            notes.extend(_filter_notes(con, source))
+        if name == "reps" and "reps" in by_table:
+            views = [s.view for s in readable.get("reps", [])]
+            con.execute(f"CREATE OR REPLACE TEMP VIEW reps_listed AS {_union(views)}" if views else "CREATE OR REPLACE TEMP VIEW reps_listed AS SELECT NULL::BIGINT AS _row, NULL::VARCHAR AS rep_id WHERE false")
+    reps_file = ", ".join(s.file for s in readable.get("reps", [])) or None
+    for name, group in readable.items():
+        if name != "reps":
+            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union([s.view for s in group])}")
+        for source in group:
+            problems.extend(_loose_matches(con, source, reps_file or "the reps"))
+    if derive_reps:
+        problems.extend(_derive_reps(con, readable, reps_file))
+        if "reps" not in readable:
+            types["reps"] = {c: "VARCHAR" for c in ("rep_id", "rep_name", "team")}
+            readable["reps"] = []
+    elif "reps" in readable:
+        con.execute("CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed")
+
+    files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}
+    for name, group in readable.items():
+        table = TABLES[name]
+        for source in group:
+            present = _column_types(con, source.view)
+            rules = (
+                _column_rules(table, present, source)
+                + _row_rules(table, present)
+                + _key_rules(table, set(present))
+                + _foreign_rules(table, {**types, name: present}, files)
+            )
+            problems.extend(_run_rules(con, source, rules))
+        problems.extend(_cross_part_keys(con, table, group))
+    return Validation(tuple(problems), types, tuple(notes))
+
+
+def _cross_part_keys(con: duckdb.DuckDBPyConnection, table: Table, group: list[Source]) -> list[Problem]:
+    """Keys repeated across the sections of one table (each section checks its own)."""
+    if len(group) < 2 or not table.key:
+        return []
+    key = ", ".join(_q(k) for k in table.key)
+    n = con.execute(
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM raw_{table.name} GROUP BY {key} HAVING n > 1)"
+    ).fetchone()[0]
+    if not n:
+        return []
+    files = " and ".join(dict.fromkeys(s.file for s in group))
+    return [Problem(files, None, None, f"{n:,} {' + '.join(table.key)} values occur in more than one section of {table.name}")]
 
 
 def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule]) -> list[Problem]:
     """Count each rule's offending rows in one scan, then fetch the first few of each."""
     if not rules:
         return []
-    view = f"raw_{source.table}"
+    view = source.view
     scanned = [i for i, r in enumerate(rules) if r.count_query is None]
     counts: list[int] = [0] * len(rules)
     if scanned:
@@ -464,7 +724,7 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
             counts[i] = con.execute(rule.count_query.format(view=view)).fetchone()[0]
     found: list[tuple[int, str | None, str, int | None]] = []
     overflow: list[Problem] = []
-    for i, (rule, n) in enumerate(zip(rules, counts, strict=True)):
+    for rule, n in zip(rules, counts, strict=True):
         if not n:
             continue
         ref = rule.ref or "NULL"
@@ -479,26 +739,32 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
                 Problem(
                     source.file,
                     None,
-                    rule.column,
+                    _label(source, rule.column),
                     f"{n:,} rows in all break this rule (the first {MAX_PROBLEMS_PER_RULE} are listed)",
                 )
             )
     if not found:
         return overflow
-    if source.is_csv:
-        lines, _ = csv_record_lines(source.path)
-        line_of = lines.__getitem__
-        where = "line"
-    else:
-        line_of = (lambda record: record + 1)  # noqa: E731 - Parquet rows are numbered from 1
-        where = "row"
+    line_of = line_finder(source)
+    where = "line" if source.is_csv else "row"
     located = [
         Problem(
             source.file,
-            line_of(row - 1),
-            col,
-            msg if other is None else f"{msg} (first at {where} {line_of(other - 1)})",
+            line_of(row),
+            _label(source, col),
+            _mapped(source, col, msg if other is None else f"{msg} (first at {where} {line_of(other)})"),
         )
         for row, col, msg, other in found
     ]
     return located + overflow
+
+
+def _label(source: Source, column: str | None) -> str | None:
+    return None if column is None else source.column_label(column)
+
+
+def _mapped(source: Source, column: str | None, message: str) -> str:
+    """Name the canonical column when the file calls it something else."""
+    if column is None or source.column_label(column) == column:
+        return message
+    return f"{message} [{column}]"

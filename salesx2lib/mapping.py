@@ -1,0 +1,470 @@
+"""Mapping files and presets: reading a CRM's own export as the canonical tables.
+
+A mapping file (TOML, format in ``docs/mapping.md``) says, for each canonical table it
+maps, which file of the data folder holds it and where each canonical column comes from:
+a column of the file, a constant, a value map, a date format, a time zone, a condition,
+or a DuckDB SQL expression. A preset is a mapping file shipped in
+``salesx2lib/presets/``.
+
+Nothing is converted on disk. :func:`part_sql` turns one section into a SQL query over
+the file that yields the file's record number ``_row`` and the canonical columns as
+text, so the ordinary validation (:mod:`salesx2lib.validate`) checks the mapped values
+and locates every problem in the user's own file and column. Rows a filter excludes are
+counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from salesx2lib.problems import DataError, Problem
+from salesx2lib.schema import TABLES
+
+__all__ = [
+    "PRESETS",
+    "UNASSIGNED_TEAM",
+    "ColumnSpec",
+    "Condition",
+    "Filter",
+    "Mapping",
+    "Part",
+    "condition_sql",
+    "loose_key_sql",
+    "part_sql",
+    "preset_path",
+    "read_mapping",
+    "resolve_mapping",
+]
+
+#: The presets shipped with salesx2 (``salesx2lib/presets/<name>.toml``).
+PRESETS: tuple[str, ...] = ("salesforce", "hubspot")
+
+#: The team of a rep derived from an owner the reps file does not list.
+UNASSIGNED_TEAM = "Unassigned"
+
+_PART_KEYS = {"file", "columns", "optional", "delimiter", "exclude", "note", "derive_missing"}
+_SPEC_KEYS = {"column", "value", "sql", "values", "other", "ignore_case", "format", "timezone", "when", "match"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A row condition: every ``column = value(s)`` holds (trimmed text, ``""`` = empty), or ``sql``."""
+
+    equals: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sql: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The file columns the condition names (not those inside ``sql``)."""
+        return tuple(c for c, _ in self.equals)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """An ``exclude`` (rows left out) or ``note`` (rows kept and counted) entry."""
+
+    text: str
+    when: Condition
+    line: int | None = None  # where the mapping file says it
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where one canonical column's value comes from (see ``docs/mapping.md``)."""
+
+    column: str | None = None
+    value: str | None = None
+    sql: str | None = None
+    values: tuple[tuple[str, str], ...] = ()
+    other: str | None = None
+    ignore_case: bool = False
+    format: str | None = None
+    timezone: str | None = None
+    when: Condition | None = None
+    match: str | None = None
+    line: int | None = None  # where the mapping file says it
+
+    @property
+    def origin(self) -> str | None:
+        """The file column that messages about this value point at."""
+        return self.column
+
+
+@dataclass(frozen=True)
+class Part:
+    """One section of a mapping: a file feeding a canonical table."""
+
+    table: str
+    file: str
+    columns: dict[str, ColumnSpec]
+    optional: bool = False
+    delimiter: str = ","
+    exclude: tuple[Filter, ...] = ()
+    note: tuple[Filter, ...] = ()
+    derive_missing: bool = False
+    mapping: str = ""  # the mapping file's name, for messages
+
+    def origin(self, column: str) -> str:
+        """The file column a canonical column comes from, for messages (else its own name)."""
+        spec = self.columns.get(column)
+        return (spec.origin if spec is not None else None) or column
+
+    @property
+    def file_columns(self) -> tuple[str, ...]:
+        """Every file column the section names outside SQL expressions, in order, once."""
+        names: list[str] = []
+        for spec in self.columns.values():
+            if spec.column is not None and spec.sql is None:
+                names.append(spec.column)
+            if spec.when is not None:
+                names.extend(spec.when.columns)
+        for f in self.exclude + self.note:
+            names.extend(f.when.columns)
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed mapping file: its parts by table, in canonical table order."""
+
+    name: str
+    path: Path | None
+    parts: dict[str, tuple[Part, ...]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How messages name the mapping (the file name)."""
+        return self.path.name if self.path is not None else self.name
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def preset_path(name: str) -> Path:
+    """The TOML file of a shipped preset.
+
+    Raises
+    ------
+    DataError
+        ``name`` is not a preset (the message lists them).
+    """
+    if name not in PRESETS:
+        raise DataError([Problem("--preset", None, None, f"unknown preset {name!r} (presets: {', '.join(PRESETS)})")])
+    return Path(str(resources.files("salesx2lib") / "presets" / f"{name}.toml"))
+
+
+def resolve_mapping(preset: str | None = None, mapping: str | Path | None = None) -> Mapping | None:
+    """The mapping named by ``preset`` or found in file ``mapping`` (at most one of them).
+
+    Returns ``None`` when neither is given: the data folder is canonical.
+    """
+    if preset is not None and mapping is not None:
+        raise DataError([Problem("--mapping", None, None, "give either a preset or a mapping file, not both")])
+    if preset is not None:
+        return read_mapping(preset_path(preset))
+    if mapping is not None:
+        return read_mapping(Path(mapping))
+    return None
+
+
+class _Reader:
+    """Turns the TOML document into a :class:`Mapping`, collecting located problems."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+
+    def line_of(self, *keys: str) -> int | None:
+        """Best-effort editor line of a dotted key (the section header, then the key in it)."""
+        line = None
+        start = 0
+        for depth, key in enumerate(keys):
+            pattern = re.compile(rf'^\s*(\[\[?\s*)?(["\']?){re.escape(key)}\2\s*(=|\]|\.)')
+            dotted = ".".join(keys[: depth + 1])
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]")
+            for i in range(start, len(self.lines)):
+                text = self.lines[i]
+                if header.match(text) or pattern.match(text) or (depth > 0 and re.search(rf'(^|[{{,\s])(["\']?){re.escape(key)}\2\s*=', text)):
+                    line, start = i + 1, i
+                    break
+        return line
+
+    def error(self, keys: tuple[str, ...], message: str) -> None:
+        self.problems.append(Problem(self.path.name, self.line_of(*keys), ".".join(keys) or None, message))
+
+    def condition(self, keys: tuple[str, ...], raw: Any) -> Condition | None:
+        if isinstance(raw, dict) and set(raw) == {"sql"} and isinstance(raw["sql"], str):
+            return Condition(sql=raw["sql"])
+        if not isinstance(raw, dict) or not raw:
+            self.error(keys, 'must be a table of column = value(s), such as { Stage = ["Won", "Lost"] }, or { sql = "..." }')
+            return None
+        equals = []
+        for column, value in raw.items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, str | int | float | bool) for v in values):
+                self.error((*keys, column), "must be a value or a list of values")
+                return None
+            equals.append((column, tuple(_text(v) for v in values)))
+        return Condition(equals=tuple(equals))
+
+    def spec(self, keys: tuple[str, ...], raw: Any) -> ColumnSpec | None:
+        if isinstance(raw, str):
+            return ColumnSpec(column=raw, line=self.line_of(*keys))
+        if not isinstance(raw, dict):
+            self.error(keys, "must be a column name or a table such as { column = \"...\", format = \"...\" }")
+            return None
+        unknown = sorted(set(raw) - _SPEC_KEYS)
+        if unknown:
+            self.error((*keys, unknown[0]), f"unknown key (a column takes: {', '.join(sorted(_SPEC_KEYS))})")
+            return None
+        sources = [k for k in ("column", "value", "sql") if k in raw]
+        if not sources:
+            self.error(keys, "says neither column, value nor sql: where does the value come from?")
+            return None
+        if "value" in raw and len(sources) > 1:
+            self.error(keys, "a constant value takes no column or sql")
+            return None
+        for k in ("column", "sql", "other", "format", "timezone", "match"):
+            if k in raw and not isinstance(raw[k], str):
+                self.error((*keys, k), "must be text")
+                return None
+        values = raw.get("values", {})
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            self.error((*keys, "values"), 'must be a table of "text in the file" = "canonical value"')
+            return None
+        if "match" in raw and raw["match"] != "loose":
+            self.error((*keys, "match"), 'the only match is "loose"')
+            return None
+        when = self.condition((*keys, "when"), raw["when"]) if "when" in raw else None
+        if "when" in raw and when is None:
+            return None
+        return ColumnSpec(
+            column=raw.get("column"),
+            value=_text(raw["value"]) if "value" in raw else None,
+            sql=raw.get("sql"),
+            values=tuple((str(k), v) for k, v in values.items()),
+            other=raw.get("other"),
+            ignore_case=bool(raw.get("ignore_case", False)),
+            format=raw.get("format"),
+            timezone=raw.get("timezone"),
+            when=when,
+            match=raw.get("match"),
+            line=self.line_of(*keys),
+        )
+
+    def filters(self, keys: tuple[str, ...], raw: Any, text_key: str) -> tuple[Filter, ...]:
+        if not isinstance(raw, list) or not all(isinstance(f, dict) for f in raw):
+            self.error(keys, f'must be a list of {{ {text_key} = "...", when = ... }} ([[...]] sections)')
+            return ()
+        found = []
+        for f in raw:
+            if set(f) != {text_key, "when"} or not isinstance(f[text_key], str) or not f[text_key].strip():
+                self.error(keys, f"each entry needs {text_key} (why, in words) and when, and nothing else")
+                continue
+            when = self.condition((*keys, "when"), f["when"])
+            if when is not None:
+                found.append(Filter(f[text_key], when, self.line_of(*keys)))
+        return tuple(found)
+
+    def part(self, table: str, raw: dict[str, Any]) -> Part | None:
+        keys = (table,)
+        unknown = sorted(set(raw) - _PART_KEYS)
+        if unknown:
+            self.error((table, unknown[0]), f"unknown key (a table section takes: {', '.join(sorted(_PART_KEYS))})")
+        if not isinstance(raw.get("file"), str) or not raw["file"]:
+            self.error(keys, "needs file = \"name of the file in DATA\"")
+            return None
+        columns_raw = raw.get("columns")
+        if not isinstance(columns_raw, dict):
+            self.error(keys, f"needs a [{table}.columns] section")
+            return None
+        canonical = TABLES[table]
+        columns: dict[str, ColumnSpec] = {}
+        for name, spec_raw in columns_raw.items():
+            if name not in canonical.names:
+                self.error((table, "columns", name), f"{table} has no column {name!r} (columns: {', '.join(canonical.names)})")
+                continue
+            spec = self.spec((table, "columns", name), spec_raw)
+            if spec is not None:
+                if spec.match is not None and name != "rep_id":
+                    self.error((table, "columns", name, "match"), "loose matching is for rep_id only")
+                columns[name] = spec
+        for col in canonical.columns:
+            if col.required and col.name not in columns and col.name in columns_raw:
+                continue  # its spec was wrong, already reported
+            if col.required and col.name not in columns:
+                self.error((table, "columns"), f"does not map {col.name}, which {table} requires")
+        if raw.get("derive_missing") and table != "reps":
+            self.error((table, "derive_missing"), "is for the reps table only")
+        delimiter = raw.get("delimiter", ",")
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            self.error((table, "delimiter"), "must be one character, such as \",\" or \";\"")
+            delimiter = ","
+        return Part(
+            table=table,
+            file=raw["file"],
+            columns=columns,
+            optional=bool(raw.get("optional", False)),
+            delimiter=delimiter,
+            exclude=self.filters((table, "exclude"), raw.get("exclude", []), "reason"),
+            note=self.filters((table, "note"), raw.get("note", []), "says"),
+            derive_missing=bool(raw.get("derive_missing", False)),
+            mapping=self.path.name,
+        )
+
+
+def _text(value: Any) -> str:
+    """A TOML scalar as the text a CSV cell would hold (``true`` -> ``true``, 1 -> ``1``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def read_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file.
+
+    Parameters
+    ----------
+    path
+        The TOML file (see ``docs/mapping.md``).
+
+    Returns
+    -------
+    Mapping
+        One or more parts per mapped table.
+
+    Raises
+    ------
+    DataError
+        Every problem in the file at once, each located as ``file:line:key``.
+    """
+    path = Path(path)
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError([Problem(str(path), None, None, "no such mapping file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([Problem(label, None, None, f"cannot be read: {exc}")]) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = str(getattr(exc, "msg", exc)).split(" (at line")[0]
+        raise DataError([Problem(label, line, None, f"is not valid TOML: {message}")]) from None
+    reader = _Reader(path, text)
+    name = doc.pop("name", path.stem)
+    if not isinstance(name, str):
+        reader.error(("name",), "must be text")
+        name = path.stem
+    parts: dict[str, tuple[Part, ...]] = {}
+    for key, raw in doc.items():
+        if key not in TABLES:
+            reader.error((key,), f"is not a table (tables: {', '.join(TABLES)}; and name)")
+            continue
+        sections = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(s, dict) for s in sections):
+            reader.error((key,), "must be a [section] or [[sections]]")
+            continue
+        found = [p for p in (reader.part(key, s) for s in sections) if p is not None]
+        if found:
+            parts[key] = tuple(found)
+    if reader.problems:
+        raise DataError(reader.problems)
+    ordered = {t: parts[t] for t in TABLES if t in parts}
+    return Mapping(name=name, path=path, parts=ordered)
+
+
+# ---------------------------------------------------------------------------- SQL
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _cell(column: str) -> str:
+    """A file cell as trimmed text, empty as NULL."""
+    return f"NULLIF(TRIM(CAST({_q(column)} AS VARCHAR)), '')"
+
+
+def condition_sql(cond: Condition) -> str:
+    """SQL that is true exactly on the rows where ``cond`` holds (never NULL)."""
+    if cond.sql is not None:
+        return f"coalesce(({cond.sql}), false)"
+    terms = [f"coalesce({_cell(c)}, '') IN ({', '.join(_lit(v) for v in values)})" for c, values in cond.equals]
+    return "(" + " AND ".join(terms) + ")"
+
+
+def loose_key_sql(expr: str) -> str:
+    """The key loose matching compares: lower case, spaces trimmed and runs of them collapsed."""
+    return f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
+
+
+def _value_sql(spec: ColumnSpec, kind: str) -> str:
+    """SQL for one canonical column as text: the file's value after the spec's steps."""
+    if spec.value is not None:
+        expr = _lit(spec.value)
+    elif spec.sql is not None:
+        expr = f"NULLIF(TRIM(CAST(({spec.sql}) AS VARCHAR)), '')"
+    else:
+        expr = _cell(spec.column)  # type: ignore[arg-type]  # the reader guarantees one source
+    if spec.values:
+        key = f"lower({expr})" if spec.ignore_case else expr
+        cases = " ".join(
+            f"WHEN {_lit(k.strip().lower() if spec.ignore_case else k.strip())} THEN {_lit(v)}" for k, v in spec.values
+        )
+        fallback = _lit(spec.other) if spec.other is not None else expr
+        expr = f"CASE WHEN {expr} IS NULL THEN NULL ELSE (CASE {key} {cases} ELSE {fallback} END) END"
+    elif spec.other is not None:
+        expr = f"CASE WHEN {expr} IS NULL THEN NULL ELSE {_lit(spec.other)} END"
+    if kind in ("timestamp", "date") and (spec.format is not None or spec.timezone is not None):
+        parsed = f"try_strptime({expr}, {_lit(spec.format)})" if spec.format else f"TRY_CAST({expr} AS TIMESTAMP)"
+        if spec.timezone is not None:
+            parsed = f"timezone({_lit(spec.timezone)}, {parsed})"
+        # A value that does not parse stays as it was, so validation reports it, located.
+        expr = f"coalesce(CAST({parsed} AS VARCHAR), {expr})"
+    if spec.when is not None:
+        expr = f"CASE WHEN {condition_sql(spec.when)} THEN {expr} END"
+    return expr
+
+
+def part_sql(part: Part, file_view: str, reps_view: str | None = None) -> str:
+    """SQL giving ``_row`` and the canonical columns (as text) of one mapped section.
+
+    Parameters
+    ----------
+    part
+        The section.
+    file_view
+        A view of the file with its own columns plus ``_row`` (the record number).
+    reps_view
+        A view of the listed reps (``rep_id``), needed when ``rep_id`` is matched loosely:
+        the value then becomes the ``rep_id`` whose :func:`loose_key_sql` equals its own.
+
+    Rows matching an ``exclude`` condition are left out.
+    """
+    table = TABLES[part.table]
+    selected = ["_row"]
+    for col in table.columns:
+        spec = part.columns.get(col.name)
+        if spec is None:
+            continue
+        expr = _value_sql(spec, col.kind)
+        if spec.match == "loose" and reps_view is not None:
+            expr = (
+                f"coalesce((SELECT min(r.rep_id) FROM {reps_view} r "
+                f"WHERE {loose_key_sql('r.rep_id')} = {loose_key_sql(expr)}), {expr})"
+            )
+        selected.append(f"{expr} AS {_q(col.name)}")
+    where = " AND ".join(f"NOT {condition_sql(f.when)}" for f in part.exclude) or "true"
+    return f"SELECT {', '.join(selected)} FROM {file_view} WHERE {where}"
