@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Parameters every report template must declare in its ``parameters`` cell.
-PARAMETERS: tuple[str, ...] = ("data", "week", "team", "settings")
+PARAMETERS: tuple[str, ...] = ("data", "preset", "mapping", "week", "team", "settings")
 
 _TEMPLATE_NAME = "weekly_report.ipynb"
 
@@ -365,6 +365,8 @@ def run_report(
     data: str | Path,
     out: str | Path,
     *,
+    preset: str | None = None,
+    mapping: str | Path | None = None,
     week: str | pd.Timestamp | None = None,
     teams: Iterable[str] | None = None,
     settings: str | Path | None = None,
@@ -378,9 +380,13 @@ def run_report(
     Parameters
     ----------
     data
-        Folder of canonical tables (as for :func:`salesx2lib.load.load_dataset`).
+        Folder of canonical tables, or a CRM export read with ``preset`` or ``mapping``
+        (as for :func:`salesx2lib.load.load_dataset`).
     out
         The reports folder; the run writes ``out/<week>/``.
+    preset, mapping
+        How to read ``data`` when it is a CRM export (:func:`salesx2lib.load.load_dataset`);
+        every team's notebook reads it the same way.
     week
         Any date of the report week (:func:`salesx2lib.periods.parse_week`); default the
         latest complete week of the data (:func:`salesx2lib.periods.latest_complete_week`).
@@ -427,6 +433,8 @@ def run_report(
             started=started,
             say=say,
             data=data,
+            preset=preset,
+            mapping=mapping,
             out=out,
             week=week,
             teams=teams,
@@ -443,6 +451,8 @@ def _run(
     started: float,
     say: Callable[[str], object],
     data: str | Path,
+    preset: str | None,
+    mapping: str | Path | None,
     out: str | Path,
     week: str | pd.Timestamp | None,
     teams: Iterable[str] | None,
@@ -459,11 +469,12 @@ def _run(
     settings_path = Path(settings).resolve() if settings is not None else None
     config = load_settings(settings_path)
     data_path = Path(data).resolve()
+    mapping_path = Path(mapping).resolve() if mapping is not None else None
 
-    say(f"loading {data}")
-    dataset = load_dataset(data_path)
-    for warning in dataset.warnings:
-        say(str(warning))
+    say(f"loading {data}" + (f" as a {preset} export" if preset else f" through {mapping}" if mapping else ""))
+    dataset = load_dataset(data_path, preset=preset, mapping=mapping_path)
+    for problem in dataset.warnings + dataset.notes:
+        say(str(problem))
     if week is None:
         monday = periods.latest_complete_week(dataset.as_of)
     else:
@@ -502,6 +513,8 @@ def _run(
     try:
         parameters = {
             "data": str(data_path),
+            "preset": preset,
+            "mapping": None if mapping_path is None else str(mapping_path),
             "week": monday.date().isoformat(),
             "settings": None if settings_path is None else str(settings_path),
         }
