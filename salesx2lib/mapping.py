@@ -296,9 +296,8 @@ class _Reader:
                     self.error((table, "columns", name, "match"), "loose matching is for rep_id only")
                 columns[name] = spec
         for col in canonical.columns:
-            if col.required and col.name not in columns and col.name in columns_raw:
-                continue  # its spec was wrong, already reported
-            if col.required and col.name not in columns:
+            # A column that may be empty (a rep's manager) may be left unmapped: it is then empty.
+            if col.required and not col.nullable and col.name not in columns_raw:
                 self.error((table, "columns"), f"does not map {col.name}, which {table} requires")
         if raw.get("derive_missing") and table != "reps":
             self.error((table, "derive_missing"), "is for the reps table only")
@@ -355,8 +354,9 @@ def read_mapping(path: str | Path) -> Mapping:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = str(getattr(exc, "msg", exc)).split(" (at line")[0]
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(found.group(1)) if found else None
+        message = str(exc).split(" (at line")[0]
         raise DataError([Problem(label, line, None, f"is not valid TOML: {message}")]) from None
     reader = _Reader(path, text)
     name = doc.pop("name", path.stem)
@@ -407,7 +407,7 @@ def condition_sql(cond: Condition) -> str:
 
 def loose_key_sql(expr: str) -> str:
     """The key loose matching compares: lower case, spaces trimmed and runs of them collapsed."""
-    return f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
+    return f"lower(trim(regexp_replace({expr}, '\\s+', ' ', 'g')))"
 
 
 def _value_sql(spec: ColumnSpec, kind: str) -> str:

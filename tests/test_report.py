@@ -115,7 +115,7 @@ def test_executed_notebook_got_the_parameters(run: tuple[report.ReportResult, li
     result, _ = run
     nb = nbformat.read(result.folder / "A.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters == {
-        "data": str(data.resolve()), "week": "2026-11-16", "team": "A", "settings": None,
+        "data": str(data.resolve()), "preset": None, "mapping": None, "week": "2026-11-16", "team": "A", "settings": None,
     }
     streams = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
     assert [o.text for o in streams if o.name == "stderr"] == []  # no warnings in the report

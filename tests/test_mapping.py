@@ -1,0 +1,370 @@
+"""Mapping files: reading a CRM export as the canonical tables (salesx2lib.mapping).
+
+The fixture ``tests/fixtures/spreadsheet`` is the generic two-file export of
+docs/mapping.md: deals with owner names, stage text, two dd/mm/yyyy dates and a value,
+and an owners file giving each owner a manager and an office.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import string
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesx2lib.cli import main
+from salesx2lib.load import load_dataset
+from salesx2lib.mapping import PRESETS, UNASSIGNED_TEAM, preset_path, read_mapping
+from salesx2lib.problems import DataError
+from salesx2lib.summary import dataset_summary
+
+FIXTURE = Path(__file__).parent / "fixtures" / "spreadsheet"
+DOCS = Path(__file__).parents[1] / "docs" / "mapping.md"
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """A writable copy of the spreadsheet export (mapping.toml inside)."""
+    target = tmp_path / "export"
+    shutil.copytree(FIXTURE, target)
+    return target
+
+
+def _errors(folder: Path, mapping: Path | None = None) -> list[str]:
+    with pytest.raises(DataError) as info:
+        load_dataset(folder, mapping=mapping or folder / "mapping.toml")
+    return [str(p) for p in info.value.problems if p.severity == "error"]
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+# ------------------------------------------------------------------ the worked example
+
+
+def test_spreadsheet_export_loads_with_every_value_mapped() -> None:
+    ds = load_dataset(FIXTURE, mapping=FIXTURE / "mapping.toml")
+    opp = ds.opportunities.set_index("opportunity_id")
+    # The Renewals row is excluded; the other seven deals are there.
+    assert sorted(opp.index) == sorted(
+        ["Acme - 40 seats", "Birch Ltd", "Cobalt GmbH", "Delta pilot", "Elm & Co", "Fjord AS", "Granite Inc"]
+    )
+    assert opp.loc["Acme - 40 seats", "status"] == "won"
+    assert opp.loc["Birch Ltd", "status"] == "lost"
+    assert opp.loc["Delta pilot", "status"] == "open"  # other = "open"
+    assert opp.loc["Delta pilot", "stage"] == "Negotiation"
+    # dd/mm/yyyy read as day first; closed_at only on closed deals.
+    assert opp.loc["Acme - 40 seats", "created_at"] == pd.Timestamp("2026-03-02")
+    assert opp.loc["Acme - 40 seats", "closed_at"] == pd.Timestamp("2026-03-20")
+    assert pd.isna(opp.loc["Delta pilot", "closed_at"])
+    assert opp.loc["Delta pilot", "expected_close_date"] == pd.Timestamp("2026-04-30")
+    assert pd.isna(opp.loc["Fjord AS", "expected_close_date"])
+    assert pd.isna(opp.loc["Delta pilot", "amount"])
+    assert opp.loc["Cobalt GmbH", "amount"] == 4500.5
+    # "jane  smith" is Jane Smith; "Ana Souza " (trailing space) is Ana Souza.
+    assert opp.loc["Birch Ltd", "rep_id"] == "Jane Smith"
+    assert opp.loc["Elm & Co", "rep_id"] == "Ana Souza"
+    reps = ds.reps.set_index("rep_id")
+    assert reps.loc["Jane Smith", ["team", "manager", "region"]].tolist() == ["London", "Ravi Patel", "London"]
+    # Sam Reed owns a deal but is not in owners.csv: derived, team Unassigned.
+    assert reps.loc["Sam Reed", "team"] == UNASSIGNED_TEAM
+    assert "Ben Carter" in reps.index  # listed, no deals: kept
+    assert ds.teams == ["Lisbon", "London", UNASSIGNED_TEAM]
+
+
+def test_spreadsheet_export_reports_what_it_decided() -> None:
+    ds = load_dataset(FIXTURE, mapping=FIXTURE / "mapping.toml")
+    warnings = [str(w) for w in ds.warnings]
+    assert warnings == [
+        "deals.csv:3:Owner: warning: 'jane  smith' taken as rep 'Jane Smith' of owners.csv (case and spacing ignored; 1 row)",
+        "deals.csv:9:Owner: warning: 'Sam Reed' is not in owners.csv: added as a rep of team 'Unassigned' (1 row)",
+        "owners.csv:5:Owner: warning: rep 'Ben Carter' has no opportunity in deals.csv",
+    ]
+    assert [str(n) for n in ds.notes] == ["deals.csv: note: 1 row excluded: renewals are not new business"]
+    summary = dataset_summary(ds)
+    assert summary["incomplete"] == {
+        "open_without_amount": 1,
+        "open_without_expected_close": 1,
+        "lost_without_amount": 0,
+        "without_account": 7,
+    }
+    assert summary["source"].endswith("(read with mapping.toml)")
+
+
+def test_docs_worked_example_is_the_fixture_mapping() -> None:
+    """docs/mapping.md shows the fixture's mapping file and files, character for character."""
+    docs = DOCS.read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", docs, flags=re.S)
+    assert (FIXTURE / "mapping.toml").read_text() in blocks
+    csv_blocks = re.findall(r"```csv\n(.*?)```", docs, flags=re.S)
+    for name in ("deals.csv", "owners.csv"):
+        assert (FIXTURE / name).read_text() in csv_blocks, name
+
+
+def test_cli_validate_json_has_notes_and_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(FIXTURE), "--mapping", str(FIXTURE / "mapping.toml"), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tables"]["opportunities"]["rows"] == 7
+    assert out["teams"] == {"Lisbon": 2, "London": 2, UNASSIGNED_TEAM: 1}
+    assert out["notes"] == ["deals.csv: note: 1 row excluded: renewals are not new business"]
+    assert len(out["warnings"]) == 3
+
+
+def test_cli_cycle_table_from_the_export(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["metrics", str(FIXTURE), "--mapping", str(FIXTURE / "mapping.toml"), "--table", "cycle"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    row = table.set_index("team").loc["all"]
+    assert (row["n"], row["n_won"], row["n_lost"], row["n_open"]) == (7, 3, 2, 2)
+
+
+def test_cli_preset_and_mapping_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["validate", str(FIXTURE), "--preset", "salesforce", "--mapping", str(FIXTURE / "mapping.toml")])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ located errors in the export
+
+
+def test_bad_cells_are_located_in_the_export_and_named_by_its_columns(export: Path) -> None:
+    deals = export / "deals.csv"
+    _edit(deals, "Cobalt GmbH,Tom O'Neill,Closed Won,09/03/2026", "Cobalt GmbH,Tom O'Neill,Closed Won,31/02/2026")
+    _edit(deals, ",12000,", ",12k,")
+    assert _errors(export) == [
+        "deals.csv:2:Value: '12k' is not a number [amount]",
+        "deals.csv:4:Created: '31/02/2026' is not a date and time (expected format %d/%m/%Y, as mapping.toml says) [created_at]",
+    ]
+
+
+def test_a_value_missing_from_a_value_map_is_an_error_without_other(export: Path) -> None:
+    _edit(export / "mapping.toml", ', other = "open" }', " }")
+    errors = _errors(export)
+    assert "deals.csv:5:Stage: 'Negotiation' is not one of: open, won, lost [status]" in errors
+    assert "deals.csv:7:Stage: 'Proposal' is not one of: open, won, lost [status]" in errors
+    assert len(errors) == 2
+
+
+def test_missing_export_column_and_missing_file(export: Path) -> None:
+    _edit(export / "deals.csv", "Deal,Owner,Stage,Created,Closed,Value,Pipeline", "Deal,Owner,Stage,Created,Closed,Amount,Pipeline")
+    assert _errors(export) == [
+        "deals.csv:1:Value: missing column (mapping.toml reads it for opportunities; the file has: "
+        "Deal, Owner, Stage, Created, Closed, Amount, Pipeline)"
+    ]
+    (export / "deals.csv").unlink()
+    assert _errors(export) == [f"{export}: missing file deals.csv (mapping.toml reads opportunities from it)"]
+
+
+def test_unknown_owner_is_an_error_without_derive_missing(export: Path) -> None:
+    _edit(export / "mapping.toml", "derive_missing = true", "derive_missing = false")
+    assert _errors(export) == ["deals.csv:9:Owner: unknown rep_id 'Sam Reed' (not in owners.csv) [rep_id]"]
+
+
+def test_broken_sql_is_located_in_the_mapping_file(export: Path) -> None:
+    _edit(export / "mapping.toml", 'amount = "Value"', 'amount = { sql = "Valeu * 1", column = "Value" }')
+    [error] = _errors(export)
+    assert error.startswith("mapping.toml:22:opportunities.columns.amount: does not run on deals.csv: ")
+    assert "Valeu" in error
+
+
+# ------------------------------------------------------------------ the mapping file itself
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[opportunities.columns]", "[opportunities.columns]\nbogus = \"x\"", "mapping.toml:19:opportunities.columns.bogus: opportunities has no column 'bogus'"),
+        ('stage = "Stage"\n', "", "mapping.toml:18:opportunities.columns: does not map stage, which opportunities requires"),
+        ('file = "deals.csv"', 'file = "deals.csv"\nfiel = "x"', "mapping.toml:17:opportunities.fiel: unknown key"),
+        ("[reps]", "[rep]", "mapping.toml:4:rep: is not a table"),
+        ('amount = "Value"', 'amount = { colum = "Value" }', "mapping.toml:22:opportunities.columns.amount.colum: unknown key"),
+        ('amount = "Value"', "amount = 3", "mapping.toml:22:opportunities.columns.amount: must be a column name"),
+        ('match = "loose"', 'match = "fuzzy"', 'mapping.toml:20:opportunities.columns.rep_id.match: the only match is "loose"'),
+        ('when = { Pipeline = "Renewals" }', "when = 5", "mapping.toml:30:opportunities.exclude.when: must be a table"),
+        ('name = "Acme spreadsheet"', "name = = 1", "mapping.toml:2: is not valid TOML"),
+    ],
+)
+def test_mapping_file_problems_are_located(export: Path, old: str, new: str, expected: str) -> None:
+    _edit(export / "mapping.toml", old, new)
+    with pytest.raises(DataError) as info:
+        read_mapping(export / "mapping.toml")
+    assert any(str(p).startswith(expected) for p in info.value.problems), [str(p) for p in info.value.problems]
+
+
+def test_presets_are_shipped_mapping_files() -> None:
+    for name in PRESETS:
+        mapping = read_mapping(preset_path(name))
+        assert {"reps", "opportunities"} <= set(mapping.parts), name
+    with pytest.raises(DataError, match="unknown preset 'zoho'"):
+        preset_path("zoho")
+
+
+# ------------------------------------------------------------------ features, one by one
+
+
+def _write(folder: Path, files: dict[str, str], mapping: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    (folder / "m.toml").write_text(mapping)
+    return folder / "m.toml"
+
+
+REPS = "id,name,team\nr1,Ann,East\nr2,Bob,West\n"
+REPS_MAP = """
+[reps]
+file = "people.csv"
+[reps.columns]
+rep_id = "id"
+rep_name = "name"
+team = "team"
+"""
+
+
+def _opps_map(extra: str = "", **columns: str) -> str:
+    cols = {
+        "opportunity_id": '"id"',
+        "rep_id": '"owner"',
+        "created_at": '"created"',
+        "amount": '"value"',
+        "stage": '"stage"',
+        "status": '{ column = "stage", values = { won = "won", lost = "lost" }, other = "open" }',
+        "expected_close_date": '"close"',
+        "closed_at": '{ column = "close", when = { stage = ["won", "lost"] } }',
+    }
+    cols.update(columns)
+    body = "\n".join(f"{k} = {v}" for k, v in cols.items())
+    return REPS_MAP + f'\n[opportunities]\nfile = "deals.csv"\n{extra}\n[opportunities.columns]\n{body}\n'
+
+
+DEALS = "id,owner,created,value,stage,close\nd1,r1,2026-03-02 10:00:00,100,won,2026-03-09\nd2,r2,2026-03-03 11:00:00,,open,2026-04-01\n"
+
+
+def test_time_zone_converts_local_times_to_utc(tmp_path: Path) -> None:
+    m = _write(
+        tmp_path,
+        {"people.csv": REPS, "deals.csv": DEALS},
+        _opps_map(created_at='{ column = "created", timezone = "America/New_York" }'),
+    )
+    opp = load_dataset(tmp_path, mapping=m).opportunities.set_index("opportunity_id")
+    assert opp.loc["d1", "created_at"] == pd.Timestamp("2026-03-02 15:00:00")  # EST, UTC-5
+    assert opp.loc["d2", "created_at"] == pd.Timestamp("2026-03-03 16:00:00")
+
+
+def test_semicolon_export_with_ignore_case_values(tmp_path: Path) -> None:
+    deals = DEALS.replace(",", ";").replace(";won;", ";WON;")
+    m = _write(
+        tmp_path,
+        {"people.csv": REPS, "deals.csv": deals},
+        _opps_map(
+            'delimiter = ";"',
+            status='{ column = "stage", values = { won = "won", lost = "lost" }, other = "open", ignore_case = true }',
+            closed_at='{ column = "close", when = { stage = ["WON", "lost"] } }',
+        ),
+    )
+    opp = load_dataset(tmp_path, mapping=m).opportunities.set_index("opportunity_id")
+    assert opp.loc["d1", "status"] == "won"
+    assert opp.loc["d1", "stage"] == "WON"
+
+
+def test_one_table_from_two_sections_and_a_canonical_table_beside_the_export(tmp_path: Path) -> None:
+    """A call file read twice (every call a dial, long ones also conversations), plus quotas.csv as is."""
+    calls = "call,who,at,secs\nc1,r1,2026-03-02 09:00:00,0\nc2,r1,2026-03-02 09:10:00,240\nc3,r2,2026-03-03 10:00:00,75\n"
+    quotas = "rep_id,period_start,period_end,quota\nr1,2026-03-01,2026-03-31,1000\n"
+    activities = """
+[[activities]]
+file = "calls.csv"
+[activities.columns]
+activity_id = "call"
+rep_id = "who"
+occurred_at = "at"
+activity_type = { value = "dial" }
+duration_s = "secs"
+
+[[activities]]
+file = "calls.csv"
+[activities.columns]
+activity_id = { sql = "call || ':talk'", column = "call" }
+rep_id = "who"
+occurred_at = "at"
+activity_type = { value = "conversation" }
+duration_s = "secs"
+[[activities.exclude]]
+reason = "a call shorter than a minute is not a conversation"
+when = { sql = "CAST(secs AS INTEGER) < 60" }
+"""
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": DEALS, "calls.csv": calls, "quotas.csv": quotas}, _opps_map() + activities)
+    ds = load_dataset(tmp_path, mapping=m)
+    acts = ds.activities.to_pandas().sort_values("activity_id")
+    assert acts["activity_id"].tolist() == ["c1", "c2", "c2:talk", "c3", "c3:talk"]
+    assert acts["activity_type"].tolist() == ["dial", "dial", "conversation", "dial", "conversation"]
+    assert ds.tables["quotas"]["quota"].tolist() == [1000.0]
+    assert [str(n) for n in ds.notes] == ["calls.csv: note: 1 row excluded: a call shorter than a minute is not a conversation"]
+
+
+def test_a_key_repeated_across_sections_is_an_error(tmp_path: Path) -> None:
+    calls = "call,who,at\nc1,r1,2026-03-02 09:00:00\n"
+    part = '\n[[activities]]\nfile = "calls.csv"\n[activities.columns]\nactivity_id = "call"\nrep_id = "who"\noccurred_at = "at"\nactivity_type = { value = "dial" }\n'
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": DEALS, "calls.csv": calls}, _opps_map() + part + part)
+    assert _errors(tmp_path, m) == ["calls.csv: 1 activity_id values occur in more than one section of activities"]
+
+
+def test_optional_file_absent_means_table_absent(tmp_path: Path) -> None:
+    part = '\n[activities]\nfile = "calls.csv"\noptional = true\n[activities.columns]\nactivity_id = "call"\nrep_id = "who"\noccurred_at = "at"\nactivity_type = { value = "dial" }\n'
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": DEALS}, _opps_map() + part)
+    ds = load_dataset(tmp_path, mapping=m)
+    assert not ds.has("activities")
+
+
+def test_reps_derived_from_owners_when_the_reps_file_is_absent(tmp_path: Path) -> None:
+    m = _write(tmp_path, {"deals.csv": DEALS}, _opps_map().replace('file = "people.csv"', 'file = "people.csv"\noptional = true\nderive_missing = true'))
+    ds = load_dataset(tmp_path, mapping=m)
+    assert sorted(ds.reps["rep_id"]) == ["r1", "r2"]
+    assert set(ds.reps["team"]) == {UNASSIGNED_TEAM}
+    assert [str(w) for w in ds.warnings] == [
+        f"deals.csv: warning: no reps file: 2 reps derived from the owners, named by their id, in team {UNASSIGNED_TEAM!r}"
+    ]
+
+
+def test_parquet_export(tmp_path: Path) -> None:
+    m = _write(tmp_path, {"people.csv": REPS}, _opps_map().replace('file = "deals.csv"', 'file = "deals.parquet"'))
+    pd.read_csv(io.StringIO(DEALS), dtype="str").to_parquet(tmp_path / "deals.parquet")
+    opp = load_dataset(tmp_path, mapping=m).opportunities
+    assert opp["amount"].tolist()[0] == 100.0
+
+
+# ------------------------------------------------------------------ loose matching, for all inputs
+
+_name_part = st.text(alphabet=string.ascii_letters + "éÉøØüÜ", min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=_name_part,
+    last=_name_part,
+    pad=st.lists(st.sampled_from([" ", "  ", "\t"]), min_size=3, max_size=3),
+    flips=st.lists(st.booleans(), min_size=16, max_size=16),
+)
+def test_loose_matching_finds_the_rep_whatever_the_case_and_spacing(
+    tmp_path_factory: pytest.TempPathFactory, first: str, last: str, pad: list[str], flips: list[bool]
+) -> None:
+    name = f"{first} {last}"
+    variant = "".join(c.swapcase() if flips[i % 16] else c for i, c in enumerate(f"{pad[0]}{first}{pad[1]}{last}{pad[2]}"))
+    folder = tmp_path_factory.mktemp("loose")
+    reps = f"id,name,team\n{name},{name},East\nOther Person,Other Person,West\n"
+    deals = f"id,owner,created,value,stage,close\nd1,\"{variant}\",2026-03-02 10:00:00,100,won,2026-03-09\n"
+    m = _write(folder, {"people.csv": reps, "deals.csv": deals}, _opps_map(rep_id='{ column = "owner", match = "loose" }'))
+    if name.lower() == "other person":
+        return
+    ds = load_dataset(folder, mapping=m)
+    assert ds.opportunities["rep_id"].tolist() == [name]
