@@ -2,7 +2,7 @@
 
 Commands::
 
-    salesx2 sample   --out DIR [--reps N --weeks W --seed S]
+    salesx2 sample   --out DIR [--reps N --weeks W --seed S] [--as canonical|salesforce|hubspot|spreadsheet]
     salesx2 validate DATA [--preset NAME | --mapping FILE] [--format text|json]
     salesx2 metrics  DATA [--preset NAME | --mapping FILE] --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--as-of DATE] [--format csv|json]
     salesx2 report   DATA [--preset NAME | --mapping FILE] [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
@@ -72,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=30, help="number of reps (default 30)")
     p.add_argument("--weeks", type=int, default=52, help="number of whole weeks, ending on a fixed Sunday (default 52)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument(
+        "--as",
+        dest="shape",
+        choices=("canonical", "salesforce", "hubspot", "spreadsheet"),
+        default="canonical",
+        help="write the canonical tables (default), or the same sales floor as a CRM would export it: "
+        "a Salesforce Data Export, HubSpot exports, or two spreadsheet files with their mapping.toml "
+        "(read them back with --preset or --mapping; docs/mapping.md)",
+    )
 
     p = sub.add_parser(
         "validate",
@@ -122,13 +131,31 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from salesx2lib import sample
 
     try:
-        written = sample.write_sample(args.out, reps=args.reps, weeks=args.weeks, seed=args.seed)
+        if args.shape == "canonical":
+            written = sample.write_sample(args.out, reps=args.reps, weeks=args.weeks, seed=args.seed)
+        else:
+            written = _write_crm_sample(args.shape, sample.generate(reps=args.reps, weeks=args.weeks, seed=args.seed), args.out)
     except ValueError as exc:  # an argument out of range, named in the message
         print(f"salesx2 sample: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in written:
         print(path)
     return EXIT_OK
+
+
+def _write_crm_sample(shape: str, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Write the sample tables in one CRM's export layout (:mod:`salesx2lib.sample_crm`)."""
+    if shape == "salesforce":
+        from salesx2lib.sample_crm.salesforce import write_salesforce
+
+        return write_salesforce(tables, out)
+    if shape == "hubspot":
+        from salesx2lib.sample_crm.hubspot import write_hubspot
+
+        return write_hubspot(tables, out)
+    from salesx2lib.sample_crm.spreadsheet import write_spreadsheet
+
+    return write_spreadsheet(tables, out)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
