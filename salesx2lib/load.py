@@ -54,9 +54,12 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
     mapped = mapping.parts if mapping is not None else {}
     for name, parts in mapped.items():
         for index, part in enumerate(parts):
-            path = folder / part.file
-            if path.is_file():
-                sources.append(Source(name, path, part, index))
+            matches = sorted(p for p in folder.glob(part.file) if p.is_file())
+            if len(matches) == 1:
+                sources.append(Source(name, matches[0], part, index))
+            elif len(matches) > 1:
+                shown = ", ".join(p.name for p in matches)
+                problems.append(Problem(where, None, None, f"{part.file} matches {len(matches)} files ({shown}); {part.mapping} reads {name} from one: keep one"))
             elif not part.optional:
                 problems.append(Problem(where, None, None, f"missing file {part.file} ({part.mapping} reads {name} from it)"))
     derived = any(p.derive_missing for p in mapped.get("reps", ()))

@@ -368,3 +368,12 @@ def test_loose_matching_finds_the_rep_whatever_the_case_and_spacing(
         return
     ds = load_dataset(folder, mapping=m)
     assert ds.opportunities["rep_id"].tolist() == [name]
+
+
+def test_file_pattern_matches_one_dated_export(tmp_path: Path) -> None:
+    m = _write(tmp_path, {"people.csv": REPS, "all-deals-2026-11-27.csv": DEALS}, _opps_map().replace('file = "deals.csv"', 'file = "*deals*.csv"'))
+    assert len(load_dataset(tmp_path, mapping=m).opportunities) == 2
+    (tmp_path / "all-deals-2026-11-20.csv").write_text(DEALS)
+    assert _errors(tmp_path, m) == [
+        f"{tmp_path}: *deals*.csv matches 2 files (all-deals-2026-11-20.csv, all-deals-2026-11-27.csv); m.toml reads opportunities from one: keep one"
+    ]
