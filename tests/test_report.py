@@ -234,3 +234,18 @@ def test_missing_tables_are_explained_not_fatal(tmp_path: Path) -> None:
     assert record["conversations"]["this_week"] is None
     assert record["quota_attainment"]["note"].startswith("needs the quotas table")
     assert "needs the activities table" in (result.folder / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_from_a_two_file_export_through_a_mapping(tmp_path: Path) -> None:
+    """Deals with owner names + an owners file (docs/mapping.md's example): the report runs."""
+    export = Path(__file__).parent / "fixtures" / "spreadsheet"
+    result = report.run_report(export, tmp_path / "out", mapping=export / "mapping.toml", teams=["London"], progress=None)
+    assert result.ok
+    nb = nbformat.read(result.folder / "London.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["mapping"] == str((export / "mapping.toml").resolve())
+    record = json.loads((result.folder / "London.json").read_text(encoding="utf-8"))
+    assert record["week_start"] == "2026-03-23"
+    # Acme (12,000, closed 20 March) by Jane Smith; Birch, lost, is hers too ("jane  smith").
+    assert record["kpis"]["won_revenue"]["previous_week"] == 12000.0
+    page = (result.folder / "London.html").read_text(encoding="utf-8")
+    assert "needs the activities table" in page and "needs the opportunity_history table" in page
