@@ -18,7 +18,7 @@ import ibis
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
-from salesx2lib.mapping import Mapping, resolve_mapping
+from salesx2lib.mapping import Mapping, part_sql, resolve_mapping
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES, Column
 from salesx2lib.validate import Source, Validation, line_finder, parsed_sql, scan_sql, validate_sources
@@ -106,8 +106,9 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
 def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> str:
     """SQL giving the table with canonical columns and types (absent optional columns as NULL).
 
-    One canonical file is scanned directly (no row numbers: the fast path for a huge
-    log); mapped sections and derived reps are read through the table's view.
+    Files are scanned directly, without the record numbers validation needed (a pass
+    saved on a huge log); mapped sections through their mapping, derived reps through
+    the ``raw_reps`` view.
     """
     cols = []
     for col in TABLES[table].columns:
@@ -117,7 +118,12 @@ def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> s
             cols.append(f"CAST(NULL AS {_sql_type(col)}) AS \"{col.name}\"")
     if len(sources) == 1 and sources[0].part is None:
         return f"SELECT {', '.join(cols)} FROM ({scan_sql(sources[0])})"
-    return f"SELECT {', '.join(cols)} FROM raw_{table}"
+    if table == "reps":  # may hold derived reps; small
+        return f"SELECT {', '.join(cols)} FROM raw_reps"
+    parts = " UNION ALL BY NAME ".join(
+        part_sql(s.part, f"({scan_sql(s)})", "reps_listed", numbered=False) for s in sources if s.part is not None
+    )
+    return f"SELECT {', '.join(cols)} FROM ({parts})"
 
 
 def _sql_type(col: Column) -> str:

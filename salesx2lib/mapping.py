@@ -438,7 +438,7 @@ def _value_sql(spec: ColumnSpec, kind: str) -> str:
     return expr
 
 
-def part_sql(part: Part, file_view: str, reps_view: str | None = None) -> str:
+def part_sql(part: Part, file_view: str, reps_view: str | None = None, *, numbered: bool = True) -> str:
     """SQL giving ``_row`` and the canonical columns (as text) of one mapped section.
 
     Parameters
@@ -450,11 +450,14 @@ def part_sql(part: Part, file_view: str, reps_view: str | None = None) -> str:
     reps_view
         A view of the listed reps (``rep_id``), needed when ``rep_id`` is matched loosely:
         the value then becomes the ``rep_id`` whose :func:`loose_key_sql` equals its own.
+    numbered
+        Whether ``file_view`` has ``_row`` and the result keeps it. Validation needs it to
+        locate problems; loading does not (numbering rows costs a pass over a huge file).
 
     Rows matching an ``exclude`` condition are left out.
     """
     table = TABLES[part.table]
-    selected = ["_row"]
+    selected = ["_row"] if numbered else []
     for col in table.columns:
         spec = part.columns.get(col.name)
         if spec is None:
