@@ -70,11 +70,11 @@ def write_data(folder: Path) -> Path:
 
 
 def tiny_template(folder: Path) -> Path:
-    """A template with the four parameters that fails for team B."""
+    """A template with the six parameters that fails for team B."""
     nb = new_notebook(
         cells=[
             new_code_cell(
-                'data = "x"  # data folder\nweek = None  # week\nteam = None  # team\nsettings = None  # settings file',
+                'data = "x"  # data folder\npreset = None\nmapping = None\nweek = None  # week\nteam = None  # team\nsettings = None  # settings file',
                 metadata={"tags": ["parameters"]},
             ),
             new_code_cell('if team == "B":\n    raise RuntimeError("boom for B")\nprint("report of", team)'),
@@ -210,7 +210,7 @@ def test_bad_input_fails_before_writing(data: Path, tmp_path: Path) -> None:
 def test_template_without_a_parameter_is_refused(data: Path, tmp_path: Path) -> None:
     template = tiny_template(tmp_path)
     nb = nbformat.read(template, as_version=4)
-    nb.cells[0].source = 'data = "x"  # data folder\nteam = None  # team'
+    nb.cells[0].source = 'data = "x"  # data folder\npreset = None\nmapping = None\nteam = None  # team'
     nbformat.write(nb, template)
     with pytest.raises(ValueError, match="does not declare the parameters week, settings"):
         report.run_report(data, tmp_path / "out", template=template, progress=None)
