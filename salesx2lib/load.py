@@ -121,7 +121,7 @@ def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> s
     if table == "reps":  # may hold derived reps; small
         return f"SELECT {', '.join(cols)} FROM raw_reps"
     parts = " UNION ALL BY NAME ".join(
-        part_sql(s.part, f"({scan_sql(s)})", "reps_listed", numbered=False) for s in sources if s.part is not None
+        part_sql(s.part, f"({scan_sql(s)})", numbered=False) for s in sources if s.part is not None
     )
     return f"SELECT {', '.join(cols)} FROM ({parts})"
 
@@ -262,6 +262,6 @@ def load_dataset(
         activities=activities,
         as_of=moment,
         source=origin,
-        warnings=tuple(p for p in problems if p.severity == "warning"),
+        warnings=tuple(sorted((p for p in problems if p.severity == "warning"), key=Problem.sort_key)),
         notes=tuple(p for p in problems + list(validation.notes) if p.severity == "note"),
     )

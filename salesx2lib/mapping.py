@@ -32,8 +32,11 @@ __all__ = [
     "Condition",
     "Filter",
     "Mapping",
+    "EXCLUDED_OPPORTUNITIES",
     "Part",
+    "REP_KEYS",
     "condition_sql",
+    "excluded_ids_sql",
     "loose_key_sql",
     "part_sql",
     "preset_path",
@@ -429,7 +432,9 @@ def _value_sql(spec: ColumnSpec, kind: str) -> str:
         expr = f"CASE WHEN {expr} IS NULL THEN NULL ELSE {_lit(spec.other)} END"
     if kind in ("timestamp", "date") and (spec.format is not None or spec.timezone is not None):
         parsed = f"try_strptime({expr}, {_lit(spec.format)})" if spec.format else f"TRY_CAST({expr} AS TIMESTAMP)"
-        if spec.timezone is not None:
+        if kind == "date":  # the calendar date as written; a time of day in the format is dropped
+            parsed = f"CAST(CAST({parsed} AS DATE) AS TIMESTAMP)"
+        elif spec.timezone is not None:
             parsed = f"timezone({_lit(spec.timezone)}, {parsed})"
         # A value that does not parse stays as it was, so validation reports it, located.
         expr = f"coalesce(CAST({parsed} AS VARCHAR), {expr})"
@@ -438,7 +443,25 @@ def _value_sql(spec: ColumnSpec, kind: str) -> str:
     return expr
 
 
-def part_sql(part: Part, file_view: str, reps_view: str | None = None, *, numbered: bool = True) -> str:
+#: The DuckDB table of loose keys (``key``, ``rep_id``) that loose matching looks up: the
+#: listed reps, then the reps derived from owners (:mod:`salesx2lib.validate` fills it).
+REP_KEYS = "rep_keys"
+
+#: The DuckDB view of the opportunity ids an ``exclude`` of the opportunities left out;
+#: rows of other tables on those opportunities are left out with them.
+EXCLUDED_OPPORTUNITIES = "opportunities_excluded"
+
+
+def excluded_ids_sql(part: Part, file_view: str) -> str | None:
+    """SQL giving the ``opportunity_id`` of every row an ``exclude`` of ``part`` leaves out."""
+    if part.table != "opportunities" or not part.exclude:
+        return None
+    spec = part.columns["opportunity_id"]
+    excluded = " OR ".join(condition_sql(f.when) for f in part.exclude)
+    return f"SELECT {_value_sql(spec, 'id')} AS opportunity_id FROM {file_view} WHERE {excluded}"
+
+
+def part_sql(part: Part, file_view: str, *, numbered: bool = True, cascade: bool = True) -> str:
     """SQL giving ``_row`` and the canonical columns (as text) of one mapped section.
 
     Parameters
@@ -447,14 +470,16 @@ def part_sql(part: Part, file_view: str, reps_view: str | None = None, *, number
         The section.
     file_view
         A view of the file with its own columns plus ``_row`` (the record number).
-    reps_view
-        A view of the listed reps (``rep_id``), needed when ``rep_id`` is matched loosely:
-        the value then becomes the ``rep_id`` whose :func:`loose_key_sql` equals its own.
     numbered
         Whether ``file_view`` has ``_row`` and the result keeps it. Validation needs it to
         locate problems; loading does not (numbering rows costs a pass over a huge file).
+    cascade
+        Leave out the rows on an excluded opportunity (the view
+        :data:`EXCLUDED_OPPORTUNITIES` must exist).
 
-    Rows matching an ``exclude`` condition are left out.
+    Rows matching an ``exclude`` condition are left out. A ``rep_id`` matched loosely
+    becomes the ``rep_id`` of table :data:`REP_KEYS` whose key (:func:`loose_key_sql`)
+    equals its own, or stays as it is when there is none.
     """
     table = TABLES[part.table]
     selected = ["_row"] if numbered else []
@@ -463,11 +488,14 @@ def part_sql(part: Part, file_view: str, reps_view: str | None = None, *, number
         if spec is None:
             continue
         expr = _value_sql(spec, col.kind)
-        if spec.match == "loose" and reps_view is not None:
-            expr = (
-                f"coalesce((SELECT min(r.rep_id) FROM {reps_view} r "
-                f"WHERE {loose_key_sql('r.rep_id')} = {loose_key_sql(expr)}), {expr})"
-            )
+        if spec.match == "loose":
+            expr = f"coalesce((SELECT min(k.rep_id) FROM {REP_KEYS} k WHERE k.key = {loose_key_sql(expr)}), {expr})"
         selected.append(f"{expr} AS {_q(col.name)}")
     where = " AND ".join(f"NOT {condition_sql(f.when)}" for f in part.exclude) or "true"
-    return f"SELECT {', '.join(selected)} FROM {file_view} WHERE {where}"
+    sql = f"SELECT {', '.join(selected)} FROM {file_view} WHERE {where}"
+    if cascade and part.table != "opportunities" and "opportunity_id" in part.columns:
+        sql = (
+            f"SELECT * FROM ({sql}) WHERE opportunity_id IS NULL OR opportunity_id NOT IN "
+            f"(SELECT opportunity_id FROM {EXCLUDED_OPPORTUNITIES} WHERE opportunity_id IS NOT NULL)"
+        )
+    return sql

@@ -19,12 +19,22 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
-from salesx2lib.mapping import UNASSIGNED_TEAM, Part, condition_sql, loose_key_sql, part_sql
+from salesx2lib.mapping import (
+    EXCLUDED_OPPORTUNITIES,
+    REP_KEYS,
+    UNASSIGNED_TEAM,
+    ColumnSpec,
+    Part,
+    condition_sql,
+    excluded_ids_sql,
+    loose_key_sql,
+    part_sql,
+)
 from salesx2lib.problems import Problem
 from salesx2lib.schema import TABLES, Column, Table
 
@@ -454,7 +464,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         if structure:
             return structure
     part = source.part
-    file_view = source.view if part is None else f"file_{source.table}_{source.index}"
+    file_view = source.view if part is None else _file_view(source)
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {file_view} AS {raw_view(source)}")
         found = list(_column_types(con, file_view))
@@ -474,7 +484,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
     problems = []
     for name, spec in part.columns.items():
         try:  # each expression alone, so a broken one is named
-            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), file_view, 'reps_listed')}) LIMIT 0")
+            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), file_view, cascade=False)}) LIMIT 0")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
@@ -486,58 +496,76 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
             problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
     if problems:
         return problems
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, file_view, 'reps_listed')}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, file_view)}")
     return []
+
+
+def _file_view(source: Source) -> str:
+    """The view of a mapped source's file as it is (its own columns plus ``_row``)."""
+    return f"file_{source.table}_{source.index}"
 
 
 def _only(part: Part, column: str) -> Part:
     """The section with one column and no filters (to test that column's expression alone)."""
-    from dataclasses import replace
-
     return replace(part, columns={column: part.columns[column]}, exclude=(), note=())
 
 
+def _plural(n: int, what: str = "row") -> str:
+    return f"{n:,} {what}{'s' if n != 1 else ''}"
+
+
 def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
-    """How many rows each ``exclude`` left out (in order) and each ``note`` counted."""
+    """How many rows each ``exclude`` left out (in order), each ``note`` counted, and how
+    many went with an excluded opportunity."""
     part = source.part
-    if part is None or not (part.exclude or part.note):
+    if part is None:
         return []
-    file_view = f"file_{source.table}_{source.index}"
-    counts = []
-    earlier: list[str] = []
-    for f in part.exclude:
-        cond = condition_sql(f.when)
-        counts.append(f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {e}' for e in earlier)})")
-        earlier.append(cond)
-    kept = " AND ".join(f"NOT {e}" for e in earlier) or "true"
-    counts += [f"count(*) FILTER (WHERE {condition_sql(f.when)} AND {kept})" for f in part.note]
-    values = con.execute(f"SELECT {', '.join(counts)} FROM {file_view}").fetchone()
-    notes = [
-        Problem(source.file, None, None, f"{n:,} row{'s' if n != 1 else ''} excluded: {f.text}", severity="note")
-        for f, n in zip(part.exclude, values, strict=False)
-    ]
-    notes += [
-        Problem(source.file, None, None, f"{n:,} row{'s' if n != 1 else ''}: {f.text}", severity="note")
-        for f, n in zip(part.note, values[len(part.exclude) :], strict=True)
-        if n
-    ]
+    notes = []
+    if part.exclude or part.note:
+        counts = []
+        earlier: list[str] = []
+        for f in part.exclude:
+            cond = condition_sql(f.when)
+            counts.append(f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {e}' for e in earlier)})")
+            earlier.append(cond)
+        kept = " AND ".join(f"NOT {e}" for e in earlier) or "true"
+        counts += [f"count(*) FILTER (WHERE {condition_sql(f.when)} AND {kept})" for f in part.note]
+        values = con.execute(f"SELECT {', '.join(counts)} FROM {_file_view(source)}").fetchone()
+        notes += [
+            Problem(source.file, None, None, f"{_plural(n)} excluded from {source.table}: {f.text}", severity="note")
+            for f, n in zip(part.exclude, values, strict=False)
+        ]
+        notes += [
+            Problem(source.file, None, None, f"{_plural(n)} of {source.table}: {f.text}", severity="note")
+            for f, n in zip(part.note, values[len(part.exclude) :], strict=True)
+        ]
+    if source.table != "opportunities" and "opportunity_id" in part.columns:
+        n = con.execute(
+            f"SELECT count(*) FROM ({part_sql(part, _file_view(source), cascade=False)}) "
+            f"WHERE opportunity_id IN (SELECT opportunity_id FROM {EXCLUDED_OPPORTUNITIES})"
+        ).fetchone()[0]
+        if n:
+            notes.append(
+                Problem(source.file, None, None, f"{_plural(n)} excluded from {source.table}: their opportunity is excluded", severity="note")
+            )
     return notes
+
+
+def _loose_spec(source: Source) -> ColumnSpec | None:
+    """The source's ``rep_id`` spec when it is matched loosely."""
+    spec = source.part.columns.get("rep_id") if source.part is not None else None
+    return spec if spec is not None and spec.match == "loose" else None
 
 
 def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: str) -> list[Problem]:
     """A warning for each name matched to a rep only when case and spacing are ignored."""
-    part = source.part
-    if part is None or "rep_id" not in part.columns or part.columns["rep_id"].match != "loose":
-        return []
-    spec = part.columns["rep_id"]
-    raw = _text(spec.column) if spec.column is not None and spec.sql is None else None
-    if raw is None:
+    spec = _loose_spec(source)
+    if spec is None or spec.column is None or spec.sql is not None:
         return []
     rows = con.execute(
         f"SELECT f._raw, s.rep_id, min(s._row), count(*) FROM {source.view} s "
-        f"JOIN (SELECT _row, {raw} AS _raw FROM file_{source.table}_{source.index}) f USING (_row) "
-        f"WHERE s.rep_id IS DISTINCT FROM f._raw AND s.rep_id IN (SELECT rep_id FROM reps_listed) "
-        f"GROUP BY ALL ORDER BY 3"
+        f"JOIN (SELECT _row, {_text(spec.column)} AS _raw FROM {_file_view(source)}) f USING (_row) "
+        f"WHERE s.rep_id IS DISTINCT FROM f._raw GROUP BY ALL ORDER BY 3"
     ).fetchall()
     line_of = line_finder(source)
     return [
@@ -545,7 +573,7 @@ def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: st
             source.file,
             line_of(row),
             spec.column,
-            f"'{name}' taken as rep '{rep}' of {reps_file} (case and spacing ignored; {n} row{'s' if n != 1 else ''})",
+            f"'{name}' taken as rep '{rep}' of {reps_file} (case and spacing ignored; {_plural(n)})",
             severity="warning",
         )
         for name, rep, row, n in rows
@@ -555,23 +583,29 @@ def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: st
 def _derive_reps(con: duckdb.DuckDBPyConnection, readable: dict[str, list[Source]], reps_file: str | None) -> list[Problem]:
     """Make ``raw_reps`` the listed reps plus every owner they lack (team Unassigned).
 
-    Returns the warnings: one per owner added, at its first row, or one line when there
-    is no reps file at all.
+    Owners matched loosely are grouped by their loose key: ``jane smith`` and ``Jane
+    Smith`` are one rep, named by the spelling most rows use. Returns the warnings: one
+    per owner added, at its first row, or one line when there is no reps file at all.
     """
     owners = [s for t, group in readable.items() if t != "reps" for s in group if "rep_id" in _column_types(con, s.view)]
     if not owners:
         con.execute("CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed")
         return []
     seen = " UNION ALL ".join(
-        f"SELECT rep_id, {i} AS _source, min(_row) AS _first, count(*) AS _n FROM {s.view} "
-        f"WHERE rep_id IS NOT NULL GROUP BY rep_id"
+        f"SELECT {loose_key_sql('rep_id') if _loose_spec(s) else 'rep_id'} AS key, {bool(_loose_spec(s))} AS loose, "
+        f"rep_id, {i} AS _source, min(_row) AS _first, count(*) AS _n FROM {s.view} "
+        f"WHERE rep_id IS NOT NULL AND rep_id NOT IN (SELECT rep_id FROM reps_listed WHERE rep_id IS NOT NULL) GROUP BY rep_id"
         for i, s in enumerate(owners)
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE reps_derived AS SELECT rep_id, arg_min(_source, _source) AS _source, "
-        f"arg_min(_first, _source) AS _first, sum(_n) AS _n FROM ({seen}) "
-        f"WHERE rep_id NOT IN (SELECT rep_id FROM reps_listed WHERE rep_id IS NOT NULL) GROUP BY rep_id"
+        f"CREATE OR REPLACE TEMP TABLE reps_derived AS "
+        f"WITH seen AS ({seen}), spelled AS (SELECT key, rep_id, sum(_n) AS n FROM seen GROUP BY key, rep_id) "
+        f"SELECT key, bool_or(loose) AS loose, "
+        f"(SELECT rep_id FROM spelled p WHERE p.key = seen.key ORDER BY n DESC, rep_id LIMIT 1) AS rep_id, "
+        f"min(_source) AS _source, arg_min(_first, _source * 1e12 + _first) AS _first, sum(_n) AS _n "
+        f"FROM seen GROUP BY key"
     )
+    con.execute(f"INSERT INTO {REP_KEYS} SELECT key, rep_id FROM reps_derived WHERE loose")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed UNION ALL BY NAME "
         f"SELECT NULL::BIGINT AS _row, rep_id, rep_id AS rep_name, {_lit(UNASSIGNED_TEAM)} AS team FROM reps_derived"
@@ -586,23 +620,20 @@ def _derive_reps(con: duckdb.DuckDBPyConnection, readable: dict[str, list[Source
                 files,
                 None,
                 None,
-                f"no reps file: {len(rows)} reps derived from the owners, named by their id, in team {UNASSIGNED_TEAM!r}",
+                f"no reps file: {_plural(len(rows), 'rep')} derived from the owners, named as the owners are, in team {UNASSIGNED_TEAM!r}",
                 severity="warning",
             )
         ]
-    found = []
-    for rep, i, first, n in rows:
-        source = owners[i]
-        found.append(
-            Problem(
-                source.file,
-                line_finder(source)(first),
-                source.column_label("rep_id"),
-                f"'{rep}' is not in {reps_file}: added as a rep of team {UNASSIGNED_TEAM!r} ({n:,} row{'s' if n != 1 else ''})",
-                severity="warning",
-            )
+    return [
+        Problem(
+            owners[i].file,
+            line_finder(owners[i])(first),
+            owners[i].column_label("rep_id"),
+            f"'{rep}' is not in {reps_file}: added as a rep of team {UNASSIGNED_TEAM!r} ({_plural(n)})",
+            severity="warning",
         )
-    return found
+        for rep, i, first, n in rows
+    ]
 
 
 def line_finder(source: Source) -> Callable[[int], int]:
@@ -611,6 +642,13 @@ def line_finder(source: Source) -> Callable[[int], int]:
         return lambda row: row
     lines, _ = csv_record_lines(source.path, source.delimiter)
     return lambda row: lines[row - 1]
+
+
+_EMPTY_REPS = "SELECT NULL::BIGINT AS _row, " + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in TABLES["reps"].names) + " WHERE false"
+
+#: Tables in the order their sources are opened: loose matching needs the listed reps,
+#: and the other tables need the opportunities an ``exclude`` left out.
+_OPEN_ORDER = ("reps", "opportunities", *(t for t in TABLES if t not in ("reps", "opportunities")))
 
 
 def validate_sources(
@@ -643,13 +681,8 @@ def validate_sources(
     notes: list[Problem] = []
     readable: dict[str, list[Source]] = {}
     types: dict[str, dict[str, str]] = {}
-    if "reps" not in by_table:
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW reps_listed AS SELECT NULL::BIGINT AS _row, "
-            + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in TABLES["reps"].names)
-            + " WHERE false"
-        )
-    for name in TABLES:  # reps first: loose matching needs the listed reps
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REP_KEYS} (key VARCHAR, rep_id VARCHAR)")
+    for name in _OPEN_ORDER:
         for source in by_table.get(name, []):
             found = _open_source(con, source)
             if found:
@@ -660,16 +693,24 @@ def validate_sources(
                 problems.extend(_header_problems(source, TABLES[name], list(columns)))
             readable.setdefault(name, []).append(source)
             types.setdefault(name, {}).update(columns)
-            notes.extend(_filter_notes(con, source))
-        if name == "reps" and "reps" in by_table:
-            views = [s.view for s in readable.get("reps", [])]
-            con.execute(f"CREATE OR REPLACE TEMP VIEW reps_listed AS {_union(views)}" if views else "CREATE OR REPLACE TEMP VIEW reps_listed AS SELECT NULL::BIGINT AS _row, NULL::VARCHAR AS rep_id WHERE false")
+        views = [s.view for s in readable.get(name, [])]
+        if name == "reps":
+            con.execute(f"CREATE OR REPLACE TEMP VIEW reps_listed AS {_union(views) if views else _EMPTY_REPS}")
+            con.execute(
+                f"INSERT INTO {REP_KEYS} SELECT {loose_key_sql('rep_id')}, min(rep_id) FROM reps_listed "
+                "WHERE rep_id IS NOT NULL GROUP BY 1"
+            )
+        elif views:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union(views)}")
+        if name == "opportunities":
+            excluded = [
+                q for s in readable.get(name, []) if s.part is not None and (q := excluded_ids_sql(s.part, _file_view(s)))
+            ]
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {EXCLUDED_OPPORTUNITIES} AS "
+                + (" UNION ALL ".join(excluded) if excluded else "SELECT NULL::VARCHAR AS opportunity_id WHERE false")
+            )
     reps_file = ", ".join(s.file for s in readable.get("reps", [])) or None
-    for name, group in readable.items():
-        if name != "reps":
-            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union([s.view for s in group])}")
-        for source in group:
-            problems.extend(_loose_matches(con, source, reps_file or "the reps"))
     if derive_reps:
         problems.extend(_derive_reps(con, readable, reps_file))
         if "reps" not in readable:
@@ -677,6 +718,10 @@ def validate_sources(
             readable["reps"] = []
     elif "reps" in readable:
         con.execute("CREATE OR REPLACE TEMP VIEW raw_reps AS SELECT * FROM reps_listed")
+    for group in readable.values():
+        for source in group:
+            problems.extend(_loose_matches(con, source, reps_file or "the derived reps"))
+            notes.extend(_filter_notes(con, source))
 
     files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}
     for name, group in readable.items():

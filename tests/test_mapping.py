@@ -90,7 +90,7 @@ def test_spreadsheet_export_reports_what_it_decided() -> None:
         "deals.csv:9:Owner: warning: 'Sam Reed' is not in owners.csv: added as a rep of team 'Unassigned' (1 row)",
         "owners.csv:5:Owner: warning: rep 'Ben Carter' has no opportunity in deals.csv",
     ]
-    assert [str(n) for n in ds.notes] == ["deals.csv: note: 1 row excluded: renewals are not new business"]
+    assert [str(n) for n in ds.notes] == ["deals.csv: note: 1 row excluded from opportunities: renewals are not new business"]
     summary = dataset_summary(ds)
     assert summary["incomplete"] == {
         "open_without_amount": 1,
@@ -116,7 +116,7 @@ def test_cli_validate_json_has_notes_and_warnings(capsys: pytest.CaptureFixture[
     out = json.loads(capsys.readouterr().out)
     assert out["tables"]["opportunities"]["rows"] == 7
     assert out["teams"] == {"Lisbon": 2, "London": 2, UNASSIGNED_TEAM: 1}
-    assert out["notes"] == ["deals.csv: note: 1 row excluded: renewals are not new business"]
+    assert out["notes"] == ["deals.csv: note: 1 row excluded from opportunities: renewals are not new business"]
     assert len(out["warnings"]) == 3
 
 
@@ -309,7 +309,7 @@ when = { sql = "CAST(secs AS INTEGER) < 60" }
     assert acts["activity_id"].tolist() == ["c1", "c2", "c2:talk", "c3", "c3:talk"]
     assert acts["activity_type"].tolist() == ["dial", "dial", "conversation", "dial", "conversation"]
     assert ds.tables["quotas"]["quota"].tolist() == [1000.0]
-    assert [str(n) for n in ds.notes] == ["calls.csv: note: 1 row excluded: a call shorter than a minute is not a conversation"]
+    assert [str(n) for n in ds.notes] == ["calls.csv: note: 1 row excluded from activities: a call shorter than a minute is not a conversation"]
 
 
 def test_a_key_repeated_across_sections_is_an_error(tmp_path: Path) -> None:
@@ -332,7 +332,7 @@ def test_reps_derived_from_owners_when_the_reps_file_is_absent(tmp_path: Path) -
     assert sorted(ds.reps["rep_id"]) == ["r1", "r2"]
     assert set(ds.reps["team"]) == {UNASSIGNED_TEAM}
     assert [str(w) for w in ds.warnings] == [
-        f"deals.csv: warning: no reps file: 2 reps derived from the owners, named by their id, in team {UNASSIGNED_TEAM!r}"
+        f"deals.csv: warning: no reps file: 2 reps derived from the owners, named as the owners are, in team {UNASSIGNED_TEAM!r}"
     ]
 
 
@@ -377,3 +377,53 @@ def test_file_pattern_matches_one_dated_export(tmp_path: Path) -> None:
     assert _errors(tmp_path, m) == [
         f"{tmp_path}: *deals*.csv matches 2 files (all-deals-2026-11-20.csv, all-deals-2026-11-27.csv); m.toml reads opportunities from one: keep one"
     ]
+
+
+def test_activities_on_an_excluded_deal_are_excluded_with_it(tmp_path: Path) -> None:
+    deals = DEALS + "d3,r1,2026-03-04 09:00:00,50,open,2026-04-02\n"
+    calls = "call,who,at,deal\nc1,r1,2026-03-02 09:00:00,d1\nc2,r1,2026-03-04 10:00:00,d3\nc3,r1,2026-03-04 11:00:00,\n"
+    part = (
+        '\n[activities]\nfile = "calls.csv"\n[activities.columns]\nactivity_id = "call"\nrep_id = "who"\n'
+        'occurred_at = "at"\nactivity_type = { value = "dial" }\nopportunity_id = "deal"\n'
+    )
+    exclude = '[[opportunities.exclude]]\nreason = "test deal"\nwhen = { id = "d3" }\n'
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": deals, "calls.csv": calls}, _opps_map(exclude) + part)
+    ds = load_dataset(tmp_path, mapping=m)
+    assert sorted(ds.activities.to_pandas()["activity_id"]) == ["c1", "c3"]
+    assert [str(n) for n in ds.notes] == [
+        "deals.csv: note: 1 row excluded from opportunities: test deal",
+        "calls.csv: note: 1 row excluded from activities: their opportunity is excluded",
+    ]
+
+
+def test_owner_spellings_are_one_derived_rep_without_a_reps_file(tmp_path: Path) -> None:
+    deals = (
+        "id,owner,created,value,stage,close\n"
+        "d1,Jane Smith,2026-03-02 10:00:00,100,won,2026-03-09\n"
+        "d2,jane  smith,2026-03-03 10:00:00,100,won,2026-03-09\n"
+        "d3,Jane Smith,2026-03-04 10:00:00,100,open,2026-04-09\n"
+        "d4,Bob Stone,2026-03-04 10:00:00,100,open,2026-04-09\n"
+    )
+    reps = _opps_map(rep_id='{ column = "owner", match = "loose" }').replace(
+        'file = "people.csv"', 'file = "people.csv"\noptional = true\nderive_missing = true'
+    )
+    m = _write(tmp_path, {"deals.csv": deals}, reps)
+    ds = load_dataset(tmp_path, mapping=m)
+    assert sorted(ds.reps["rep_id"]) == ["Bob Stone", "Jane Smith"]  # the spelling most rows use
+    assert ds.opportunities["rep_id"].tolist() == ["Jane Smith", "Jane Smith", "Jane Smith", "Bob Stone"]
+    assert [str(w) for w in ds.warnings] == [
+        "deals.csv: warning: no reps file: 2 reps derived from the owners, named as the owners are, in team 'Unassigned'",
+        "deals.csv:3:owner: warning: 'jane  smith' taken as rep 'Jane Smith' of the derived reps (case and spacing ignored; 1 row)",
+    ]
+
+
+def test_a_date_column_with_a_time_format_keeps_the_calendar_date(tmp_path: Path) -> None:
+    deals = DEALS.replace("2026-04-01", "2026-04-01 23:30:00")
+    m = _write(
+        tmp_path,
+        {"people.csv": REPS, "deals.csv": deals},
+        _opps_map(expected_close_date='{ column = "close", format = "%Y-%m-%d %H:%M:%S", timezone = "Asia/Tokyo" }'),
+    )
+    opp = load_dataset(tmp_path, mapping=m).opportunities.set_index("opportunity_id")
+    assert opp.loc["d2", "expected_close_date"] == pd.Timestamp("2026-04-01")
+    assert opp.loc["d1", "expected_close_date"] == pd.Timestamp("2026-03-09")

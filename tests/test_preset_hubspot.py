@@ -207,13 +207,13 @@ def test_every_activity_is_read_as_the_readme_says(fixture_ds: Dataset) -> None:
 def test_the_summary_counts_what_each_rule_left_out(fixture_ds: Dataset) -> None:
     notes = [str(n) for n in fixture_ds.notes if "excluded" in n.message and not n.message.startswith("0 rows")]
     assert notes == [
-        "calls.csv: note: 1 row excluded: no Activity assigned to: no dial",  # 40000000010
-        "calls.csv: note: 1 row excluded: Call direction is Inbound: no dial",  # 40000000007
-        "calls.csv: note: 1 row excluded: no Activity assigned to: no conversation",  # 40000000010
-        "calls.csv: note: 6 rows excluded: Call outcome is not Connected: no conversation",  # 02 03 04 06 08 11
-        "meetings.csv: note: 1 row excluded: created after it started (logged afterwards, not booked): no appointment",
-        "meetings.csv: note: 5 rows excluded: Meeting outcome is not Completed: no meeting held",  # 103 104 105 107 108
-        "meetings.csv: note: 5 rows excluded: Meeting outcome is not Completed: no conversation",  # the same five
+        "calls.csv: note: 1 row excluded from activities: no Activity assigned to: no dial",  # 40000000010
+        "calls.csv: note: 1 row excluded from activities: Call direction is Inbound: no dial",  # 40000000007
+        "calls.csv: note: 1 row excluded from activities: no Activity assigned to: no conversation",  # 40000000010
+        "calls.csv: note: 6 rows excluded from activities: Call outcome is not Connected: no conversation",  # 02 03 04 06 08 11
+        "meetings.csv: note: 1 row excluded from activities: created after it started (logged afterwards, not booked): no appointment",
+        "meetings.csv: note: 5 rows excluded from activities: Meeting outcome is not Completed: no meeting held",  # 103 104 105 107 108
+        "meetings.csv: note: 5 rows excluded from activities: Meeting outcome is not Completed: no conversation",  # the same five
     ]
 
 
@@ -269,15 +269,13 @@ def test_leaving_a_pipeline_out_as_the_doc_shows(export: Path) -> None:
     mapping = _preset_copy(export)
     snippet = _doc_toml("[[opportunities.exclude]]")
     mapping.write_text(mapping.read_text(encoding="utf-8") + "\n" + snippet, encoding="utf-8")
-    # an activity on an excluded deal is an error, as the doc warns ...
-    assert _errors(export, mapping=mapping) == [
-        "emails.csv:4:Associated Deal IDs: unknown opportunity_id '15000000009' (not in deals.csv) [opportunity_id]"
-    ]
-    # ... so its activities are left out of the activity exports too
-    _edit(export / "emails.csv", "40000000203,Renewal terms,2026-02-06 10:30,Lena Vogel,51000013,15000000009\n", "")
     ds = load_dataset(export, mapping=mapping)
     assert set(ds.opportunities["opportunity_id"]) == set(DEALS) - {"15000000009", "15000000010"}
-    assert "deals.csv: note: 2 rows excluded: the Renewals pipeline is not new business" in [str(n) for n in ds.notes]
+    notes = [str(n) for n in ds.notes]
+    assert "deals.csv: note: 2 rows excluded from opportunities: the Renewals pipeline is not new business" in notes
+    # the email on the renewal deal goes with it, counted
+    assert "emails.csv: note: 1 row excluded from activities: their opportunity is excluded" in notes
+    assert "40000000203" not in set(ds.activities.to_pandas()["activity_id"])
 
 
 def test_time_zone_closed_stages_and_meeting_outcomes_as_the_doc_shows(export: Path) -> None:
