@@ -21,7 +21,7 @@ from salesx2lib.dataset import Dataset
 from salesx2lib.mapping import Mapping, part_sql, resolve_mapping
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES, Column
-from salesx2lib.validate import Source, Validation, line_finder, parsed_sql, scan_sql, validate_sources
+from salesx2lib.validate import Source, Validation, file_view, line_finder, parsed_sql, scan_sql, validate_sources
 
 __all__ = ["SUFFIXES", "find_sources", "load_dataset"]
 
@@ -106,9 +106,9 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
 def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> str:
     """SQL giving the table with canonical columns and types (absent optional columns as NULL).
 
-    Files are scanned directly, without the record numbers validation needed (a pass
-    saved on a huge log); mapped sections through their mapping, derived reps through
-    the ``raw_reps`` view.
+    A canonical file is scanned directly, without the record numbers validation needed
+    (a pass saved on a huge log); a mapped section is read from the copy of its file
+    validation made in DuckDB; derived reps through the ``raw_reps`` view.
     """
     cols = []
     for col in TABLES[table].columns:
@@ -120,9 +120,7 @@ def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> s
         return f"SELECT {', '.join(cols)} FROM ({scan_sql(sources[0])})"
     if table == "reps":  # may hold derived reps; small
         return f"SELECT {', '.join(cols)} FROM raw_reps"
-    parts = " UNION ALL BY NAME ".join(
-        part_sql(s.part, f"({scan_sql(s)})", numbered=False) for s in sources if s.part is not None
-    )
+    parts = " UNION ALL BY NAME ".join(part_sql(s.part, file_view(s)) for s in sources if s.part is not None)
     return f"SELECT {', '.join(cols)} FROM ({parts})"
 
 

@@ -18,6 +18,8 @@ tables, so a value that passes validation is read exactly as it was checked.
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,6 +45,7 @@ __all__ = [
     "Source",
     "Validation",
     "csv_record_lines",
+    "file_view",
     "line_finder",
     "parsed_sql",
     "raw_view",
@@ -344,7 +347,18 @@ def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[
     Streams the file with the csv module (never into pandas), so it works on any size.
     Also returns structural problems: undecodable bytes, a record with the wrong number
     of fields, a quote that is never closed. Blank lines are skipped, as the readers do.
+
+    The last few files read are remembered (keyed by path, size and modification time):
+    one file read by several sections of a mapping, and then located, is read once.
     """
+    stat = path.stat()
+    lines, problems = _record_lines(path, delimiter, stat.st_size, stat.st_mtime_ns)
+    return list(lines), list(problems)
+
+
+@functools.lru_cache(maxsize=4)
+def _record_lines(path: Path, delimiter: str, _size: int, _mtime: int) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
+    """:func:`csv_record_lines`, cached; the size and time make a changed file a new key."""
     lines: list[int] = []
     problems: list[Problem] = []
     name = path.name
@@ -354,7 +368,7 @@ def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[
             try:
                 header = next(reader)
             except StopIteration:
-                return [], [Problem(name, None, None, "is empty (a header line is required)")]
+                return (), (Problem(name, None, None, "is empty (a header line is required)"),)
             repeated = sorted({c for c in header if header.count(c) > 1})
             problems.extend(Problem(name, 1, c, "column appears twice in the header") for c in repeated)
             start = reader.line_num + 1
@@ -377,7 +391,7 @@ def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[
     except UnicodeDecodeError as exc:
         line = _line_of_offset(path, exc.start)
         problems.append(Problem(name, line, None, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"))
-    return lines, problems
+    return tuple(lines), tuple(problems)
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
@@ -460,14 +474,20 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
     if source.is_csv:
         # A cheap streaming pass that locates malformed records exactly; DuckDB's own
         # messages for these are not located well enough for a user.
-        _, structure = csv_record_lines(source.path, source.delimiter)
+        stat = source.path.stat()
+        _, structure = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
         if structure:
-            return structure
+            return list(structure)
     part = source.part
-    file_view = source.view if part is None else _file_view(source)
+    scanned = source.view if part is None else file_view(source)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {file_view} AS {raw_view(source)}")
-        found = list(_column_types(con, file_view))
+        # A canonical file is scanned where it is. An export is read once into DuckDB (never
+        # pandas): its sections, checks and notes all query it, several times each.
+        if part is None:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {scanned} AS {raw_view(source)}")
+        else:  # one copy per file, however many sections read it
+            con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scanned} AS {raw_view(source)}")
+        found = list(_column_types(con, scanned))
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         return [Problem(source.file, None, None, f"cannot be read: {first}")]
@@ -484,25 +504,26 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
     problems = []
     for name, spec in part.columns.items():
         try:  # each expression alone, so a broken one is named
-            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), file_view, cascade=False)}) LIMIT 0")
+            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), scanned, cascade=False)}) LIMIT 0")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
     for f in part.exclude + part.note:
         try:
-            con.execute(f"SELECT count(*) FROM {file_view} WHERE {condition_sql(f.when)} LIMIT 0")
+            con.execute(f"SELECT count(*) FROM {scanned} WHERE {condition_sql(f.when)} LIMIT 0")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
     if problems:
         return problems
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, file_view)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, scanned)}")
     return []
 
 
-def _file_view(source: Source) -> str:
-    """The view of a mapped source's file as it is (its own columns plus ``_row``)."""
-    return f"file_{source.table}_{source.index}"
+def file_view(source: Source) -> str:
+    """The DuckDB table of a mapped source's file as it is (its own columns plus ``_row``)."""
+    digest = hashlib.sha1(f"{source.path.resolve()}\0{source.delimiter}".encode()).hexdigest()[:16]
+    return f"file_{digest}"
 
 
 def _only(part: Part, column: str) -> Part:
@@ -530,7 +551,7 @@ def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Proble
             earlier.append(cond)
         kept = " AND ".join(f"NOT {e}" for e in earlier) or "true"
         counts += [f"count(*) FILTER (WHERE {condition_sql(f.when)} AND {kept})" for f in part.note]
-        values = con.execute(f"SELECT {', '.join(counts)} FROM {_file_view(source)}").fetchone()
+        values = con.execute(f"SELECT {', '.join(counts)} FROM {file_view(source)}").fetchone()
         notes += [
             Problem(source.file, None, None, f"{_plural(n)} excluded from {source.table}: {f.text}", severity="note")
             for f, n in zip(part.exclude, values, strict=False)
@@ -541,7 +562,7 @@ def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Proble
         ]
     if source.table != "opportunities" and "opportunity_id" in part.columns:
         n = con.execute(
-            f"SELECT count(*) FROM ({part_sql(part, _file_view(source), cascade=False)}) "
+            f"SELECT count(*) FROM ({part_sql(part, file_view(source), cascade=False)}) "
             f"WHERE opportunity_id IN (SELECT opportunity_id FROM {EXCLUDED_OPPORTUNITIES})"
         ).fetchone()[0]
         if n:
@@ -564,7 +585,7 @@ def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: st
         return []
     rows = con.execute(
         f"SELECT f._raw, s.rep_id, min(s._row), count(*) FROM {source.view} s "
-        f"JOIN (SELECT _row, {_text(spec.column)} AS _raw FROM {_file_view(source)}) f USING (_row) "
+        f"JOIN (SELECT _row, {_text(spec.column)} AS _raw FROM {file_view(source)}) f USING (_row) "
         f"WHERE s.rep_id IS DISTINCT FROM f._raw GROUP BY ALL ORDER BY 3"
     ).fetchall()
     line_of = line_finder(source)
@@ -640,7 +661,8 @@ def line_finder(source: Source) -> Callable[[int], int]:
     """Record number (1-based) -> editor line (CSV) or row number (Parquet)."""
     if not source.is_csv:
         return lambda row: row
-    lines, _ = csv_record_lines(source.path, source.delimiter)
+    stat = source.path.stat()
+    lines, _ = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
     return lambda row: lines[row - 1]
 
 
@@ -704,7 +726,7 @@ def validate_sources(
             con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union(views)}")
         if name == "opportunities":
             excluded = [
-                q for s in readable.get(name, []) if s.part is not None and (q := excluded_ids_sql(s.part, _file_view(s)))
+                q for s in readable.get(name, []) if s.part is not None and (q := excluded_ids_sql(s.part, file_view(s)))
             ]
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {EXCLUDED_OPPORTUNITIES} AS "
