@@ -503,14 +503,18 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         ]
     problems = []
     for name, spec in part.columns.items():
-        try:  # each expression alone, so a broken one is named
-            con.execute(f"SELECT {_q(name)} FROM ({part_sql(_only(part, name), scanned, cascade=False)}) LIMIT 0")
+        # Each expression alone, so a broken one is named; SQL and time zones can also fail
+        # on some value (a cast, an unknown zone), so those run over every row.
+        every_row = spec.sql is not None or spec.timezone is not None
+        query = f"SELECT count({_q(name)}) FROM ({part_sql(_only(part, name), scanned, cascade=False)})"
+        try:
+            con.execute(query if every_row else query + " LIMIT 0")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
     for f in part.exclude + part.note:
         try:
-            con.execute(f"SELECT count(*) FROM {scanned} WHERE {condition_sql(f.when)} LIMIT 0")
+            con.execute(f"SELECT count(*) FROM {scanned} WHERE {condition_sql(f.when)}")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))

@@ -427,3 +427,18 @@ def test_a_date_column_with_a_time_format_keeps_the_calendar_date(tmp_path: Path
     opp = load_dataset(tmp_path, mapping=m).opportunities.set_index("opportunity_id")
     assert opp.loc["d2", "expected_close_date"] == pd.Timestamp("2026-04-01")
     assert opp.loc["d1", "expected_close_date"] == pd.Timestamp("2026-03-09")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ('{ sql = "CAST(value AS INTEGER) * 2", column = "value" }', "m.toml:16:opportunities.columns.amount: does not run on deals.csv: Conversion Error"),
+        ('{ column = "value", timezone = "Mars/Olympus" }', "m.toml:15:opportunities.columns.created_at: does not run on deals.csv"),
+    ],
+)
+def test_an_expression_failing_on_some_row_is_a_located_problem_not_a_traceback(tmp_path: Path, spec: str, expected: str) -> None:
+    deals = DEALS.replace(",100,", ",1e2x,")
+    column = "amount" if "CAST" in spec else "created_at"
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": deals}, _opps_map(**{column: spec.replace('"value"', '"created"') if column == "created_at" else spec}))
+    errors = _errors(tmp_path, m)
+    assert any(e.startswith(expected) for e in errors), errors
