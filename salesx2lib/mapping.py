@@ -37,6 +37,7 @@ __all__ = [
     "REP_KEYS",
     "condition_sql",
     "excluded_ids_sql",
+    "flagged_sql",
     "loose_key_sql",
     "part_sql",
     "preset_path",
@@ -182,11 +183,13 @@ class _Reader:
         self.path = path
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        self.base = 0  # index of the line where the section being read starts
 
     def line_of(self, *keys: str) -> int | None:
-        """Best-effort editor line of a dotted key (the section header, then the key in it)."""
+        """Best-effort editor line of a dotted key (the section header, then the key in it),
+        searched from the current section's header (:attr:`base`)."""
         line = None
-        start = 0
+        start = self.base
         for depth, key in enumerate(keys):
             pattern = re.compile(rf'^\s*(\[\[?\s*)?(["\']?){re.escape(key)}\2\s*(=|\]|\.)')
             dotted = ".".join(keys[: depth + 1])
@@ -198,20 +201,32 @@ class _Reader:
                     break
         return line
 
-    def error(self, keys: tuple[str, ...], message: str) -> None:
-        self.problems.append(Problem(self.path.name, self.line_of(*keys), ".".join(keys) or None, message))
+    def nth_header(self, dotted: str, n: int, start: int = 0) -> int | None:
+        """Index (0-based) of the ``n``-th ``[dotted]`` or ``[[dotted]]`` header from ``start``."""
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]")
+        seen = 0
+        for i in range(start, len(self.lines)):
+            if header.match(self.lines[i]):
+                if seen == n:
+                    return i
+                seen += 1
+        return None
 
-    def condition(self, keys: tuple[str, ...], raw: Any) -> Condition | None:
+    def error(self, keys: tuple[str, ...], message: str, line: int | None = None) -> None:
+        where = line if line is not None else self.line_of(*keys)
+        self.problems.append(Problem(self.path.name, where, ".".join(keys) or None, message))
+
+    def condition(self, keys: tuple[str, ...], raw: Any, line: int | None = None) -> Condition | None:
         if isinstance(raw, dict) and set(raw) == {"sql"} and isinstance(raw["sql"], str):
             return Condition(sql=raw["sql"])
         if not isinstance(raw, dict) or not raw:
-            self.error(keys, 'must be a table of column = value(s), such as { Stage = ["Won", "Lost"] }, or { sql = "..." }')
+            self.error(keys, 'must be a table of column = value(s), such as { Stage = ["Won", "Lost"] }, or { sql = "..." }', line)
             return None
         equals = []
         for column, value in raw.items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, str | int | float | bool) for v in values):
-                self.error((*keys, column), "must be a value or a list of values")
+                self.error((*keys, column), "must be a value or a list of values", line)
                 return None
             equals.append((column, tuple(_text(v) for v in values)))
         return Condition(equals=tuple(equals))
@@ -266,13 +281,17 @@ class _Reader:
             self.error(keys, f'must be a list of {{ {text_key} = "...", when = ... }} ([[...]] sections)')
             return ()
         found = []
-        for f in raw:
+        for n, f in enumerate(raw):
+            header = self.nth_header(".".join(keys), n, self.base)
+            line = None
+            if header is not None:  # this entry's own `when`, below its [[...]] header
+                line = next((i + 1 for i in range(header, len(self.lines)) if re.match(r"^\s*when\s*=", self.lines[i])), header + 1)
             if set(f) != {text_key, "when"} or not isinstance(f[text_key], str) or not f[text_key].strip():
-                self.error(keys, f"each entry needs {text_key} (why, in words) and when, and nothing else")
+                self.error(keys, f"each entry needs {text_key} (why, in words) and when, and nothing else", line)
                 continue
-            when = self.condition((*keys, "when"), f["when"])
+            when = self.condition((*keys, "when"), f["when"], line)
             if when is not None:
-                found.append(Filter(f[text_key], when, self.line_of(*keys)))
+                found.append(Filter(f[text_key], when, line))
         return tuple(found)
 
     def part(self, table: str, raw: dict[str, Any]) -> Part | None:
@@ -375,7 +394,13 @@ def read_mapping(path: str | Path) -> Mapping:
         if not all(isinstance(s, dict) for s in sections):
             reader.error((key,), "must be a [section] or [[sections]]")
             continue
-        found = [p for p in (reader.part(key, s) for s in sections) if p is not None]
+        found = []
+        for n, section in enumerate(sections):
+            reader.base = reader.nth_header(key, n) or 0
+            part = reader.part(key, section)
+            if part is not None:
+                found.append(part)
+        reader.base = 0
         if found:
             parts[key] = tuple(found)
     if reader.problems:
@@ -452,16 +477,31 @@ REP_KEYS = "rep_keys"
 EXCLUDED_OPPORTUNITIES = "opportunities_excluded"
 
 
+def flagged_sql(part: Part, file_view: str) -> str:
+    """The file with one boolean column per filter: ``_exclude_<i>`` and ``_note_<j>``.
+
+    Conditions are evaluated as columns, not in a WHERE clause, so they may use window
+    functions over the whole file (``max("SystemModstamp") OVER ()``: the export's moment).
+    """
+    flags = [f"{condition_sql(f.when)} AS _exclude_{i}" for i, f in enumerate(part.exclude)]
+    flags += [f"{condition_sql(f.when)} AS _note_{j}" for j, f in enumerate(part.note)]
+    return f"SELECT *{''.join(', ' + f for f in flags)} FROM {file_view}"
+
+
+def _excluded(part: Part) -> str:
+    """SQL true on the rows of :func:`flagged_sql` an ``exclude`` leaves out."""
+    return " OR ".join(f"_exclude_{i}" for i in range(len(part.exclude))) or "false"
+
+
 def excluded_ids_sql(part: Part, file_view: str) -> str | None:
     """SQL giving the ``opportunity_id`` of every row an ``exclude`` of ``part`` leaves out."""
     if part.table != "opportunities" or not part.exclude:
         return None
     spec = part.columns["opportunity_id"]
-    excluded = " OR ".join(condition_sql(f.when) for f in part.exclude)
-    return f"SELECT {_value_sql(spec, 'id')} AS opportunity_id FROM {file_view} WHERE {excluded}"
+    return f"SELECT {_value_sql(spec, 'id')} AS opportunity_id FROM ({flagged_sql(part, file_view)}) WHERE {_excluded(part)}"
 
 
-def part_sql(part: Part, file_view: str, *, numbered: bool = True, cascade: bool = True) -> str:
+def part_sql(part: Part, file_view: str, *, cascade: bool = True) -> str:
     """SQL giving ``_row`` and the canonical columns (as text) of one mapped section.
 
     Parameters
@@ -470,9 +510,6 @@ def part_sql(part: Part, file_view: str, *, numbered: bool = True, cascade: bool
         The section.
     file_view
         A view of the file with its own columns plus ``_row`` (the record number).
-    numbered
-        Whether ``file_view`` has ``_row`` and the result keeps it. Validation needs it to
-        locate problems; loading does not (numbering rows costs a pass over a huge file).
     cascade
         Leave out the rows on an excluded opportunity (the view
         :data:`EXCLUDED_OPPORTUNITIES` must exist).
@@ -482,7 +519,7 @@ def part_sql(part: Part, file_view: str, *, numbered: bool = True, cascade: bool
     equals its own, or stays as it is when there is none.
     """
     table = TABLES[part.table]
-    selected = ["_row"] if numbered else []
+    selected = ["_row"]
     for col in table.columns:
         spec = part.columns.get(col.name)
         if spec is None:
@@ -491,8 +528,7 @@ def part_sql(part: Part, file_view: str, *, numbered: bool = True, cascade: bool
         if spec.match == "loose":
             expr = f"coalesce((SELECT min(k.rep_id) FROM {REP_KEYS} k WHERE k.key = {loose_key_sql(expr)}), {expr})"
         selected.append(f"{expr} AS {_q(col.name)}")
-    where = " AND ".join(f"NOT {condition_sql(f.when)}" for f in part.exclude) or "true"
-    sql = f"SELECT {', '.join(selected)} FROM {file_view} WHERE {where}"
+    sql = f"SELECT {', '.join(selected)} FROM ({flagged_sql(part, file_view)}) WHERE NOT ({_excluded(part)})"
     if cascade and part.table != "opportunities" and "opportunity_id" in part.columns:
         sql = (
             f"SELECT * FROM ({sql}) WHERE opportunity_id IS NULL OR opportunity_id NOT IN "

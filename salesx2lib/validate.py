@@ -34,6 +34,7 @@ from salesx2lib.mapping import (
     Part,
     condition_sql,
     excluded_ids_sql,
+    flagged_sql,
     loose_key_sql,
     part_sql,
 )
@@ -514,7 +515,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
             problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
     for f in part.exclude + part.note:
         try:
-            con.execute(f"SELECT count(*) FROM {scanned} WHERE {condition_sql(f.when)}")
+            con.execute(f"SELECT count_if(_c) FROM (SELECT {condition_sql(f.when)} AS _c FROM {scanned})")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
@@ -539,29 +540,31 @@ def _plural(n: int, what: str = "row") -> str:
     return f"{n:,} {what}{'s' if n != 1 else ''}"
 
 
-def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
+def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source, sections: int) -> list[Problem]:
     """How many rows each ``exclude`` left out (in order), each ``note`` counted, and how
-    many went with an excluded opportunity."""
+    many went with an excluded opportunity. ``sections``: how many feed the table (the
+    notes then say which one)."""
     part = source.part
     if part is None:
         return []
+    constants = [spec.value for spec in part.columns.values() if spec.value]
+    which = ", ".join(constants) if constants else f"section {source.index + 1} of {sections}"
+    where = source.table if sections == 1 else f"{source.table} ({which})"
     notes = []
     if part.exclude or part.note:
         counts = []
-        earlier: list[str] = []
-        for f in part.exclude:
-            cond = condition_sql(f.when)
-            counts.append(f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {e}' for e in earlier)})")
-            earlier.append(cond)
-        kept = " AND ".join(f"NOT {e}" for e in earlier) or "true"
-        counts += [f"count(*) FILTER (WHERE {condition_sql(f.when)} AND {kept})" for f in part.note]
-        values = con.execute(f"SELECT {', '.join(counts)} FROM {file_view(source)}").fetchone()
+        for i in range(len(part.exclude)):
+            earlier = "".join(f" AND NOT _exclude_{k}" for k in range(i))
+            counts.append(f"count(*) FILTER (WHERE _exclude_{i}{earlier})")
+        kept = "".join(f" AND NOT _exclude_{k}" for k in range(len(part.exclude)))
+        counts += [f"count(*) FILTER (WHERE _note_{j}{kept})" for j in range(len(part.note))]
+        values = con.execute(f"SELECT {', '.join(counts)} FROM ({flagged_sql(part, file_view(source))})").fetchone()
         notes += [
-            Problem(source.file, None, None, f"{_plural(n)} excluded from {source.table}: {f.text}", severity="note")
+            Problem(source.file, None, None, f"{_plural(n)} excluded from {where}: {f.text}", severity="note")
             for f, n in zip(part.exclude, values, strict=False)
         ]
         notes += [
-            Problem(source.file, None, None, f"{_plural(n)} of {source.table}: {f.text}", severity="note")
+            Problem(source.file, None, None, f"{_plural(n)} of {where}: {f.text}", severity="note")
             for f, n in zip(part.note, values[len(part.exclude) :], strict=True)
         ]
     if source.table != "opportunities" and "opportunity_id" in part.columns:
@@ -571,7 +574,7 @@ def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source) -> list[Proble
         ).fetchone()[0]
         if n:
             notes.append(
-                Problem(source.file, None, None, f"{_plural(n)} excluded from {source.table}: their opportunity is excluded", severity="note")
+                Problem(source.file, None, None, f"{_plural(n)} excluded from {where}: their opportunity is excluded", severity="note")
             )
     return notes
 
@@ -747,7 +750,7 @@ def validate_sources(
     for group in readable.values():
         for source in group:
             problems.extend(_loose_matches(con, source, reps_file or "the derived reps"))
-            notes.extend(_filter_notes(con, source))
+            notes.extend(_filter_notes(con, source, len(group)))
 
     files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}
     for name, group in readable.items():

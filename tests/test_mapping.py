@@ -309,7 +309,7 @@ when = { sql = "CAST(secs AS INTEGER) < 60" }
     assert acts["activity_id"].tolist() == ["c1", "c2", "c2:talk", "c3", "c3:talk"]
     assert acts["activity_type"].tolist() == ["dial", "dial", "conversation", "dial", "conversation"]
     assert ds.tables["quotas"]["quota"].tolist() == [1000.0]
-    assert [str(n) for n in ds.notes] == ["calls.csv: note: 1 row excluded from activities: a call shorter than a minute is not a conversation"]
+    assert [str(n) for n in ds.notes] == ["calls.csv: note: 1 row excluded from activities (conversation): a call shorter than a minute is not a conversation"]
 
 
 def test_a_key_repeated_across_sections_is_an_error(tmp_path: Path) -> None:

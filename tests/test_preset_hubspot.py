@@ -207,13 +207,13 @@ def test_every_activity_is_read_as_the_readme_says(fixture_ds: Dataset) -> None:
 def test_the_summary_counts_what_each_rule_left_out(fixture_ds: Dataset) -> None:
     notes = [str(n) for n in fixture_ds.notes if "excluded" in n.message and not n.message.startswith("0 rows")]
     assert notes == [
-        "calls.csv: note: 1 row excluded from activities: no Activity assigned to: no dial",  # 40000000010
-        "calls.csv: note: 1 row excluded from activities: Call direction is Inbound: no dial",  # 40000000007
-        "calls.csv: note: 1 row excluded from activities: no Activity assigned to: no conversation",  # 40000000010
-        "calls.csv: note: 6 rows excluded from activities: Call outcome is not Connected: no conversation",  # 02 03 04 06 08 11
-        "meetings.csv: note: 1 row excluded from activities: created after it started (logged afterwards, not booked): no appointment",
-        "meetings.csv: note: 5 rows excluded from activities: Meeting outcome is not Completed: no meeting held",  # 103 104 105 107 108
-        "meetings.csv: note: 5 rows excluded from activities: Meeting outcome is not Completed: no conversation",  # the same five
+        "calls.csv: note: 1 row excluded from activities (dial): no Activity assigned to: no dial",  # 40000000010
+        "calls.csv: note: 1 row excluded from activities (dial): Call direction is Inbound: no dial",  # 40000000007
+        "calls.csv: note: 1 row excluded from activities (conversation): no Activity assigned to: no conversation",  # 40000000010
+        "calls.csv: note: 6 rows excluded from activities (conversation): Call outcome is not Connected: no conversation",  # 02 03 04 06 08 11
+        "meetings.csv: note: 1 row excluded from activities (appointment): created after it started (logged afterwards, not booked): no appointment",
+        "meetings.csv: note: 5 rows excluded from activities (meeting): Meeting outcome is not Completed: no meeting held",  # 103 104 105 107 108
+        "meetings.csv: note: 5 rows excluded from activities (conversation): Meeting outcome is not Completed: no conversation",  # the same five
     ]
 
 
@@ -274,7 +274,7 @@ def test_leaving_a_pipeline_out_as_the_doc_shows(export: Path) -> None:
     notes = [str(n) for n in ds.notes]
     assert "deals.csv: note: 2 rows excluded from opportunities: the Renewals pipeline is not new business" in notes
     # the email on the renewal deal goes with it, counted
-    assert "emails.csv: note: 1 row excluded from activities: their opportunity is excluded" in notes
+    assert "emails.csv: note: 1 row excluded from activities (email): their opportunity is excluded" in notes
     assert "40000000203" not in set(ds.activities.to_pandas()["activity_id"])
 
 
