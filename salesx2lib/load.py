@@ -136,32 +136,28 @@ def _to_pandas(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> pd.DataF
 def _soft_problems(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> list[Problem]:
     """Warnings that do not stop a run: listed reps with no opportunity, or no activity at all.
 
-    Such reps are kept (a new hire, a rep on leave): they appear with zero counts.
+    Such reps are kept (a new hire, a rep on leave, a manager listed with the team): they
+    appear with zero counts. One warning per rep says what it lacks.
     """
     reps = [s for s in sources if s.table == "reps"]
-    others = {s.table: s for s in sources}
-    if not reps:
+    present = {s.table for s in sources}
+    checks = [(t, what) for t, what in (("opportunities", "opportunity"), ("activities", "activity")) if t in present]
+    if not reps or not checks:
         return []
+    lacks = ", ".join(
+        f"rep_id NOT IN (SELECT DISTINCT rep_id FROM raw_{t} WHERE rep_id IS NOT NULL) AS no_{t}" for t, _ in checks
+    )
+    rows = con.execute(f"SELECT _row, rep_id, rep_name, {lacks} FROM {reps[0].view} ORDER BY _row").fetchall()
+    files = {t: ", ".join(dict.fromkeys(s.file for s in sources if s.table == t)) for t, _ in checks}
+    line_of = line_finder(reps[0])
     found = []
-    for table, what in (("opportunities", "opportunity"), ("activities", "activity")):
-        if table not in others:
-            continue
-        rows = con.execute(
-            f"SELECT _row, rep_id FROM {reps[0].view} WHERE rep_id NOT IN "
-            f"(SELECT DISTINCT rep_id FROM raw_{table} WHERE rep_id IS NOT NULL) ORDER BY _row"
-        ).fetchall()
-        files = ", ".join(dict.fromkeys(s.file for s in sources if s.table == table))
-        line_of = line_finder(reps[0]) if rows else None
-        found += [
-            Problem(
-                reps[0].file,
-                line_of(row),  # type: ignore[misc]
-                reps[0].column_label("rep_id"),
-                f"rep '{rep}' has no {what} in {files}",
-                severity="warning",
+    for row, rep, name, *flags in rows:
+        missing = [f"no {what} in {files[t]}" for (t, what), flag in zip(checks, flags, strict=True) if flag]
+        if missing:
+            who = f"rep '{rep}'" + (f" ({name})" if name and name != rep else "")
+            found.append(
+                Problem(reps[0].file, line_of(row), reps[0].column_label("rep_id"), f"{who} has {' and '.join(missing)}", severity="warning")
             )
-            for row, rep in rows
-        ]
     return found
 
 

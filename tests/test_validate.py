@@ -233,7 +233,7 @@ def test_soft_problems_warn_and_do_not_stop(tmp_path):
     ds = load_dataset(folder)
     warnings = [str(w) for w in ds.warnings]
     assert "reps.csv:1:shoe_size: warning: unknown column, ignored (known: rep_id, rep_name, team, manager, region, hire_date)" in warnings
-    assert "reps.csv:5:rep_id: warning: rep 'R4' has no activity in activities.csv" in warnings
+    assert "reps.csv:5:rep_id: warning: rep 'R4' (Dee Fox) has no opportunity in opportunities.csv and no activity in activities.csv" in warnings
     assert any(w.startswith("notes.csv: warning: not a table of the data contract") for w in warnings)
     assert "shoe_size" not in ds.reps.columns
 
