@@ -120,7 +120,7 @@ def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> s
         return f"SELECT {', '.join(cols)} FROM ({scan_sql(sources[0])})"
     if table == "reps":  # may hold derived reps; small
         return f"SELECT {', '.join(cols)} FROM raw_reps"
-    parts = " UNION ALL BY NAME ".join(part_sql(s.part, file_view(s)) for s in sources if s.part is not None)
+    parts = " UNION ALL BY NAME ".join(part_sql(s.part, file_view(s), folder=s.path.parent) for s in sources if s.part is not None)
     return f"SELECT {', '.join(cols)} FROM ({parts})"
 
 

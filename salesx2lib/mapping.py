@@ -15,6 +15,7 @@ counted, never dropped silently.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ __all__ = [
     "PRESETS",
     "UNASSIGNED_TEAM",
     "ColumnSpec",
+    "Lookup",
     "Condition",
     "Filter",
     "Mapping",
@@ -37,7 +39,11 @@ __all__ = [
     "REP_KEYS",
     "condition_sql",
     "excluded_ids_sql",
+    "file_table",
     "flagged_sql",
+    "lookup_key",
+    "lookup_sql",
+    "source_sql",
     "loose_key_sql",
     "part_sql",
     "preset_path",
@@ -52,7 +58,8 @@ PRESETS: tuple[str, ...] = ("salesforce", "hubspot")
 UNASSIGNED_TEAM = "Unassigned"
 
 _PART_KEYS = {"file", "columns", "optional", "delimiter", "exclude", "note", "derive_missing"}
-_SPEC_KEYS = {"column", "value", "sql", "values", "other", "ignore_case", "format", "timezone", "when", "match"}
+_SPEC_KEYS = {"column", "value", "sql", "values", "other", "ignore_case", "format", "timezone", "when", "match", "lookup"}
+_LOOKUP_KEYS = {"file", "key", "value", "match"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,16 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Take the value from another file: the ``value`` column of the row whose ``key`` matches."""
+
+    file: str
+    key: str
+    value: str
+    loose: bool = False  # match keys ignoring case and repeated spaces
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     """Where one canonical column's value comes from (see ``docs/mapping.md``)."""
 
@@ -91,6 +108,7 @@ class ColumnSpec:
     timezone: str | None = None
     when: Condition | None = None
     match: str | None = None
+    lookup: Lookup | None = None
     line: int | None = None  # where the mapping file says it
 
     @property
@@ -117,6 +135,11 @@ class Part:
         """The file column a canonical column comes from, for messages (else its own name)."""
         spec = self.columns.get(column)
         return (spec.origin if spec is not None else None) or column
+
+    @property
+    def lookups(self) -> tuple[Lookup, ...]:
+        """The lookups the section's columns make, in column order."""
+        return tuple(spec.lookup for spec in self.columns.values() if spec.lookup is not None)
 
     @property
     def file_columns(self) -> tuple[str, ...]:
@@ -262,6 +285,23 @@ class _Reader:
         when = self.condition((*keys, "when"), raw["when"]) if "when" in raw else None
         if "when" in raw and when is None:
             return None
+        lookup = None
+        if "lookup" in raw:
+            found = raw["lookup"]
+            if (
+                not isinstance(found, dict)
+                or not {"file", "key", "value"} <= set(found) <= _LOOKUP_KEYS
+                or not all(isinstance(v, str) and v for v in found.values())
+            ):
+                self.error((*keys, "lookup"), 'must be { file = "...", key = "column there", value = "column there" } (and match = "loose")')
+                return None
+            if found.get("match", "loose") != "loose":
+                self.error((*keys, "lookup", "match"), 'the only match is "loose"')
+                return None
+            if "value" in raw:
+                self.error((*keys, "lookup"), "a constant value takes no lookup")
+                return None
+            lookup = Lookup(found["file"], found["key"], found["value"], "match" in found)
         return ColumnSpec(
             column=raw.get("column"),
             value=_text(raw["value"]) if "value" in raw else None,
@@ -273,6 +313,7 @@ class _Reader:
             timezone=raw.get("timezone"),
             when=when,
             match=raw.get("match"),
+            lookup=lookup,
             line=self.line_of(*keys),
         )
 
@@ -425,6 +466,12 @@ def _cell(column: str) -> str:
     return f"NULLIF(TRIM(CAST({_q(column)} AS VARCHAR)), '')"
 
 
+def file_table(path: Path, delimiter: str = ",") -> str:
+    """The name of the DuckDB table holding a copy of an export's file (one per file)."""
+    digest = hashlib.sha1(f"{path.resolve()}\0{delimiter}".encode()).hexdigest()[:16]
+    return f"file_{digest}"
+
+
 def condition_sql(cond: Condition) -> str:
     """SQL that is true exactly on the rows where ``cond`` holds (never NULL)."""
     if cond.sql is not None:
@@ -438,14 +485,41 @@ def loose_key_sql(expr: str) -> str:
     return f"lower(trim(regexp_replace({expr}, '\\s+', ' ', 'g')))"
 
 
-def _value_sql(spec: ColumnSpec, kind: str) -> str:
-    """SQL for one canonical column as text: the file's value after the spec's steps."""
+def source_sql(spec: ColumnSpec) -> str:
+    """SQL for the value a spec starts from: its constant, its SQL, or its column (text)."""
     if spec.value is not None:
-        expr = _lit(spec.value)
-    elif spec.sql is not None:
-        expr = f"NULLIF(TRIM(CAST(({spec.sql}) AS VARCHAR)), '')"
-    else:
-        expr = _cell(spec.column)  # type: ignore[arg-type]  # the reader guarantees one source
+        return _lit(spec.value)
+    if spec.sql is not None:
+        return f"NULLIF(TRIM(CAST(({spec.sql}) AS VARCHAR)), '')"
+    return _cell(spec.column)  # type: ignore[arg-type]  # the reader guarantees one source
+
+
+def lookup_key(column: str) -> str:
+    """The column of :func:`flagged_sql` holding the key a canonical column looks up."""
+    return _q(f"_key_{column}")
+
+
+def lookup_sql(lookup: Lookup, key: str, table: str) -> str:
+    """SQL for the ``value`` of the row of ``table`` (the lookup file) whose key is ``key``.
+
+    ``key`` must not be a bare column name of the file: the lookup file may be the same
+    file (a User's manager is another User), whose names would shadow it.
+    """
+    theirs = f"NULLIF(TRIM(CAST(l.{_q(lookup.key)} AS VARCHAR)), '')"
+    if lookup.loose:
+        theirs, key = loose_key_sql(theirs), loose_key_sql(key)
+    return f"(SELECT min(NULLIF(TRIM(CAST(l.{_q(lookup.value)} AS VARCHAR)), '')) FROM {table} l WHERE {theirs} = {key})"
+
+
+def _value_sql(spec: ColumnSpec, kind: str, column: str, folder: Path | None = None, delimiter: str = ",") -> str:
+    """SQL for canonical ``column`` as text: the file's value after the spec's steps.
+
+    Reads from :func:`flagged_sql` (which holds the lookup keys); ``folder`` (the data
+    folder) names the table of a lookup file.
+    """
+    expr = source_sql(spec)
+    if spec.lookup is not None and folder is not None:
+        expr = lookup_sql(spec.lookup, lookup_key(column), file_table(folder / spec.lookup.file, delimiter))
     if spec.values:
         key = f"lower({expr})" if spec.ignore_case else expr
         cases = " ".join(
@@ -478,13 +552,15 @@ EXCLUDED_OPPORTUNITIES = "opportunities_excluded"
 
 
 def flagged_sql(part: Part, file_view: str) -> str:
-    """The file with one boolean column per filter: ``_exclude_<i>`` and ``_note_<j>``.
+    """The file with one boolean column per filter (``_exclude_<i>``, ``_note_<j>``) and
+    the key of each lookup (``_key_<column>``).
 
     Conditions are evaluated as columns, not in a WHERE clause, so they may use window
     functions over the whole file (``max("SystemModstamp") OVER ()``: the export's moment).
     """
     flags = [f"{condition_sql(f.when)} AS _exclude_{i}" for i, f in enumerate(part.exclude)]
     flags += [f"{condition_sql(f.when)} AS _note_{j}" for j, f in enumerate(part.note)]
+    flags += [f"{source_sql(spec)} AS {lookup_key(name)}" for name, spec in part.columns.items() if spec.lookup is not None]
     return f"SELECT *{''.join(', ' + f for f in flags)} FROM {file_view}"
 
 
@@ -493,15 +569,16 @@ def _excluded(part: Part) -> str:
     return " OR ".join(f"_exclude_{i}" for i in range(len(part.exclude))) or "false"
 
 
-def excluded_ids_sql(part: Part, file_view: str) -> str | None:
+def excluded_ids_sql(part: Part, file_view: str, folder: Path | None = None) -> str | None:
     """SQL giving the ``opportunity_id`` of every row an ``exclude`` of ``part`` leaves out."""
     if part.table != "opportunities" or not part.exclude:
         return None
     spec = part.columns["opportunity_id"]
-    return f"SELECT {_value_sql(spec, 'id')} AS opportunity_id FROM ({flagged_sql(part, file_view)}) WHERE {_excluded(part)}"
+    value = _value_sql(spec, "id", "opportunity_id", folder, part.delimiter)
+    return f"SELECT {value} AS opportunity_id FROM ({flagged_sql(part, file_view)}) WHERE {_excluded(part)}"
 
 
-def part_sql(part: Part, file_view: str, *, cascade: bool = True) -> str:
+def part_sql(part: Part, file_view: str, *, folder: Path | None = None, cascade: bool = True) -> str:
     """SQL giving ``_row`` and the canonical columns (as text) of one mapped section.
 
     Parameters
@@ -510,6 +587,8 @@ def part_sql(part: Part, file_view: str, *, cascade: bool = True) -> str:
         The section.
     file_view
         A view of the file with its own columns plus ``_row`` (the record number).
+    folder
+        The data folder: a lookup file ``f`` is the table :func:`file_table` of ``folder / f``.
     cascade
         Leave out the rows on an excluded opportunity (the view
         :data:`EXCLUDED_OPPORTUNITIES` must exist).
@@ -524,7 +603,7 @@ def part_sql(part: Part, file_view: str, *, cascade: bool = True) -> str:
         spec = part.columns.get(col.name)
         if spec is None:
             continue
-        expr = _value_sql(spec, col.kind)
+        expr = _value_sql(spec, col.kind, col.name, folder, part.delimiter)
         if spec.match == "loose":
             expr = f"coalesce((SELECT min(k.rep_id) FROM {REP_KEYS} k WHERE k.key = {loose_key_sql(expr)}), {expr})"
         selected.append(f"{expr} AS {_q(col.name)}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,9 +33,12 @@ from salesx2lib.mapping import (
     Part,
     condition_sql,
     excluded_ids_sql,
+    file_table,
     flagged_sql,
     loose_key_sql,
     part_sql,
+    lookup_key,
+    lookup_sql,
 )
 from salesx2lib.problems import Problem
 from salesx2lib.schema import TABLES, Column, Table
@@ -471,29 +473,29 @@ def _union(views: list[str]) -> str:
 
 
 def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
-    """Create the source's view (``src_<table>_<i>``); return why it cannot be read, if so."""
-    if source.is_csv:
-        # A cheap streaming pass that locates malformed records exactly; DuckDB's own
-        # messages for these are not located well enough for a user.
-        stat = source.path.stat()
-        _, structure = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
-        if structure:
-            return list(structure)
+    """Create the source's view (``src_<table>_<i>``); return why it cannot be read, if so.
+
+    A canonical file is scanned where it is. An export's file is read once into DuckDB
+    (never pandas): its sections, checks and notes all query it, several times each.
+    """
     part = source.part
-    scanned = source.view if part is None else file_view(source)
-    try:
-        # A canonical file is scanned where it is. An export is read once into DuckDB (never
-        # pandas): its sections, checks and notes all query it, several times each.
-        if part is None:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {scanned} AS {raw_view(source)}")
-        else:  # one copy per file, however many sections read it
-            con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scanned} AS {raw_view(source)}")
-        found = list(_column_types(con, scanned))
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        return [Problem(source.file, None, None, f"cannot be read: {first}")]
     if part is None:
+        if source.is_csv:
+            # A cheap streaming pass that locates malformed records exactly; DuckDB's own
+            # messages for these are not located well enough for a user.
+            _, structure = csv_record_lines(source.path, source.delimiter)
+            if structure:
+                return structure
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {raw_view(source)}")
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            return [Problem(source.file, None, None, f"cannot be read: {first}")]
         return []
+    found = _open_file(con, source)
+    if isinstance(found, list):
+        return found
+    scanned = file_view(source)
     line = 1 if source.is_csv else None
     missing = [c for c in part.file_columns if c not in found]
     if missing:
@@ -502,12 +504,14 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
             Problem(source.file, line, c, f"missing column ({part.mapping} reads it for {source.table}; the file has: {shown})")
             for c in missing
         ]
-    problems = []
+    problems = _open_lookups(con, source)
+    if problems:
+        return problems
     for name, spec in part.columns.items():
         # Each expression alone, so a broken one is named; SQL and time zones can also fail
         # on some value (a cast, an unknown zone), so those run over every row.
         every_row = spec.sql is not None or spec.timezone is not None
-        query = f"SELECT count({_q(name)}) FROM ({part_sql(_only(part, name), scanned, cascade=False)})"
+        query = f"SELECT count({_q(name)}) FROM ({part_sql(_only(part, name), scanned, folder=source.path.parent, cascade=False)})"
         try:
             con.execute(query if every_row else query + " LIMIT 0")
         except duckdb.Error as exc:
@@ -521,14 +525,54 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
             problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
     if problems:
         return problems
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, scanned)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, scanned, folder=source.path.parent)}")
     return []
+
+
+def _open_lookups(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
+    """Read each lookup file of a mapped source into DuckDB; problems if one is missing or
+    lacks the key or value column."""
+    part = source.part
+    assert part is not None
+    problems: list[Problem] = []
+    for lookup in part.lookups:
+        path = source.path.parent / lookup.file
+        if not path.is_file():
+            problems.append(
+                Problem(str(source.path.parent), None, None, f"missing file {lookup.file} ({part.mapping} looks values up in it for {source.table})")
+            )
+            continue
+        other = Source(source.table, path, part)
+        found = _open_file(con, other)
+        if isinstance(found, list):
+            problems.extend(found)
+            continue
+        problems.extend(
+            Problem(other.file, 1 if other.is_csv else None, c, f"missing column ({part.mapping} looks values up in it; the file has: {', '.join(found)})")
+            for c in (lookup.key, lookup.value)
+            if c not in found
+        )
+    return problems
+
+
+def _open_file(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem] | tuple[str, ...]:
+    """Read an export's file into its DuckDB table (once); its columns, or why it cannot be read."""
+    if source.is_csv:
+        stat = source.path.stat()
+        _, structure = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
+        if structure:
+            return list(structure)
+    try:
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {file_view(source)} AS {raw_view(source)}")
+        return tuple(_column_types(con, file_view(source)))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        return [Problem(source.file, None, None, f"cannot be read: {first}")]
 
 
 def file_view(source: Source) -> str:
     """The DuckDB table of a mapped source's file as it is (its own columns plus ``_row``)."""
-    digest = hashlib.sha1(f"{source.path.resolve()}\0{source.delimiter}".encode()).hexdigest()[:16]
-    return f"file_{digest}"
+    return file_table(source.path, source.delimiter)
 
 
 def _only(part: Part, column: str) -> Part:
@@ -569,7 +613,7 @@ def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source, sections: int)
         ]
     if source.table != "opportunities" and "opportunity_id" in part.columns:
         n = con.execute(
-            f"SELECT count(*) FROM ({part_sql(part, file_view(source), cascade=False)}) "
+            f"SELECT count(*) FROM ({part_sql(part, file_view(source), folder=source.path.parent, cascade=False)}) "
             f"WHERE opportunity_id IN (SELECT opportunity_id FROM {EXCLUDED_OPPORTUNITIES})"
         ).fetchone()[0]
         if n:
@@ -577,6 +621,38 @@ def _filter_notes(con: duckdb.DuckDBPyConnection, source: Source, sections: int)
                 Problem(source.file, None, None, f"{_plural(n)} excluded from {where}: their opportunity is excluded", severity="note")
             )
     return notes
+
+
+def _lookup_misses(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem]:
+    """A warning per looked-up column whose key is not in the lookup file (the value is then empty)."""
+    part = source.part
+    if part is None:
+        return []
+    found = []
+    for name, spec in part.columns.items():
+        if spec.lookup is None:
+            continue
+        lookup = spec.lookup
+        key = lookup_key(name)
+        table = file_table(source.path.parent / lookup.file, source.delimiter)
+        rows = con.execute(
+            f"SELECT {key}, min(_row), count(*) FROM ({flagged_sql(part, file_view(source))}) "
+            f"WHERE {key} IS NOT NULL AND {lookup_sql(lookup, key, table)} IS NULL GROUP BY ALL ORDER BY 2"
+        ).fetchall()
+        if not rows:
+            continue
+        n = sum(r[2] for r in rows)
+        shown = ", ".join(f"'{r[0]}'" for r in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+        found.append(
+            Problem(
+                source.file,
+                line_finder(source)(rows[0][1]),
+                spec.origin or name,
+                f"{_plural(n)} with {shown}, not found in {lookup.file} ({lookup.key}): {name} left empty",
+                severity="warning",
+            )
+        )
+    return found
 
 
 def _loose_spec(source: Source) -> ColumnSpec | None:
@@ -733,7 +809,7 @@ def validate_sources(
             con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union(views)}")
         if name == "opportunities":
             excluded = [
-                q for s in readable.get(name, []) if s.part is not None and (q := excluded_ids_sql(s.part, file_view(s)))
+                q for s in readable.get(name, []) if s.part is not None and (q := excluded_ids_sql(s.part, file_view(s), s.path.parent))
             ]
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {EXCLUDED_OPPORTUNITIES} AS "
@@ -750,6 +826,7 @@ def validate_sources(
     for group in readable.values():
         for source in group:
             problems.extend(_loose_matches(con, source, reps_file or "the derived reps"))
+            problems.extend(_lookup_misses(con, source))
             notes.extend(_filter_notes(con, source, len(group)))
 
     files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}

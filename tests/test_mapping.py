@@ -442,3 +442,36 @@ def test_an_expression_failing_on_some_row_is_a_located_problem_not_a_traceback(
     m = _write(tmp_path, {"people.csv": REPS, "deals.csv": deals}, _opps_map(**{column: spec.replace('"value"', '"created"') if column == "created_at" else spec}))
     errors = _errors(tmp_path, m)
     assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_lookup_gives_each_rep_a_team_from_another_file(tmp_path: Path) -> None:
+    """Reps from the deal owners (one deal each here), their team and manager looked up in a second file."""
+    deals = DEALS.replace(",r1,", ",jane smith,").replace(",r2,", ",Ola Berg,")
+    teams = "Person,Squad,Boss\nJane  Smith,East,Kim\nNobody,West,Kim\n"
+    reps_part = (
+        '[reps]\nfile = "deals.csv"\n[reps.columns]\nrep_id = "owner"\nrep_name = "owner"\n'
+        'team = { column = "owner", lookup = { file = "teams.csv", key = "Person", value = "Squad", match = "loose" } }\n'
+        'manager = { column = "owner", lookup = { file = "teams.csv", key = "Person", value = "Boss", match = "loose" } }\n'
+    )
+    m = _write(tmp_path, {"deals.csv": deals, "teams.csv": teams}, reps_part + _opps_map().split(REPS_MAP, 1)[1])
+    errors = _errors(tmp_path, m)
+    # Ola Berg is not in teams.csv: the team is required, so that is an error, after a warning.
+    assert errors == ["deals.csv:3:owner: is empty (team is required) [team]"]
+    (tmp_path / "teams.csv").write_text(teams + "Ola Berg,West,Kim\n")
+    ds = load_dataset(tmp_path, mapping=m)
+    reps = ds.reps.set_index("rep_id")
+    assert reps.loc["jane smith", ["team", "manager"]].tolist() == ["East", "Kim"]
+    assert reps.loc["Ola Berg", "team"] == "West"
+
+
+def test_lookup_misses_are_warned_and_a_missing_lookup_file_is_an_error(tmp_path: Path) -> None:
+    reps = "id,name,team,boss\nr1,Ann,East,u9\nr2,Bob,West,u1\n"
+    users = "Id,Name\nu1,Kim Lee\n"
+    reps_part = REPS_MAP.replace('team = "team"', 'team = "team"\nmanager = { column = "boss", lookup = { file = "users.csv", key = "Id", value = "Name" } }')
+    m = _write(tmp_path, {"people.csv": reps, "deals.csv": DEALS, "users.csv": users}, reps_part + _opps_map().split(REPS_MAP, 1)[1])
+    ds = load_dataset(tmp_path, mapping=m)
+    managers = ds.reps.set_index("rep_id")["manager"]
+    assert pd.isna(managers["r1"]) and managers["r2"] == "Kim Lee"
+    assert "people.csv:2:boss: warning: 1 row with 'u9', not found in users.csv (Id): manager left empty" in [str(w) for w in ds.warnings]
+    (tmp_path / "users.csv").unlink()
+    assert _errors(tmp_path, m) == [f"{tmp_path}: missing file users.csv (m.toml looks values up in it for reps)"]

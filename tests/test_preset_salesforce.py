@@ -83,7 +83,7 @@ def fixture_ds() -> Dataset:
 def test_reps_come_from_user_csv(fixture_ds):
     reps = fixture_ds.reps.set_index("rep_id").sort_index()
     assert list(reps.index) == sorted([ANN, BOB, CY, DEE, MAX])
-    assert reps.loc[ANN, ["rep_name", "team", "manager", "region"]].tolist() == ["Ann Lee", "East", MAX, "EMEA"]
+    assert reps.loc[ANN, ["rep_name", "team", "manager", "region"]].tolist() == ["Ann Lee", "East", "Max Roe", "EMEA"]  # ManagerId looked up
     assert reps.loc[BOB, "team"] == "East"  # inactive, still a rep: he owns deals
     assert pd.isna(reps.loc[CY, "manager"]) and reps.loc[CY, "team"] == "West"
     assert reps.loc[DEE, "team"] == "Americas"  # no Department: the Division
