@@ -65,10 +65,11 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
     derived = any(p.derive_missing for p in mapped.get("reps", ()))
     for name, table in TABLES.items():
         if name in mapped:
-            if table.required and not any(s.table == name for s in sources) and not (name == "reps" and derived):
-                if all(p.optional for p in mapped[name]):
-                    files = " or ".join(p.file for p in mapped[name])
-                    problems.append(Problem(where, None, None, f"missing table {name} ({files} is required)"))
+            absent = not any(s.table == name for s in sources) and not (name == "reps" and derived)
+            # (a missing file that is not optional was reported above)
+            if table.required and absent and all(p.optional for p in mapped[name]):
+                files = " or ".join(p.file for p in mapped[name])
+                problems.append(Problem(where, None, None, f"missing table {name} ({files} is required)"))
             continue
         files = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()]
         if len(files) > 1:

@@ -172,9 +172,7 @@ def test_tables_have_the_documented_columns(valid_folder, capsys, table, columns
 
 
 def test_cycle_table_on_the_fixture_by_hand(valid_folder, capsys):
-    import io
 
-    import pandas as pd
 
     assert main(["metrics", str(valid_folder), "--table", "cycle", "--format", "json"]) == 0
     rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)}

@@ -16,7 +16,6 @@ import altair as alt
 import ipywidgets
 import pandas as pd
 import pytest
-from conftest import write_tables
 
 from salesx2lib import competency, gaps
 from salesx2lib.dataset import Dataset
