@@ -83,7 +83,7 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
                 Problem(where, None, None, f"missing table {name} ({name}.csv or {name}.parquet is required)")
             )
     known = {f"{name}{suffix}" for name in TABLES for suffix in SUFFIXES}
-    used = {s.path.name for s in sources}
+    used = {s.path.name for s in sources} | {lk.file for parts in mapped.values() for part in parts for lk in part.lookups}
     strays = [p.name for p in sorted(folder.iterdir()) if p.suffix.lower() in SUFFIXES and p.name not in known | used]
     if mapping is not None:
         if strays:

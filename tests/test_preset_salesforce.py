@@ -392,3 +392,23 @@ def test_doc_snippets_are_valid_toml():
     assert len(blocks) >= 5
     for block in blocks:
         tomllib.loads(block)
+
+
+def test_role_names_as_teams_with_the_docs_lookup(tmp_path):
+    """docs/presets/salesforce.md's UserRole lookup, on the fixture plus a UserRole.csv."""
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "UserRole.csv").write_text(
+        '"Id","Name","ParentRoleId"\n"00E8d00000East1EAB","Sales East",""\n"00E8d00000West1EAB","Sales West",""\n',
+        encoding="utf-8",
+    )
+    doc = (Path(__file__).parents[1] / "docs" / "presets" / "salesforce.md").read_text(encoding="utf-8")
+    [line] = [b.strip() for b in re.findall(r"```toml\n(.*?)```", doc, flags=re.DOTALL) if "UserRole.csv" in b]
+    preset = preset_path("salesforce").read_text(encoding="utf-8")
+    [team] = [row for row in preset.splitlines() if row.startswith("team = ")]
+    mapping = tmp_path / "roles.toml"
+    mapping.write_text(preset.replace(team, line), encoding="utf-8")
+    ds = load_dataset(folder, mapping=mapping)
+    reps = ds.reps.set_index("rep_id")
+    assert reps.loc[ANN, "team"] == "Sales East" and reps.loc[CY, "team"] == "Sales West"
+    assert not any("UserRole.csv" in n.message for n in ds.notes)  # read, not "not read"
