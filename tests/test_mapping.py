@@ -475,3 +475,13 @@ def test_lookup_misses_are_warned_and_a_missing_lookup_file_is_an_error(tmp_path
     assert "people.csv:2:boss: warning: 1 row with 'u9', not found in users.csv (Id): manager left empty" in [str(w) for w in ds.warnings]
     (tmp_path / "users.csv").unlink()
     assert _errors(tmp_path, m) == [f"{tmp_path}: missing file users.csv (m.toml looks values up in it for reps)"]
+
+
+def test_docs_validate_output_is_what_validate_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every line docs/mapping.md shows from `salesx2 validate` is printed by it (bar the folder name)."""
+    block = DOCS.read_text().split("$ salesx2 validate deals-folder --mapping mapping.toml\n", 1)[1].split("```", 1)[0]
+    assert main(["validate", str(FIXTURE), "--mapping", str(FIXTURE / "mapping.toml")]) == 0
+    printed = capsys.readouterr().out.replace(str(FIXTURE), "deals-folder").splitlines()
+    shown = [line for line in block.splitlines() if line.strip() != "..."]
+    assert len(shown) > 10
+    assert [line for line in shown if line not in printed] == []

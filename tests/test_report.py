@@ -249,3 +249,18 @@ def test_report_from_a_two_file_export_through_a_mapping(tmp_path: Path) -> None
     assert record["kpis"]["won_revenue"]["previous_week"] == 12000.0
     page = (result.folder / "London.html").read_text(encoding="utf-8")
     assert "needs the activities table" in page and "needs the opportunity_history table" in page
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_report_from_a_crm_export_through_its_preset(crm: str, tmp_path: Path) -> None:
+    """The sample written as the CRM exports it, then reported on through the preset."""
+    from salesx2lib.cli import main
+
+    export = tmp_path / crm
+    assert main(["sample", "--reps", "6", "--weeks", "10", "--seed", "7", "--as", crm, "--out", str(export)]) == 0
+    result = report.run_report(export, tmp_path / "out", preset=crm, teams=["Atlas"], progress=None)
+    assert result.ok
+    record = json.loads((result.folder / "Atlas.json").read_text(encoding="utf-8"))["kpis"]
+    assert record["conversations"]["this_week"] > 0  # the activity exports were read
+    page = (result.folder / "Atlas.html").read_text(encoding="utf-8")
+    assert "needs the forecasts table" in page  # neither preset reads forecasts
