@@ -25,6 +25,8 @@ from typing import Any
 
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES
+from salesx2lib.sql import ident as _q
+from salesx2lib.sql import literal as _lit
 
 __all__ = [
     "PRESETS",
@@ -165,8 +167,10 @@ class Mapping:
 
     @property
     def label(self) -> str:
-        """How messages name the mapping (the file name)."""
-        return self.path.name if self.path is not None else self.name
+        """How summaries name the mapping: its file, and its ``name`` when that says more."""
+        if self.path is None:
+            return self.name
+        return self.path.name if self.name == self.path.stem else f"{self.path.name}, {self.name}"
 
 
 # ---------------------------------------------------------------------------- reading
@@ -451,14 +455,6 @@ def read_mapping(path: str | Path) -> Mapping:
 
 
 # ---------------------------------------------------------------------------- SQL
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _cell(column: str) -> str:

@@ -35,13 +35,15 @@ from salesx2lib.mapping import (
     excluded_ids_sql,
     file_table,
     flagged_sql,
-    loose_key_sql,
-    part_sql,
     lookup_key,
     lookup_sql,
+    loose_key_sql,
+    part_sql,
 )
 from salesx2lib.problems import Problem
 from salesx2lib.schema import TABLES, Column, Table
+from salesx2lib.sql import ident as _q
+from salesx2lib.sql import literal as _lit
 
 __all__ = [
     "MAX_PROBLEMS_PER_RULE",
@@ -114,16 +116,6 @@ class Source:
             return f"expected format {spec.format}, as {self.part.mapping} says"  # type: ignore[union-attr]
         example = "2026-03-02 14:05:00" if column.kind == "timestamp" else "2026-03-02"
         return f"expected ISO 8601 such as {example}"
-
-
-def _q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    """Quote an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def scan_sql(source: Source) -> str:

@@ -98,7 +98,7 @@ def test_spreadsheet_export_reports_what_it_decided() -> None:
         "lost_without_amount": 0,
         "without_account": 7,
     }
-    assert summary["source"].endswith("(read with mapping.toml)")
+    assert summary["source"].endswith("(read with mapping.toml, Acme spreadsheet)")
 
 
 def test_docs_worked_example_is_the_fixture_mapping() -> None:
