@@ -481,8 +481,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {raw_view(source)}")
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            return [Problem(source.file, None, None, f"cannot be read: {first}")]
+            return [Problem(source.file, None, None, f"cannot be read: {_first_line(exc)}")]
         return []
     found = _open_file(con, source)
     if isinstance(found, list):
@@ -507,14 +506,12 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         try:
             con.execute(query if every_row else query + " LIMIT 0")
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {first}"))
+            problems.append(Problem(part.mapping, spec.line, f"{source.table}.columns.{name}", f"does not run on {source.file}: {_first_line(exc)}"))
     for f in part.exclude + part.note:
         try:
             con.execute(f"SELECT count_if(_c) FROM (SELECT {condition_sql(f.when)} AS _c FROM {scanned})")
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {first}"))
+            problems.append(Problem(part.mapping, f.line, None, f"condition of {f.text!r} does not run on {source.file}: {_first_line(exc)}"))
     if problems:
         return problems
     con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {part_sql(part, scanned, folder=source.path.parent)}")
@@ -558,8 +555,12 @@ def _open_file(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem] 
         con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {file_view(source)} AS {raw_view(source)}")
         return tuple(_column_types(con, file_view(source)))
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        return [Problem(source.file, None, None, f"cannot be read: {first}")]
+        return [Problem(source.file, None, None, f"cannot be read: {_first_line(exc)}")]
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of a DuckDB error: what went wrong, without the query dump."""
+    return str(exc).strip().splitlines()[0]
 
 
 def file_view(source: Source) -> str:
@@ -834,7 +835,8 @@ def validate_sources(
             )
             problems.extend(_run_rules(con, source, rules))
         problems.extend(_cross_part_keys(con, table, group))
-    return Validation(tuple(problems), types, tuple(notes))
+    # A file read by several sections reports a malformed record once.
+    return Validation(tuple(dict.fromkeys(problems)), types, tuple(notes))
 
 
 def _cross_part_keys(con: duckdb.DuckDBPyConnection, table: Table, group: list[Source]) -> list[Problem]:
