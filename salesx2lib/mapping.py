@@ -59,7 +59,10 @@ PRESETS: tuple[str, ...] = ("salesforce", "hubspot")
 #: The team of a rep derived from an owner the reps file does not list.
 UNASSIGNED_TEAM = "Unassigned"
 
-_PART_KEYS = {"file", "columns", "optional", "delimiter", "exclude", "note", "derive_missing"}
+_PART_KEYS = {"file", "columns", "optional", "delimiter", "encoding", "exclude", "note", "derive_missing"}
+
+#: Text encodings a CSV file of an export may have.
+ENCODINGS: tuple[str, ...] = ("utf-8", "latin-1")
 _SPEC_KEYS = {"column", "value", "sql", "values", "other", "ignore_case", "format", "timezone", "when", "match", "lookup"}
 _LOOKUP_KEYS = {"file", "key", "value", "match"}
 
@@ -128,6 +131,7 @@ class Part:
     columns: dict[str, ColumnSpec]
     optional: bool = False
     delimiter: str = ","
+    encoding: str = "utf-8"
     exclude: tuple[Filter, ...] = ()
     note: tuple[Filter, ...] = ()
     derive_missing: bool = False
@@ -372,12 +376,17 @@ class _Reader:
         if not isinstance(delimiter, str) or len(delimiter) != 1:
             self.error((table, "delimiter"), "must be one character, such as \",\" or \";\"")
             delimiter = ","
+        encoding = raw.get("encoding", "utf-8")
+        if encoding not in ENCODINGS:
+            self.error((table, "encoding"), f"must be one of: {', '.join(ENCODINGS)}")
+            encoding = "utf-8"
         return Part(
             table=table,
             file=raw["file"],
             columns=columns,
             optional=bool(raw.get("optional", False)),
             delimiter=delimiter,
+            encoding=encoding,
             exclude=self.filters((table, "exclude"), raw.get("exclude", []), "reason"),
             note=self.filters((table, "note"), raw.get("note", []), "says"),
             derive_missing=bool(raw.get("derive_missing", False)),

@@ -101,6 +101,11 @@ class Source:
         return self.part.delimiter if self.part is not None else ","
 
     @property
+    def encoding(self) -> str:
+        """The CSV file's text encoding (``utf-8`` unless a mapping says ``latin-1``)."""
+        return self.part.encoding if self.part is not None else "utf-8"
+
+    @property
     def view(self) -> str:
         """The DuckDB view of this source: ``_row`` plus the canonical columns it has."""
         return f"src_{self.table}_{self.index}"
@@ -123,7 +128,10 @@ def scan_sql(source: Source) -> str:
     path = _lit(str(source.path))
     if source.is_csv:
         delim = _lit(source.delimiter)
-        return f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim={delim}, quote='\"', escape='\"')"
+        encoding = "" if source.encoding == "utf-8" else f", encoding={_lit(source.encoding)}"
+        return (
+            f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim={delim}, quote='\"', escape='\"'{encoding})"
+        )
     return f"SELECT * FROM read_parquet({path})"
 
 
@@ -336,7 +344,7 @@ def _foreign_rules(table: Table, present: dict[str, dict[str, str]], sources: di
     return rules
 
 
-def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[Problem]]:
+def csv_record_lines(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> tuple[list[int], list[Problem]]:
     """Editor line of each CSV record (index 0 = first record after the header).
 
     Streams the file with the csv module (never into pandas), so it works on any size.
@@ -347,18 +355,26 @@ def csv_record_lines(path: Path, delimiter: str = ",") -> tuple[list[int], list[
     one file read by several sections of a mapping, and then located, is read once.
     """
     stat = path.stat()
-    lines, problems = _record_lines(path, delimiter, stat.st_size, stat.st_mtime_ns)
+    lines, problems = _record_lines(path, delimiter, encoding, stat.st_size, stat.st_mtime_ns)
     return list(lines), list(problems)
 
 
+def _source_lines(source: Source) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
+    """:func:`csv_record_lines` of a source's file, without copying the cached result."""
+    stat = source.path.stat()
+    return _record_lines(source.path, source.delimiter, source.encoding, stat.st_size, stat.st_mtime_ns)
+
+
 @functools.lru_cache(maxsize=4)
-def _record_lines(path: Path, delimiter: str, _size: int, _mtime: int) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
+def _record_lines(
+    path: Path, delimiter: str, encoding: str, _size: int, _mtime: int
+) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
     """:func:`csv_record_lines`, cached; the size and time make a changed file a new key."""
     lines: list[int] = []
     problems: list[Problem] = []
     name = path.name
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with path.open(newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding) as handle:
             reader = csv.reader(handle, strict=True, delimiter=delimiter)
             try:
                 header = next(reader)
@@ -385,7 +401,7 @@ def _record_lines(path: Path, delimiter: str, _size: int, _mtime: int) -> tuple[
                 problems.append(Problem(name, start, None, f"cannot be read as CSV: {exc}"))
     except UnicodeDecodeError as exc:
         line = _line_of_offset(path, exc.start)
-        problems.append(Problem(name, line, None, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"))
+        problems.append(Problem(name, line, None, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8, or read an export with encoding = \"latin-1\" in its mapping"))
     return tuple(lines), tuple(problems)
 
 
@@ -547,8 +563,7 @@ def _open_lookups(con: duckdb.DuckDBPyConnection, source: Source) -> list[Proble
 def _open_file(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem] | tuple[str, ...]:
     """Read an export's file into its DuckDB table (once); its columns, or why it cannot be read."""
     if source.is_csv:
-        stat = source.path.stat()
-        _, structure = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
+        _, structure = _source_lines(source)
         if structure:
             return list(structure)
     try:
@@ -737,8 +752,7 @@ def line_finder(source: Source) -> Callable[[int], int]:
     """Record number (1-based) -> editor line (CSV) or row number (Parquet)."""
     if not source.is_csv:
         return lambda row: row
-    stat = source.path.stat()
-    lines, _ = _record_lines(source.path, source.delimiter, stat.st_size, stat.st_mtime_ns)
+    lines, _ = _source_lines(source)
     return lambda row: lines[row - 1]
 
 

@@ -485,3 +485,14 @@ def test_docs_validate_output_is_what_validate_prints(capsys: pytest.CaptureFixt
     shown = [line for line in block.splitlines() if line.strip() != "..."]
     assert len(shown) > 10
     assert [line for line in shown if line not in printed] == []
+
+
+def test_latin_1_export(tmp_path: Path) -> None:
+    reps = "id,name,team\nr1,Zoë Müller,Zürich\nr2,Bob,West\n"
+    (tmp_path / "people.csv").write_bytes(reps.encode("latin-1"))
+    m = _write(tmp_path, {"deals.csv": DEALS}, _opps_map().replace('file = "people.csv"', 'file = "people.csv"\nencoding = "latin-1"'))
+    reps_read = load_dataset(tmp_path, mapping=m).reps.set_index("rep_id")
+    assert reps_read.loc["r1", ["rep_name", "team"]].tolist() == ["Zoë Müller", "Zürich"]
+    m.write_text(m.read_text().replace('encoding = "latin-1"\n', ""))
+    [error] = _errors(tmp_path, m)
+    assert error.startswith("people.csv:2: is not UTF-8 text (byte 0xeb)")
