@@ -663,6 +663,29 @@ def _lookup_misses(con: duckdb.DuckDBPyConnection, source: Source) -> list[Probl
     return found
 
 
+def _ambiguous_reps(con: duckdb.DuckDBPyConnection, reps: list[Source]) -> list[Problem]:
+    """A warning for listed reps whose ids differ only by case and spacing: a loose match
+    cannot tell them apart and takes the first in sort order."""
+    if not reps:
+        return []
+    rows = con.execute(
+        f"SELECT list(rep_id ORDER BY rep_id), min(_row) FROM reps_listed WHERE rep_id IS NOT NULL "
+        f"GROUP BY {loose_key_sql('rep_id')} HAVING count(DISTINCT rep_id) > 1 ORDER BY 2"
+    ).fetchall()
+    line_of = line_finder(reps[0])
+    return [
+        Problem(
+            reps[0].file,
+            line_of(row),
+            reps[0].column_label("rep_id"),
+            f"reps {' and '.join(repr(r) for r in ids)} differ only in case and spacing: "
+            f"a name matched loosely goes to {ids[0]!r}",
+            severity="warning",
+        )
+        for ids, row in rows
+    ]
+
+
 def _loose_spec(source: Source) -> ColumnSpec | None:
     """The source's ``rep_id`` spec when it is matched loosely."""
     spec = source.part.columns.get("rep_id") if source.part is not None else None
@@ -812,6 +835,8 @@ def validate_sources(
                 f"INSERT INTO {REP_KEYS} SELECT {loose_key_sql('rep_id')}, min(rep_id) FROM reps_listed "
                 "WHERE rep_id IS NOT NULL GROUP BY 1"
             )
+            if any(_loose_spec(s) for group in by_table.values() for s in group):
+                problems.extend(_ambiguous_reps(con, readable.get("reps", [])))
         elif views:
             con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {_union(views)}")
         if name == "opportunities":

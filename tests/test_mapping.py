@@ -496,3 +496,15 @@ def test_latin_1_export(tmp_path: Path) -> None:
     m.write_text(m.read_text().replace('encoding = "latin-1"\n', ""))
     [error] = _errors(tmp_path, m)
     assert error.startswith("people.csv:2: is not UTF-8 text (byte 0xeb)")
+
+
+def test_reps_that_differ_only_in_case_are_warned_when_matching_loosely(tmp_path: Path) -> None:
+    reps = "id,name,team\nJane Smith,Jane,East\njane smith,Jane 2,West\nBob,Bob,West\n"
+    deals = DEALS.replace(",r1,", ",JANE SMITH,").replace(",r2,", ",Bob,")
+    m = _write(tmp_path, {"people.csv": reps, "deals.csv": deals}, _opps_map(rep_id='{ column = "owner", match = "loose" }'))
+    ds = load_dataset(tmp_path, mapping=m)
+    assert ds.opportunities.set_index("opportunity_id").loc["d1", "rep_id"] == "Jane Smith"
+    assert (
+        "people.csv:2:id: warning: reps 'Jane Smith' and 'jane smith' differ only in case and spacing: "
+        "a name matched loosely goes to 'Jane Smith'"
+    ) in [str(w) for w in ds.warnings]
