@@ -508,3 +508,27 @@ def test_reps_that_differ_only_in_case_are_warned_when_matching_loosely(tmp_path
         "people.csv:2:id: warning: reps 'Jane Smith' and 'jane smith' differ only in case and spacing: "
         "a name matched loosely goes to 'Jane Smith'"
     ) in [str(w) for w in ds.warnings]
+
+
+def test_an_identity_mapping_reads_the_sample_exactly_as_the_canonical_loader(tmp_path: Path) -> None:
+    """Every table of data/sample through a mapping that renames nothing: the same frames."""
+    from salesx2lib.schema import TABLES
+
+    sample = Path(__file__).parents[1] / "data" / "sample"
+    sections = []
+    for name, table in TABLES.items():
+        file = next(p.name for p in sample.iterdir() if p.stem == name)
+        columns = "\n".join(f'{c.name} = "{c.name}"' for c in table.columns)
+        sections.append(f'[{name}]\nfile = "{file}"\n[{name}.columns]\n{columns}\n')
+    mapping = tmp_path / "identity.toml"
+    mapping.write_text("\n".join(sections))
+    canonical = load_dataset(sample)
+    mapped = load_dataset(sample, mapping=mapping)
+    assert mapped.as_of == canonical.as_of
+    for name in canonical.tables:
+        pd.testing.assert_frame_equal(mapped.tables[name], canonical.tables[name], obj=name)
+    order = ["activity_id"]
+    pd.testing.assert_frame_equal(
+        mapped.activities.to_pandas().sort_values(order, ignore_index=True),
+        canonical.activities.to_pandas().sort_values(order, ignore_index=True),
+    )
