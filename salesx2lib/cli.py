@@ -6,6 +6,7 @@ Commands::
     salesx2 validate DATA [--preset NAME | --mapping FILE] [--format text|json]
     salesx2 metrics  DATA [--preset NAME | --mapping FILE] --table NAME [--team T] [--start DATE] [--end DATE] [--freq F] [--as-of DATE] [--format csv|json]
     salesx2 report   DATA [--preset NAME | --mapping FILE] [--week DATE] [--team T ...] --out DIR [--jobs N] [--settings FILE] [--overwrite]
+    salesx2 convert  DATA [--preset NAME | --mapping FILE] --out DIR [--overwrite]
 
 Exit codes: 0 success; 2 bad input (one ``file:line:column: what is wrong`` line per
 problem on stderr, no traceback, nothing written); 1 a report whose notebook failed
@@ -124,7 +125,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="teams run in parallel (default 1)")
     p.add_argument("--settings", type=Path, help="settings TOML file overriding the defaults")
     p.add_argument("--overwrite", action="store_true", help="replace OUT/<week>/ if it exists (default: refuse)")
+
+    p = sub.add_parser(
+        "convert",
+        help="write DATA (a CRM export) as a folder of canonical tables",
+        description="Validate DATA, read through --preset or --mapping, and write it once as a folder of "
+        "canonical tables (small tables as CSV, the activity log as Parquet) that every command and notebook "
+        "then loads without mapping again. The folder appears whole or not at all.",
+    )
+    _add_data(p)
+    p.add_argument("--out", required=True, type=Path, help="folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
     return parser
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from salesx2lib.convert import write_canonical
+    from salesx2lib.load import load_dataset
+
+    ds = load_dataset(args.data, preset=args.preset, mapping=args.mapping)
+    try:
+        written = write_canonical(ds, args.out, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        print(f"salesx2 convert: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for problem in ds.warnings + ds.notes:
+        print(problem, file=sys.stderr)
+    for path in written:
+        print(path)
+    return EXIT_OK
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -224,7 +253,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "metrics": _cmd_metrics, "report": _cmd_report}
+_COMMANDS = {
+    "sample": _cmd_sample,
+    "validate": _cmd_validate,
+    "metrics": _cmd_metrics,
+    "report": _cmd_report,
+    "convert": _cmd_convert,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
