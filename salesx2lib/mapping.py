@@ -303,6 +303,9 @@ class _Reader:
             ):
                 self.error((*keys, "lookup"), 'must be { file = "...", key = "column there", value = "column there" } (and match = "loose")')
                 return None
+            if Path(found["file"]).is_absolute() or ".." in Path(found["file"]).parts:
+                self.error((*keys, "lookup", "file"), "must name a file inside DATA (a relative name)")
+                return None
             if found.get("match", "loose") != "loose":
                 self.error((*keys, "lookup", "match"), 'the only match is "loose"')
                 return None
@@ -350,6 +353,9 @@ class _Reader:
             self.error((table, unknown[0]), f"unknown key (a table section takes: {', '.join(sorted(_PART_KEYS))})")
         if not isinstance(raw.get("file"), str) or not raw["file"]:
             self.error(keys, "needs file = \"name of the file in DATA\"")
+            return None
+        if Path(raw["file"]).is_absolute() or ".." in Path(raw["file"]).parts:
+            self.error((table, "file"), "must name a file inside DATA (a relative name such as \"deals.csv\")")
             return None
         columns_raw = raw.get("columns")
         if not isinstance(columns_raw, dict):

@@ -532,3 +532,12 @@ def test_an_identity_mapping_reads_the_sample_exactly_as_the_canonical_loader(tm
         mapped.activities.to_pandas().sort_values(order, ignore_index=True),
         canonical.activities.to_pandas().sort_values(order, ignore_index=True),
     )
+
+
+def test_file_must_be_inside_data(export: Path) -> None:
+    _edit(export / "mapping.toml", 'file = "deals.csv"', 'file = "/etc/deals.csv"')
+    with pytest.raises(DataError) as info:
+        read_mapping(export / "mapping.toml")
+    assert [str(p) for p in info.value.problems] == [
+        'mapping.toml:16:opportunities.file: must name a file inside DATA (a relative name such as "deals.csv")'
+    ]
