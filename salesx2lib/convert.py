@@ -9,11 +9,10 @@ written by DuckDB, never through pandas). Loading that folder gives the same tab
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 
 from salesx2lib.dataset import Dataset
+from salesx2lib.folders import new_folder
 from salesx2lib.schema import TABLES
 
 __all__ = ["write_canonical"]
@@ -24,8 +23,8 @@ def write_canonical(dataset: Dataset, out: str | Path, *, overwrite: bool = Fals
 
     ``reps.csv``, ``opportunities.csv`` and each other small table present as CSV (ISO
     dates and times, UTC; an empty cell for a missing value), and ``activities.parquet``
-    when the dataset has an activity log. The folder is built under a hidden name next
-    to ``out`` and renamed into place, so a failure leaves nothing half-written.
+    when the dataset has an activity log. The folder appears whole or not at all
+    (:func:`salesx2lib.folders.new_folder`).
 
     Parameters
     ----------
@@ -46,25 +45,13 @@ def write_canonical(dataset: Dataset, out: str | Path, *, overwrite: bool = Fals
     FileExistsError
         ``out`` exists and ``overwrite`` is false (nothing is written).
     """
-    out = Path(out).resolve()
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = out.parent / f".{out.name}.{secrets.token_hex(4)}.partial"
-    build.mkdir()
-    try:
-        names = []
+    final = Path(out).resolve()
+    names = [f"{name}.csv" for name in dataset.tables]
+    with new_folder(final, overwrite=overwrite) as build:
         for name, frame in dataset.tables.items():
             frame.to_csv(build / f"{name}.csv", index=False, lineterminator="\n")
-            names.append(f"{name}.csv")
         if dataset.activities is not None:
             dataset.activities.to_parquet(build / "activities.parquet")
             names.append("activities.parquet")
-        if out.exists():
-            shutil.rmtree(out)
-        build.rename(out)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
     order = {name: i for i, name in enumerate(TABLES)}
-    return sorted((out / n for n in names), key=lambda p: order[p.stem])
+    return sorted((final / n for n in names), key=lambda p: order[p.stem])

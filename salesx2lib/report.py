@@ -30,8 +30,6 @@ import json
 import os
 import queue
 import re
-import secrets
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
+
+from salesx2lib.folders import new_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -507,10 +507,7 @@ def _run(
         except Exception as exc:  # noqa: BLE001 - recorded as the team's failure
             headlines[team] = f"headline KPIs failed: {type(exc).__name__}: {exc}"
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    build = out_dir / f".{final.name}.{secrets.token_hex(4)}.partial"
-    build.mkdir()  # a hidden sibling, so the rename into place is atomic (same file system)
-    try:
+    with new_folder(final, overwrite=overwrite) as build:
         parameters = {
             "data": str(data_path),
             "preset": preset,
@@ -533,18 +530,6 @@ def _run(
         results = workers.run(chosen, run_team)
 
         _write_index(build / "index.html", results, headlines, monday, dataset.as_of)
-        if final.exists():
-            if not overwrite:
-                raise FileExistsError(f"{final} appeared during the run; this run is not kept")
-            old = out_dir / f".{final.name}.{secrets.token_hex(4)}.old"
-            final.rename(old)
-            build.rename(final)
-            shutil.rmtree(old)
-        else:
-            build.rename(final)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
 
     def moved(path: Path | None) -> Path | None:
         return None if path is None else final / path.name
