@@ -25,8 +25,10 @@ from typing import Any
 
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES
+from salesx2lib.sql import cell as _cell
 from salesx2lib.sql import ident as _q
 from salesx2lib.sql import literal as _lit
+from salesx2lib.sql import text_or_null
 
 __all__ = [
     "PRESETS",
@@ -472,11 +474,6 @@ def read_mapping(path: str | Path) -> Mapping:
 # ---------------------------------------------------------------------------- SQL
 
 
-def _cell(column: str) -> str:
-    """A file cell as trimmed text, empty as NULL."""
-    return f"NULLIF(TRIM(CAST({_q(column)} AS VARCHAR)), '')"
-
-
 def file_table(path: Path, delimiter: str = ",") -> str:
     """The name of the DuckDB table holding a copy of an export's file (one per file)."""
     digest = hashlib.sha1(f"{path.resolve()}\0{delimiter}".encode()).hexdigest()[:16]
@@ -501,7 +498,7 @@ def source_sql(spec: ColumnSpec) -> str:
     if spec.value is not None:
         return _lit(spec.value)
     if spec.sql is not None:
-        return f"NULLIF(TRIM(CAST(({spec.sql}) AS VARCHAR)), '')"
+        return text_or_null(f"({spec.sql})")
     return _cell(spec.column)  # type: ignore[arg-type]  # the reader guarantees one source
 
 
@@ -516,10 +513,10 @@ def lookup_sql(lookup: Lookup, key: str, table: str) -> str:
     ``key`` must not be a bare column name of the file: the lookup file may be the same
     file (a User's manager is another User), whose names would shadow it.
     """
-    theirs = f"NULLIF(TRIM(CAST(l.{_q(lookup.key)} AS VARCHAR)), '')"
+    theirs = text_or_null(f"l.{_q(lookup.key)}")
     if lookup.loose:
         theirs, key = loose_key_sql(theirs), loose_key_sql(key)
-    return f"(SELECT min(NULLIF(TRIM(CAST(l.{_q(lookup.value)} AS VARCHAR)), '')) FROM {table} l WHERE {theirs} = {key})"
+    return f"(SELECT min({text_or_null(f'l.{_q(lookup.value)}')}) FROM {table} l WHERE {theirs} = {key})"
 
 
 def _value_sql(spec: ColumnSpec, kind: str, column: str, folder: Path | None = None, delimiter: str = ",") -> str:

@@ -42,6 +42,7 @@ from salesx2lib.mapping import (
 )
 from salesx2lib.problems import Problem
 from salesx2lib.schema import TABLES, Column, Table
+from salesx2lib.sql import cell as _text
 from salesx2lib.sql import ident as _q
 from salesx2lib.sql import literal as _lit
 
@@ -144,11 +145,6 @@ def raw_view(source: Source) -> str:
         f"SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
         f"FROM read_parquet({path}, file_row_number=true)"
     )
-
-
-def _text(col: str) -> str:
-    """The raw cell as text, with empty and blank cells as NULL."""
-    return f"NULLIF(TRIM(CAST({_q(col)} AS VARCHAR)), '')"
 
 
 def parsed_sql(column: Column, native: str = "VARCHAR") -> str:
