@@ -487,9 +487,9 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         if source.is_csv:
             # A cheap streaming pass that locates malformed records exactly; DuckDB's own
             # messages for these are not located well enough for a user.
-            _, structure = csv_record_lines(source.path, source.delimiter)
+            _, structure = _source_lines(source)
             if structure:
-                return structure
+                return list(structure)
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {source.view} AS {raw_view(source)}")
         except duckdb.Error as exc:
