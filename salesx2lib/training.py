@@ -1,36 +1,50 @@
-"""Training effect: did the trained competency improve, compared with reps who were not trained (principle 3)?
+"""Training effect: did the trained competency improve, compared with matched reps who were not trained (principle 3)?
 
 For each row of the ``trainings`` table, :func:`training_effects` compares the trained
-competency of the trained rep over equal windows before and after ``completed_at``
-(``training_window_weeks`` each) and subtracts the change of the untrained reps over the
-same windows: a difference in differences, with a 95% normal-approximation interval from
-the binomial counts (or, for the deal size, from the spread of the log amounts). A row
-whose samples are too small to tell says so in ``warning``.
+competency of the trained rep over equal windows before and after ``completed_at`` with
+the change of a few **matched** untrained reps over the same windows (a difference in
+differences), checks that the rep was not already moving before the training (a
+**pre-trend check**), and calibrates both intervals on **placebo trainings**: the same
+statistic computed for untrained reps at many dates (placebo in space and in time), where
+the true effect is zero. A rep with too few trials gets ``insufficient_data``, never an
+effect called real.
 
-How each competency is measured in a window ``[lo, hi)``:
+The computation lives in :func:`effects_from_events`, a pure function of per-rep event
+counts (``rep_id``, ``at``, ``n``, ``x``, ``xx``); :func:`competency_events` builds those
+counts from a dataset:
 
 * ``connect_rate``, ``conversation_to_appointment``, ``appointment_to_opportunity``: the
-  funnel counts of :func:`salesx2lib.competency.rep_counts` over the window (activities
-  by their timestamp), successes capped at trials as in the funnel;
-* ``win_rate``: won / (won + lost) of the deals **created** in the window (a training
-  changes how deals created after it are worked, so deals are grouped by creation, not by
-  close date as in the funnel); deals still open are left out and counted;
-* ``deal_size``: the won deals created in the window, compared on the log of their amount,
-  so the effect is relative (0.25 = 25% larger deals).
+  funnel counts of :func:`salesx2lib.competency.rep_counts` per day (successes and trials
+  of :data:`salesx2lib.competency.FUNNEL_METRICS`), the training day split at the training
+  moment;
+* ``win_rate``: one event per deal **created** in the window, ``n = 1`` if won or lost,
+  ``x = 1`` if won (a training changes how deals created after it are worked); deals
+  still open are left out and counted;
+* ``deal_size``: one event per won deal created in the window, ``x`` its log amount and
+  ``xx`` the square, so the effect is relative (0.25 = 25% larger deals).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from math import ceil
+
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from salesx2lib import competency, periods
+from salesx2lib import competency
 from salesx2lib.dataset import Dataset
 from salesx2lib.settings import Settings, load_settings
-from salesx2lib.stats import z_score
 
-__all__ = ["COMPETENCY_METRICS", "training_effects"]
+__all__ = [
+    "COMPETENCY_METRICS",
+    "VERDICTS",
+    "competency_events",
+    "effects_from_events",
+    "placebo_trainings",
+    "training_effects",
+]
 
 #: The measure of each training competency (schema.COMPETENCIES) and what its trials are called.
 COMPETENCY_METRICS: dict[str, tuple[str, str]] = {
@@ -40,6 +54,14 @@ COMPETENCY_METRICS: dict[str, tuple[str, str]] = {
     "win_rate": ("win_rate", "decided deals"),
     "deal_size": ("avg_deal_size", "won deals"),
 }
+
+#: The values of the ``verdict`` column, from best to "cannot tell".
+VERDICTS: tuple[str, ...] = ("improved", "no_clear_change", "worse", "pre_trend_failed", "insufficient_data")
+
+#: Shortest window (days) a training is measured on.
+MIN_WINDOW_DAYS = 14
+
+_DAY = pd.Timedelta(days=1)
 
 _COLUMNS: dict[str, str] = {
     "rep_id": "str",
@@ -55,185 +77,636 @@ _COLUMNS: dict[str, str] = {
     "control_before": "float64",
     "control_after": "float64",
     "n_control_reps": "int64",
+    "controls": "str",
+    "control_pool": "str",
     "effect": "float64",
     "ci_low": "float64",
     "ci_high": "float64",
+    "p_value": "float64",
+    "pre_trend": "float64",
+    "pre_trend_low": "float64",
+    "pre_trend_high": "float64",
+    "pre_trend_check": "str",
+    "n_placebos": "int64",
     "effect_unit": "str",
-    "significant": "bool",
+    "verdict": "str",
+    "sentence": "str",
     "warning": "str",
 }
 
+_EVENT_COLUMNS = ["rep_id", "at", "n", "x", "xx"]
 
-def _rate_counts(dataset: Dataset, metric: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
-    """Per rep successes ``x`` and trials ``n`` of ``metric`` in ``[lo, hi)``."""
-    if metric == "win_rate":
+
+# ---------------------------------------------------------------------------------------
+# events from a dataset
+
+
+def _activity_day_counts(dataset: Dataset, split_at: Iterable[pd.Timestamp]) -> pd.DataFrame:
+    """:func:`competency.rep_counts` per rep and day as ``rep_id``, ``at`` and the count
+    columns, with each day holding a time of ``split_at`` cut into pieces at those times
+    (a piece's ``at`` is its start), so an event is before or after a training to the second."""
+    daily = competency.rep_counts(dataset, freq="day").rename(columns={"period_start": "at"}).drop(columns="team")
+    times = sorted({pd.Timestamp(t) for t in split_at if pd.Timestamp(t) != pd.Timestamp(t).normalize()})
+    pieces = []
+    for day in sorted({t.normalize() for t in times}):
+        bounds = [day, *[t for t in times if t.normalize() == day], day + _DAY]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            part = competency.rep_counts(dataset, lo, hi).drop(columns="team")
+            pieces.append(part.assign(at=lo))
+        daily = daily.loc[daily["at"] != day]
+    out = pd.concat([daily, *pieces], ignore_index=True) if pieces else daily
+    return out.astype({"at": "datetime64[us]"})
+
+
+def competency_events(
+    dataset: Dataset, competency_name: str, split_at: Iterable[pd.Timestamp] = (),
+    _activity_counts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The per-rep event counts a training's competency is measured on.
+
+    ``n`` is trials and ``x`` successes for a rate (``rate = sum x / sum n`` over a window);
+    for ``deal_size`` each won deal (amount > 0) is one event with ``n = 1``, ``x = log
+    amount`` and ``xx = x**2`` (the window's mean log amount is ``sum x / sum n``).
+
+    Parameters
+    ----------
+    dataset
+        The data (the activity log for the three activity ratios).
+    competency_name
+        A key of :data:`COMPETENCY_METRICS`.
+    split_at
+        Times (trainings) at which a day of activity counts is cut in two, so that
+        counts before and after each time are apart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id``, ``at`` (day start, piece start or deal creation), ``n``, ``x``, ``xx``
+        (float64; ``xx`` is 0 for rates).
+    """
+    metric, _ = COMPETENCY_METRICS[competency_name]
+    if metric in competency.ACTIVITY_METRICS:
+        dataset.require("activities")
+        counts = _activity_counts if _activity_counts is not None else _activity_day_counts(dataset, split_at)
+        num, dens = competency.FUNNEL_METRICS[metric]
+        out = pd.DataFrame({"rep_id": counts["rep_id"], "at": counts["at"], "n": counts[list(dens)].sum(axis=1),
+                            "x": counts[num], "xx": 0.0})
+    else:
         o = dataset.opportunities
-        o = o.loc[(o["created_at"] >= lo) & (o["created_at"] < hi)]
-        g = o.groupby("rep_id")["status"]
-        out = pd.DataFrame({"x": g.apply(lambda s: (s == "won").sum()), "n": g.apply(lambda s: s.isin(["won", "lost"]).sum()),
-                            "open": g.apply(lambda s: (s == "open").sum())})
-        return out.reindex(dataset.reps["rep_id"], fill_value=0).astype("int64")
-    counts = competency.rep_counts(dataset, lo, hi).set_index("rep_id")
-    num, dens = competency.FUNNEL_METRICS[metric]
-    n = counts[list(dens)].sum(axis=1)
-    return pd.DataFrame({"x": np.minimum(counts[num], n), "n": n, "open": 0}).astype("int64")
+        if metric == "win_rate":
+            out = pd.DataFrame({"rep_id": o["rep_id"], "at": o["created_at"],
+                                "n": o["status"].isin(["won", "lost"]), "x": o["status"] == "won", "xx": 0.0})
+        else:
+            won = o.loc[(o["status"] == "won") & (o["amount"] > 0)]
+            log = np.log(won["amount"].to_numpy(dtype="float64"))
+            out = pd.DataFrame({"rep_id": won["rep_id"], "at": won["created_at"], "n": 1.0, "x": log, "xx": log**2})
+    out = out.loc[out["n"] > 0, _EVENT_COLUMNS]
+    return out.astype({"rep_id": "str", "at": "datetime64[us]", "n": "float64", "x": "float64", "xx": "float64"}
+                      ).reset_index(drop=True)
 
 
-def _log_amounts(dataset: Dataset, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
-    """The log amounts of won deals created in ``[lo, hi)``: ``rep_id``, ``log_amount``."""
-    o = dataset.opportunities
-    o = o.loc[(o["status"] == "won") & (o["created_at"] >= lo) & (o["created_at"] < hi) & (o["amount"] > 0)]
-    return pd.DataFrame({"rep_id": o["rep_id"], "log_amount": np.log(o["amount"].to_numpy(dtype="float64"))})
+# ---------------------------------------------------------------------------------------
+# the statistics
 
 
-def _rate_effect(rep_b, rep_a, ctl_b, ctl_a, z):
-    """DiD of proportions and its normal-approximation interval; each argument is ``(x, n)``."""
-    p = [x / n if n > 0 else np.nan for x, n in (rep_b, rep_a, ctl_b, ctl_a)]
-    var = sum(pi * (1 - pi) / n for pi, (_, n) in zip(p, (rep_b, rep_a, ctl_b, ctl_a), strict=True) if n > 0)
-    effect = (p[1] - p[0]) - (p[3] - p[2])
-    half = z * np.sqrt(var)
-    return p, effect, effect - half, effect + half
+@dataclass(frozen=True)
+class _Levels:
+    """Per rep (arrays over the rep axis): window levels, half-window levels and their variances."""
+
+    n_before: np.ndarray
+    n_after: np.ndarray
+    n_half: np.ndarray  # (reps, 2): the two halves of the before window
+    before: np.ndarray
+    after: np.ndarray
+    half: np.ndarray  # (reps, 2)
+    v_before: np.ndarray
+    v_after: np.ndarray
+    v_half: np.ndarray  # (reps, 2)
 
 
-def _welch_half_width(samples, variances, confidence: float) -> float:
-    """Half-width ``t_df * sqrt(V)`` with ``V = sum v_i`` and the Welch-Satterthwaite
-    ``df = V^2 / sum(v_i^2 / (n_i - 1))``: a handful of deals gets a wide interval."""
-    v = np.asarray(variances, dtype="float64")
-    n = np.array([len(x) for x in samples], dtype="float64")
-    total = v.sum()
-    if not np.isfinite(total):
-        return np.nan
+def _levels(pieces: np.ndarray, kind: str, pool: np.ndarray) -> _Levels:
+    """Levels from piece sums ``pieces[rep, piece, (n, x, xx)]`` (pieces: first half of the
+    before window, second half, after window).
+
+    Rate: ``p = x / n`` (``x`` capped at ``n``), ``var = p~ (1 - p~) / n`` with
+    ``p~ = (x + 0.5) / (n + 1)`` (never 0). Log amounts: ``mean = x / n``, ``var = s2 / n``
+    with ``s2`` the variance of log amounts within rep and window pooled over the reps of
+    ``pool`` (a handful of deals gives no variance of its own worth using).
+    """
+    n, x, xx = pieces[..., 0], pieces[..., 1], pieces[..., 2]
+    if kind == "rate":
+        x = np.minimum(x, n)
+    nb, xb, xxb = n[:, 0] + n[:, 1], x[:, 0] + x[:, 1], xx[:, 0] + xx[:, 1]
+    na, xa, xxa = n[:, 2], x[:, 2], xx[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        df = total**2 / np.sum(v**2 / (n - 1))
-    q = float(sps.t.ppf(0.5 + confidence / 2, df)) if np.isfinite(df) and df > 0 else z_score(confidence)
-    return q * np.sqrt(total)
+        before, after, half = xb / nb, xa / na, x[:, :2] / n[:, :2]
+        if kind == "rate":
+            def var(xs, ns):
+                p = (xs + 0.5) / (ns + 1.0)
+                return p * (1 - p) / ns
+        else:
+            ss = np.where(nb[pool] > 0, xxb[pool] - np.where(nb[pool] > 0, xb[pool] ** 2 / nb[pool], 0), 0) + np.where(
+                na[pool] > 0, xxa[pool] - np.where(na[pool] > 0, xa[pool] ** 2 / na[pool], 0), 0)
+            df = np.clip(nb[pool] - 1, 0, None) + np.clip(na[pool] - 1, 0, None)
+            s2 = float(ss.sum() / df.sum()) if df.sum() > 0 else np.nan
+
+            def var(xs, ns):
+                return s2 / ns
+        return _Levels(nb, na, n[:, :2], before, after, half, var(xb, nb), var(xa, na), var(x[:, :2], n[:, :2]))
 
 
-def _mean_var(values: np.ndarray) -> tuple[float, float]:
-    if len(values) < 2:
-        return (float(values.mean()) if len(values) else np.nan), np.nan
-    return float(values.mean()), float(values.var(ddof=1) / len(values))
+def _controls(i: int, candidates: np.ndarray, teams: np.ndarray, level: np.ndarray, k: int,
+              min_team: int) -> tuple[np.ndarray, bool]:
+    """The ``k`` candidates of rep ``i``'s team nearest to its before level; the whole floor's
+    ``k`` nearest when the team has fewer than ``min_team`` candidates (second value True)."""
+    cand = candidates[candidates != i]
+    team = cand[teams[cand] == teams[i]]
+    fell_back = len(team) < min_team
+    pool = cand if fell_back else team
+    order = np.argsort(np.abs(level[pool] - level[i]), kind="stable")
+    return pool[order[:k]], fell_back
+
+
+def _did(lv: _Levels, i: int, c: np.ndarray) -> tuple[float, float, float, float]:
+    """Difference in differences of rep ``i`` against controls ``c`` and its pre-trend twin::
+
+        effect = (after_i - before_i) - mean_c (after_c - before_c)
+        se^2   = v_after_i + v_before_i + sum_c (v_after_c + v_before_c) / m^2
+        pre    = (half2_i - half1_i) - mean_c (half2_c - half1_c)   (same se formula)
+    """
+    m = len(c)
+    effect = (lv.after[i] - lv.before[i]) - np.mean(lv.after[c] - lv.before[c])
+    se = np.sqrt(lv.v_after[i] + lv.v_before[i] + np.sum(lv.v_after[c] + lv.v_before[c]) / m**2)
+    pre = (lv.half[i, 1] - lv.half[i, 0]) - np.mean(lv.half[c, 1] - lv.half[c, 0])
+    se_pre = np.sqrt(lv.v_half[i].sum() + np.sum(lv.v_half[c]) / m**2)
+    return float(effect), float(se), float(pre), float(se_pre)
+
+
+def _usable(lv: _Levels) -> np.ndarray:
+    """Reps with trials in both halves of the before window and in the after window (a control must be)."""
+    return (lv.n_half[:, 0] > 0) & (lv.n_half[:, 1] > 0) & (lv.n_after > 0)
+
+
+def _critical(stats: np.ndarray, confidence: float) -> float:
+    """The permutation critical value: the ``ceil(confidence (N + 1))``-th smallest of ``N``
+    absolute placebo statistics (NaN when ``N`` is too small for that confidence)."""
+    s = np.sort(np.abs(stats[np.isfinite(stats)]))
+    k = ceil(confidence * (len(s) + 1))
+    return float(s[k - 1]) if 0 < k <= len(s) else np.nan
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """Studentized placebo statistics: ``t = effect / se`` and ``t_pre = pre / se_pre``."""
+
+    t: np.ndarray
+    t_pre: np.ndarray
+
+
+class _Engine:
+    """Events of one competency as per-rep cumulative day sums, for fast window sums."""
+
+    def __init__(self, events: pd.DataFrame, rep_ids: np.ndarray, start: pd.Timestamp, as_of: pd.Timestamp):
+        self.events = events
+        self.rep_ids = rep_ids
+        self.start = start.normalize()
+        self.end = as_of.normalize()  # last day counted whole is the day before
+        days = int((self.end - self.start) / _DAY)
+        self.days = max(days, 0)
+        e = events.loc[(events["at"] >= self.start) & (events["at"] < self.end)]
+        r = pd.Index(rep_ids).get_indexer(e["rep_id"])
+        d = ((e["at"] - self.start) // _DAY).to_numpy(dtype="int64")
+        keep = r >= 0
+        grid = np.zeros((len(rep_ids), self.days, 3))
+        np.add.at(grid, (r[keep], d[keep]), e.loc[keep, ["n", "x", "xx"]].to_numpy())
+        self.cum = np.concatenate([np.zeros((len(rep_ids), 1, 3)), np.cumsum(grid, axis=1)], axis=1)
+        self._at = events["at"].to_numpy(dtype="datetime64[us]")
+        self._rep = pd.Index(rep_ids).get_indexer(events["rep_id"])
+        self._values = events[["n", "x", "xx"]].to_numpy(dtype="float64")
+
+    def day_pieces(self, d0: int, length: int) -> np.ndarray:
+        """Piece sums for a placebo date at midnight of day index ``d0``."""
+        h = length // 2
+        c = self.cum
+        return np.stack([c[:, d0 - h] - c[:, d0 - length], c[:, d0] - c[:, d0 - h], c[:, d0 + length] - c[:, d0]], axis=1)
+
+    def exact_pieces(self, t: pd.Timestamp, length: int) -> np.ndarray:
+        """Piece sums for a training at ``t``: ``[D - L, D - L/2)``, ``[D - L/2, t)``, ``[t, D + L)``
+        with ``D`` the training's day, to the second."""
+        day = t.normalize()
+        bounds = [day - length * _DAY, day - (length // 2) * _DAY, t, day + length * _DAY]
+        out = np.zeros((len(self.rep_ids), 4, 3))
+        piece = np.searchsorted(np.array([b.to_datetime64() for b in bounds], dtype="datetime64[us]"), self._at,
+                                side="right") - 1
+        keep = (piece >= 0) & (piece < 3) & (self._rep >= 0)
+        np.add.at(out, (self._rep[keep], piece[keep]), self._values[keep])
+        out = out[:, :3]
+        return out
+
+
+def _reference(engine: _Engine, kind: str, pool: np.ndarray, teams: np.ndarray, hire: np.ndarray, length: int,
+               min_size: float, k: int, min_team: int) -> _Reference:
+    """Placebo statistics of every rep of ``pool`` at every placebo date (midnight, 7 days
+    apart from the data's first day) whose windows fit in the data: reps hired before the
+    before window, with at least half the minimum trials in each window, each against its
+    own matched controls from ``pool``."""
+    ts, tps = [], []
+    for d0 in range(length, engine.days - length + 1, 7):
+        date = engine.start + d0 * _DAY
+        ok = pool & ~(hire >= (date - length * _DAY).to_datetime64())
+        idx = np.flatnonzero(ok)
+        if len(idx) < 2:
+            continue
+        lv = _levels(engine.day_pieces(d0, length), kind, ok)
+        cand = idx[_usable(lv)[idx]]
+        for i in cand:
+            if min(lv.n_before[i], lv.n_after[i]) < min_size / 2:
+                continue
+            c, _ = _controls(i, cand, teams, lv.before, k, min_team)
+            if len(c) == 0:
+                continue
+            e, se, pre, se_pre = _did(lv, i, c)
+            ts.append(e / se if se > 0 else np.nan)
+            tps.append(pre / se_pre if se_pre > 0 else np.nan)
+    return _Reference(np.array(ts, dtype="float64"), np.array(tps, dtype="float64"))
+
+
+def _fmt(value: float, relative: bool, signed: bool = False) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if relative:
+        return f"{value:+.0%}" if signed else f"{value:,.0f}"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def effects_from_events(
+    events: pd.DataFrame,
+    reps: pd.DataFrame,
+    trainings: pd.DataFrame,
+    *,
+    kind: str,
+    start: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: Settings | None = None,
+    weeks: int | None = None,
+    confidence: float = 0.95,
+    trained: pd.DataFrame | None = None,
+    placebo: bool = False,
+    trial_name: str = "trials",
+) -> pd.DataFrame:
+    """The effect of each training on one competency, from per-rep event counts.
+
+    With ``D`` the training's day, ``t`` its moment and ``L`` the window
+    (``[training] window_weeks`` × 7 days, cut to the data on either side, both sides
+    alike): before = ``[D − L, t)`` (halves ``[D − L, D − L/2)`` and ``[D − L/2, t)``),
+    after = ``[t, D + L)``. A rep's level in a window is ``sum x / sum n`` (a rate, or the
+    mean log amount). With ``c`` the matched controls (``m`` of them)::
+
+        effect = (after_rep − before_rep) − mean_c (after_c − before_c)
+        se     = sqrt(v_after_rep + v_before_rep + Σ_c (v_after_c + v_before_c) / m²)
+        pre    = (half2_rep − half1_rep) − mean_c (half2_c − half1_c)     (the pre-trend check)
+        ci     = effect ± q × se,   pre-trend interval = pre ± q_pre × se_pre
+
+    ``v`` is the binomial variance ``p(1 − p)/n`` of a rate (``p`` shrunk by half a trial
+    so it is never 0) or ``s²/n`` for log amounts (``s²`` pooled within rep and window).
+    ``q`` and ``q_pre`` are **not** 1.96: they are the ``ceil(confidence × (N + 1))``-th
+    smallest of the ``N`` absolute studentized statistics ``|effect/se|`` (``|pre/se_pre|``)
+    of placebo trainings: every never-trained rep (eligible, with enough trials) at every
+    date, 7 days apart, whose windows fit in the data, with its own matched controls. Trials
+    of one rep are not independent (good and bad weeks, team-wide swings, drift); the
+    placebos carry all of that, so the interval is as wide as placebo effects really are,
+    and ``p_value = (1 + #{|t_placebo| ≥ |t|}) / (N + 1)``.
+
+    Controls: reps with no training completed before the after window ends, hired before
+    the before window starts, with trials in both halves of the before window and in the
+    after window; the ``controls`` of the rep's team nearest to its before level, or the
+    whole floor's nearest when the team has fewer than ``min_team_controls`` (``control_pool``
+    says ``floor``).
+
+    Verdict: ``insufficient_data`` when the rep has fewer than ``min_trials`` (rates of
+    activities) or ``min_deals`` (win rate, deal size) in either window, the window is
+    shorter than 14 days, there is no control or too few placebos to calibrate (fewer than
+    ``1 / (1 − confidence) − 1``); else ``pre_trend_failed`` when the pre-trend interval
+    excludes 0 (the rep was already moving: the comparison cannot be trusted); else
+    ``improved`` / ``worse`` when the interval is above / below 0, and ``no_clear_change``.
+
+    Parameters
+    ----------
+    events
+        ``rep_id``, ``at``, ``n``, ``x``, ``xx`` (see :func:`competency_events`).
+    reps
+        ``rep_id``, ``team`` and optionally ``hire_date``.
+    trainings
+        The trainings of this competency to measure: ``rep_id``, ``competency``, ``completed_at``.
+    kind
+        ``"rate"`` or ``"log"`` (deal size: effect and interval reported as ``exp(.) − 1``).
+    start, as_of
+        The data's first day and end; windows are cut to fit between them.
+    settings
+        The ``[training]`` settings (the packaged defaults when ``None``).
+    weeks
+        Overrides ``window_weeks``.
+    confidence
+        Two-sided coverage of the intervals.
+    trained
+        Every training of the dataset (``rep_id``, ``completed_at``), for the choice of
+        controls and placebos; ``trainings`` when ``None``.
+    placebo
+        ``trainings`` are placebos: their reps are left out of the controls and placebos
+        of their own row only (not each other's).
+    trial_name
+        What the trials are called, for the sentences.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per training, columns as :func:`training_effects`.
+    """
+    s = settings or load_settings()
+    window = (weeks if weeks is not None else s.training_window_weeks) * 7
+    if s.training_controls < 1 or s.training_min_team_controls < 1:
+        raise ValueError("[training] controls and min_team_controls must be at least 1")
+    names = set(trainings["competency"])
+    min_size = s.training_min_deals if names & {"win_rate", "deal_size"} else s.training_min_trials
+    relative = kind == "log"
+    rep_ids = reps["rep_id"].astype("str").to_numpy()
+    teams = reps["team"].astype("str").to_numpy()
+    hire_arr = (pd.to_datetime(reps["hire_date"]).to_numpy(dtype="datetime64[us]") if "hire_date" in reps.columns
+                else np.full(len(reps), np.datetime64("NaT"), dtype="datetime64[us]"))
+    trained = trainings if trained is None else trained
+    ever = np.isin(rep_ids, trained["rep_id"].astype("str").to_numpy())
+    engine = _Engine(events, rep_ids, start, as_of)
+    references: dict[tuple[int, int], _Reference] = {}
+    rows = []
+    for tr in trainings.sort_values(["completed_at", "rep_id"]).itertuples(index=False):
+        t = pd.Timestamp(tr.completed_at)
+        day = t.normalize()
+        i = int(np.flatnonzero(rep_ids == tr.rep_id)[0]) if tr.rep_id in rep_ids else -1
+        length = int(min(window, (engine.end - day) / _DAY, (day - engine.start) / _DAY))
+        row = {"rep_id": tr.rep_id, "team": teams[i] if i >= 0 else "", "competency": tr.competency,
+               "metric": COMPETENCY_METRICS[tr.competency][0], "completed_at": t, "window_days": max(length, 0),
+               "effect_unit": "relative" if relative else "rate points", "controls": "", "control_pool": "",
+               "n_placebos": 0, "pre_trend_check": "not_checked"}
+        notes: list[str] = []
+        if i < 0:
+            rows.append(row | {"verdict": "insufficient_data", "warning": f"{tr.rep_id} is not in the reps table",
+                               "sentence": f"{tr.rep_id} is not in the reps table."})
+            continue
+        if length < window:
+            notes.append(f"the data holds only {max(length, 0)} days on one side of the training: windows cut to that")
+        if length < MIN_WINDOW_DAYS:
+            notes.append(f"windows shorter than {MIN_WINDOW_DAYS} days")
+            rows.append(row | {"verdict": "insufficient_data", "warning": "; ".join(notes),
+                               "sentence": _sentence(row, "insufficient_data", notes, relative, trial_name)})
+            continue
+        lo, hi = day - length * _DAY, day + length * _DAY
+        trained_before_end = set(trained.loc[pd.to_datetime(trained["completed_at"]) < hi, "rep_id"].astype("str"))
+        if placebo:
+            trained_before_end = set(trained_before_end) | {tr.rep_id}
+        eligible = ~np.isin(rep_ids, list(trained_before_end)) & ~(hire_arr >= lo.to_datetime64())
+        eligible[i] = False
+        lv = _levels(engine.exact_pieces(t, length), kind, eligible | (np.arange(len(rep_ids)) == i))
+        cand = np.flatnonzero(eligible & _usable(lv))
+        row |= {"rep_before": lv.before[i], "rep_after": lv.after[i], "rep_n_before": int(lv.n_before[i]),
+                "rep_n_after": int(lv.n_after[i])}
+        c, fell_back = _controls(i, np.append(cand, i), teams, lv.before, s.training_controls,
+                                 s.training_min_team_controls)
+        row |= {"n_control_reps": len(c), "controls": ", ".join(rep_ids[c]),
+                "control_pool": "floor" if fell_back else "team"}
+        if fell_back and len(c):
+            notes.append(f"fewer than {s.training_min_team_controls} untrained reps in team {teams[i]}: "
+                         "controls from the whole floor")
+        too_few = min(lv.n_before[i], lv.n_after[i]) < min_size
+        if too_few:
+            notes.append(f"too few {trial_name} to tell: {int(lv.n_before[i])} before, {int(lv.n_after[i])} after "
+                         f"(fewer than {min_size})")
+        if len(c) == 0:
+            notes.append("no untrained rep to compare with")
+            rows.append(row | {"verdict": "insufficient_data", "warning": "; ".join(notes),
+                               "sentence": _sentence(row, "insufficient_data", notes, relative, trial_name)})
+            continue
+        effect, se, pre, se_pre = _did(lv, i, c)
+        row |= {"control_before": float(np.mean(lv.before[c])), "control_after": float(np.mean(lv.after[c]))}
+        key = (length, i if placebo else -1)
+        if key not in references:
+            pool = ~ever
+            if placebo:
+                pool = pool.copy()
+                pool[i] = False
+            references[key] = _reference(engine, kind, pool, teams, hire_arr, length, min_size,
+                                         s.training_controls, s.training_min_team_controls)
+        ref = references[key]
+        q, q_pre = _critical(ref.t, confidence), _critical(ref.t_pre, confidence)
+        n_ref = int(np.isfinite(ref.t).sum())
+        row["n_placebos"] = n_ref
+        low, high = effect - q * se, effect + q * se
+        t_obs = effect / se if se > 0 else np.nan
+        p_value = (1 + np.sum(np.abs(ref.t[np.isfinite(ref.t)]) >= abs(t_obs))) / (n_ref + 1) if np.isfinite(t_obs) else np.nan
+        row |= {"effect": effect, "ci_low": low, "ci_high": high, "p_value": p_value}
+        if np.isfinite(pre) and np.isfinite(q_pre):
+            pl, ph = pre - q_pre * se_pre, pre + q_pre * se_pre
+            row |= {"pre_trend": pre, "pre_trend_low": pl, "pre_trend_high": ph,
+                    "pre_trend_check": "failed" if (pl > 0 or ph < 0) else "passed"}
+        if not np.isfinite(q) and not too_few:
+            notes.append(f"only {n_ref} placebo trainings to calibrate the interval (need "
+                         f"{ceil(1 / (1 - confidence)) - 1})")
+        if too_few or not np.isfinite(q) or not np.isfinite(effect):
+            verdict = "insufficient_data"
+        elif row["pre_trend_check"] == "failed":
+            verdict = "pre_trend_failed"
+        elif low > 0:
+            verdict = "improved"
+        elif high < 0:
+            verdict = "worse"
+        else:
+            verdict = "no_clear_change"
+        if relative:
+            for col in ("effect", "ci_low", "ci_high", "pre_trend", "pre_trend_low", "pre_trend_high"):
+                if col in row:
+                    row[col] = float(np.expm1(row[col]))
+            for col in ("rep_before", "rep_after", "control_before", "control_after"):
+                row[col] = float(np.exp(row[col]))
+        rows.append(row | {"verdict": verdict, "warning": "; ".join(notes),
+                           "sentence": _sentence(row, verdict, notes, relative, trial_name)})
+    out = pd.DataFrame(rows, columns=list(_COLUMNS))
+    out = out.fillna({"rep_n_before": 0, "rep_n_after": 0, "n_control_reps": 0, "n_placebos": 0, "warning": "",
+                      "controls": "", "control_pool": "", "pre_trend_check": "not_checked"})
+    return out.astype(_COLUMNS).reset_index(drop=True)
+
+
+def _sentence(row: dict, verdict: str, notes: list[str], relative: bool, trial_name: str) -> str:
+    """One plain sentence per training."""
+    who = f"{row['rep_id']} ({row['competency']}, trained {pd.Timestamp(row['completed_at']).date()})"
+    if verdict == "insufficient_data" and "effect" not in row:
+        return f"{who}: insufficient data to tell ({'; '.join(notes)})."
+    unit = "" if not relative else " (geometric mean deal size)"
+    before = _fmt(row.get("rep_before", np.nan), relative)
+    after = _fmt(row.get("rep_after", np.nan), relative)
+    text = (f"{who}: {before} → {after}{unit} over {row['window_days']} days each side "
+            f"({row.get('rep_n_before', 0)} and {row.get('rep_n_after', 0)} {trial_name}); "
+            f"{row['n_control_reps']} matched untrained reps ({row['control_pool']}) moved "
+            f"{_fmt(row.get('control_before', np.nan), relative)} → {_fmt(row.get('control_after', np.nan), relative)}")
+    if verdict == "insufficient_data":
+        return f"{text}. Insufficient data to tell: {'; '.join(notes)}."
+    text += (f". Effect {_fmt(row['effect'], relative, True)} (interval {_fmt(row['ci_low'], relative, True)} to "
+             f"{_fmt(row['ci_high'], relative, True)}, calibrated on {row['n_placebos']} placebo trainings)")
+    words = {"improved": "improved more than comparable untrained reps",
+             "worse": "got worse compared with comparable untrained reps",
+             "no_clear_change": "no clear change: the data cannot tell this effect from none",
+             "pre_trend_failed": "not trusted: the pre-trend check failed"}
+    text += f": {words[verdict]}."
+    if row["pre_trend_check"] == "failed":
+        text += (f" Before the training the rep was already moving apart from the controls (pre-trend "
+                 f"{_fmt(row['pre_trend'], relative, True)}, interval {_fmt(row['pre_trend_low'], relative, True)} to "
+                 f"{_fmt(row['pre_trend_high'], relative, True)}), so the before-after comparison is not reliable.")
+    elif row["pre_trend_check"] == "passed":
+        text += (f" Pre-trend check passed ({_fmt(row['pre_trend'], relative, True)}, interval "
+                 f"{_fmt(row['pre_trend_low'], relative, True)} to {_fmt(row['pre_trend_high'], relative, True)}).")
+    else:
+        text += " Pre-trend not checked (no trials in a half of the before window)."
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# on a dataset
+
+
+def _data_start(dataset: Dataset) -> pd.Timestamp:
+    """The first day the data covers: the activity log's first day, else the first deal's creation."""
+    if dataset.has("activities"):
+        first = dataset.activities.occurred_at.min().execute()
+        if first is not None and not pd.isna(first):
+            return pd.Timestamp(first).normalize()
+    created = dataset.opportunities["created_at"]
+    return pd.Timestamp(created.min()).normalize() if len(created) else dataset.as_of.normalize()
 
 
 def training_effects(
-    dataset: Dataset, settings: Settings | None = None, weeks: int | None = None, confidence: float = 0.95
+    dataset: Dataset,
+    settings: Settings | None = None,
+    weeks: int | None = None,
+    confidence: float = 0.95,
+    placebos: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The effect of each training on its competency: difference in differences with an interval.
+    """The effect of each training on its competency, against matched untrained reps, with
+    an interval and a pre-trend check calibrated on placebo trainings.
 
-    With ``t`` the completion time and ``W`` the window (``training_window_weeks``, cut
-    to the data's end when the after window would pass it: the windows stay equal), the
-    before window is ``[t - W, t)`` and the after window ``[t, t + W)``. For a rate
-    (``p = x / n``)::
-
-        effect = (p_rep_after - p_rep_before) - (p_ctl_after - p_ctl_before)
-        var    = sum over the four rates of p (1 - p) / n
-        ci     = effect -/+ z * sqrt(var)          (z = 1.96 for 95%)
-
-    with the control rates pooled over the untrained reps (``sum x / sum n``). For the deal
-    size the same is done on the mean log amount of won deals (``var = s^2 / n``), with a
-    Student t quantile on the Welch-Satterthwaite degrees of freedom instead of ``z`` (a
-    rep wins few deals in a window), and the effect and interval are reported as relative
-    changes, ``exp(.) - 1``; ``rep_before`` and ``rep_after`` are then geometric mean deal
-    sizes.
-
-    Control reps: every other rep with no training completed before the end of the after
-    window, hired (when ``hire_date`` is known) before the before window starts, and with
-    trials in both windows. The normal approximation assumes independent trials; where a
-    rep has fewer than ``training_min_trials`` trials in a window the ``warning`` says the
-    sample is too small to tell.
+    The method is :func:`effects_from_events` (formulas there) on the events of
+    :func:`competency_events`; windows are cut to the data (the activity log's first day to
+    ``dataset.as_of``).
 
     Parameters
     ----------
     dataset
         The data; needs ``trainings`` (and activities for the three activity ratios).
     settings
-        The settings (the packaged defaults when ``None``).
+        The settings (the packaged defaults when ``None``); the ``[training]`` section.
     weeks
-        Overrides ``training_window_weeks``.
+        Overrides ``[training] window_weeks``.
     confidence
-        Two-sided coverage of the interval.
+        Two-sided coverage of the intervals.
+    placebos
+        Measure these made-up trainings (``rep_id``, ``competency``, ``completed_at``, e.g.
+        from :func:`placebo_trainings`) instead of the real ones: each is measured as if it
+        were the only extra training (its rep is left out of its own controls and
+        placebos), the real trainings staying excluded. The share of placebos called
+        ``improved`` or ``worse`` is the false-alarm rate on this data.
 
     Returns
     -------
     pandas.DataFrame
         One row per training: ``rep_id``, ``team``, ``competency``, ``metric``,
-        ``completed_at``, ``window_days``, ``rep_before``, ``rep_after``, ``rep_n_before``,
-        ``rep_n_after`` (trials), ``control_before``, ``control_after``,
-        ``n_control_reps``, ``effect``, ``ci_low``, ``ci_high``, ``effect_unit``
-        (``rate points`` or ``relative``), ``significant`` (the interval excludes 0),
-        ``warning`` (empty when there is nothing to warn about).
+        ``completed_at``, ``window_days`` (each side), ``rep_before``, ``rep_after``,
+        ``rep_n_before``, ``rep_n_after`` (trials), ``control_before``, ``control_after``
+        (mean of the controls' levels), ``n_control_reps``, ``controls`` (their ids),
+        ``control_pool`` (``team`` or ``floor``), ``effect``, ``ci_low``, ``ci_high``,
+        ``p_value``, ``pre_trend``, ``pre_trend_low``, ``pre_trend_high``,
+        ``pre_trend_check`` (``passed``, ``failed``, ``not_checked``), ``n_placebos`` (the
+        placebo trainings the intervals are calibrated on), ``effect_unit`` (``rate points``
+        or ``relative``), ``verdict`` (one of :data:`VERDICTS`), ``sentence``, ``warning``.
 
     Raises
     ------
     MissingTableError
-        If the dataset has no trainings table.
+        If the dataset has no trainings table (or no activities for an activity ratio).
     """
     dataset.require("trainings")
-    s = settings or load_settings()
-    window = (weeks if weeks is not None else s.training_window_weeks) * periods.WEEK
-    z = z_score(confidence)
-    trainings = dataset.table("trainings").sort_values(["completed_at", "rep_id"])
-    reps = dataset.reps.set_index("rep_id")
-    hire = reps["hire_date"] if "hire_date" in reps.columns else pd.Series(pd.NaT, index=reps.index)
-    rows = []
-    for tr in trainings.itertuples(index=False):
-        t = pd.Timestamp(tr.completed_at)
-        metric, trial_name = COMPETENCY_METRICS[tr.competency]
-        warnings = []
-        length = window
-        if t + length > dataset.as_of:
-            length = max(dataset.as_of - t, pd.Timedelta(0))
-            warnings.append(f"the data ends {length.days} days after the training: windows cut to {length.days} days")
-        lo, hi = t - length, t + length
-        row = {"rep_id": tr.rep_id, "team": reps["team"].get(tr.rep_id, ""), "competency": tr.competency,
-               "metric": metric, "completed_at": t, "window_days": length.days,
-               "effect_unit": "relative" if metric == "avg_deal_size" else "rate points"}
-        trained_soon = trainings.loc[trainings["completed_at"] < hi, "rep_id"]
-        eligible = reps.index[~reps.index.isin(trained_soon) & ~(hire >= lo).to_numpy()]
-        if length <= pd.Timedelta(0):
-            rows.append(row | {"warning": "; ".join(warnings)})
+    real = dataset.table("trainings")
+    todo = real if placebos is None else placebos
+    todo = todo.sort_values(["completed_at", "rep_id"])
+    start = _data_start(dataset)
+    activity_counts = None
+    parts = []
+    for name in COMPETENCY_METRICS:
+        these = todo.loc[todo["competency"] == name]
+        if these.empty:
             continue
-        if metric in competency.ACTIVITY_METRICS and not dataset.has("activities"):
-            rows.append(row | {"warning": "needs the activities table, which this dataset does not have"})
-            continue
-        if metric == "avg_deal_size":
-            before, after = _log_amounts(dataset, lo, t), _log_amounts(dataset, t, hi)
-            rb = before.loc[before["rep_id"] == tr.rep_id, "log_amount"].to_numpy()
-            ra = after.loc[after["rep_id"] == tr.rep_id, "log_amount"].to_numpy()
-            ctl_ids = sorted(set(before["rep_id"]) & set(after["rep_id"]) & set(eligible))
-            cb = before.loc[before["rep_id"].isin(ctl_ids), "log_amount"].to_numpy()
-            ca = after.loc[after["rep_id"].isin(ctl_ids), "log_amount"].to_numpy()
-            samples = (rb, ra, cb, ca)
-            (mrb, vrb), (mra, vra), (mcb, vcb), (mca, vca) = map(_mean_var, samples)
-            d = (mra - mrb) - (mca - mcb)
-            half = _welch_half_width(samples, (vrb, vra, vcb, vca), confidence)
-            row |= {"rep_before": np.exp(mrb), "rep_after": np.exp(mra), "rep_n_before": len(rb),
-                    "rep_n_after": len(ra), "control_before": np.exp(mcb), "control_after": np.exp(mca),
-                    "n_control_reps": len(ctl_ids), "effect": np.expm1(d),
-                    "ci_low": np.expm1(d - half), "ci_high": np.expm1(d + half)}
+        metric, trial_name = COMPETENCY_METRICS[name]
+        if metric in competency.ACTIVITY_METRICS:
+            if activity_counts is None:
+                dataset.require("activities")
+                activity_counts = _activity_day_counts(dataset, todo["completed_at"])
+            events = competency_events(dataset, name, _activity_counts=activity_counts)
         else:
-            before, after = _rate_counts(dataset, metric, lo, t), _rate_counts(dataset, metric, t, hi)
-            ctl = [r for r in eligible if before["n"].get(r, 0) > 0 and after["n"].get(r, 0) > 0]
-            rep_b = (int(before["x"].get(tr.rep_id, 0)), int(before["n"].get(tr.rep_id, 0)))
-            rep_a = (int(after["x"].get(tr.rep_id, 0)), int(after["n"].get(tr.rep_id, 0)))
-            ctl_b = (int(before.loc[ctl, "x"].sum()), int(before.loc[ctl, "n"].sum()))
-            ctl_a = (int(after.loc[ctl, "x"].sum()), int(after.loc[ctl, "n"].sum()))
-            p, effect, low, high = _rate_effect(rep_b, rep_a, ctl_b, ctl_a, z)
-            row |= {"rep_before": p[0], "rep_after": p[1], "rep_n_before": rep_b[1], "rep_n_after": rep_a[1],
-                    "control_before": p[2], "control_after": p[3], "n_control_reps": len(ctl),
-                    "effect": effect, "ci_low": low, "ci_high": high}
-            still_open = int(after["open"].get(tr.rep_id, 0))
-            if still_open and still_open >= 0.2 * (still_open + rep_a[1]):
-                warnings.append(f"{still_open} of the rep's deals created after the training are still open")
-        if min(row["rep_n_before"], row["rep_n_after"]) < s.training_min_trials:
-            warnings.append(
-                f"too few {trial_name} to tell: {row['rep_n_before']} before, {row['rep_n_after']} after "
-                f"(fewer than {s.training_min_trials})"
-            )
-        if row["n_control_reps"] == 0:
-            warnings.append("no untrained rep to compare with")
-        rows.append(row | {"warning": "; ".join(warnings)})
-    out = pd.DataFrame(rows, columns=list(_COLUMNS))
-    out = out.fillna({"rep_n_before": 0, "rep_n_after": 0, "n_control_reps": 0, "warning": ""})
-    out["significant"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
+            events = competency_events(dataset, name)
+        part = effects_from_events(events, dataset.reps, these, kind="log" if name == "deal_size" else "rate",
+                                   start=start, as_of=dataset.as_of, settings=settings, weeks=weeks,
+                                   confidence=confidence, trained=real, placebo=placebos is not None,
+                                   trial_name=trial_name)
+        if name == "win_rate":
+            part = _open_deal_warnings(dataset, part)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _COLUMNS.items()})
+    out = pd.concat(parts, ignore_index=True).sort_values(["completed_at", "rep_id", "competency"], kind="stable")
     return out.astype(_COLUMNS).reset_index(drop=True)
+
+
+def _open_deal_warnings(dataset: Dataset, part: pd.DataFrame) -> pd.DataFrame:
+    """Warn where 20% or more of the rep's deals created in the after window are still open."""
+    o = dataset.opportunities
+    warnings = []
+    for row in part.itertuples(index=False):
+        day = pd.Timestamp(row.completed_at).normalize()
+        mine = o.loc[(o["rep_id"] == row.rep_id) & (o["created_at"] >= row.completed_at)
+                     & (o["created_at"] < day + row.window_days * _DAY)]
+        still_open = int((mine["status"] == "open").sum())
+        w = row.warning
+        if still_open and still_open >= 0.2 * len(mine):
+            w = "; ".join(x for x in (w, f"{still_open} of the rep's deals created after the training are still open") if x)
+        warnings.append(w)
+    return part.assign(warning=pd.Series(warnings, index=part.index, dtype="str"))
+
+
+def placebo_trainings(
+    dataset: Dataset,
+    dates: Iterable[pd.Timestamp] | None = None,
+    competencies: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Made-up trainings of reps who were never trained: every such rep × date × competency.
+
+    A placebo has no effect by construction, so measured with ``training_effects(dataset,
+    placebos=...)`` it should be ``improved`` or ``worse`` in about ``1 − confidence`` of
+    cases; more means the intervals are too narrow on this data.
+
+    Parameters
+    ----------
+    dataset
+        The data; needs ``trainings``.
+    dates
+        Placebo completion times; the real trainings' times when ``None``.
+    competencies
+        The competencies; all five when ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id``, ``competency``, ``completed_at``.
+    """
+    real = dataset.table("trainings")
+    when = sorted({pd.Timestamp(d) for d in (real["completed_at"] if dates is None else dates)})
+    names = list(COMPETENCY_METRICS if competencies is None else competencies)
+    reps = [r for r in dataset.reps["rep_id"].astype("str") if r not in set(real["rep_id"].astype("str"))]
+    rows = [(r, c, d) for d in when for r in reps for c in names]
+    return pd.DataFrame(rows, columns=["rep_id", "competency", "completed_at"]).astype(
+        {"rep_id": "str", "competency": "str", "completed_at": "datetime64[us]"})
