@@ -106,13 +106,19 @@ def _activity_day_counts(dataset: Dataset, split_at: Iterable[pd.Timestamp]) -> 
     columns, with each day holding a time of ``split_at`` cut into pieces at those times
     (a piece's ``at`` is its start), so an event is before or after a training to the second."""
     daily = competency.rep_counts(dataset, freq="day").rename(columns={"period_start": "at"}).drop(columns="team")
+    columns = [c for c in daily.columns if c not in ("rep_id", "at")]
     times = sorted({pd.Timestamp(t) for t in split_at if pd.Timestamp(t) != pd.Timestamp(t).normalize()})
     pieces = []
     for day in sorted({t.normalize() for t in times}):
-        bounds = [day, *[t for t in times if t.normalize() == day], day + _DAY]
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            part = competency.rep_counts(dataset, lo, hi).drop(columns="team")
-            pieces.append(part.assign(at=lo))
+        # counts of [day, t) for each time t of the day (one engine call each); the pieces are
+        # their differences, and the last piece is the whole day minus [day, last t)
+        whole = daily.loc[daily["at"] == day].set_index("rep_id")[columns]
+        upto = [competency.rep_counts(dataset, day, t).set_index("rep_id")[columns] for t in times if t.normalize() == day]
+        cumulative = [whole.reindex(upto[0].index, fill_value=0) * 0, *upto,
+                      whole.reindex(upto[0].index, fill_value=0)]
+        starts = [day, *[t for t in times if t.normalize() == day]]
+        for lo, a, b in zip(starts, cumulative[:-1], cumulative[1:], strict=True):
+            pieces.append((b - a).reset_index().assign(at=lo))
         daily = daily.loc[daily["at"] != day]
     out = pd.concat([daily, *pieces], ignore_index=True) if pieces else daily
     return out.astype({"at": "datetime64[us]"})
@@ -184,67 +190,118 @@ class _Levels:
     v_half: np.ndarray  # (reps, 2)
 
 
-def _levels(pieces: np.ndarray, kind: str, pool: np.ndarray) -> _Levels:
-    """Levels from piece sums ``pieces[rep, piece, (n, x, xx)]`` (pieces: first half of the
-    before window, second half, after window).
+def _week_variance(n: np.ndarray, x: np.ndarray, masks: list[np.ndarray], pool: np.ndarray,
+                   groups: np.ndarray) -> float:
+    """The variance ``tau2`` of a rep's own weekly rate around its window rate beyond binomial
+    noise (its good and bad weeks), pooled over the reps of ``pool`` and the windows ``masks``
+    (method of moments, never below 0). Swings common to a group (the rep's team when it has
+    3 or more reps in ``pool``, else the whole pool: the calendar, a team's campaign) are
+    taken out first, as the difference in differences takes them out: with bins ``k`` of a
+    window, ``c_k`` the group's rate in bin ``k`` minus its window rate and
+    ``e_k = x_k - n_k (p + c_k)``::
 
-    Rate: ``p = x / n`` (``x`` capped at ``n``), ``var = p~ (1 - p~) / n`` with
-    ``p~ = (x + 0.5) / (n + 1)`` (never 0). Log amounts: ``mean = x / n``, ``var = s2 / n``
-    with ``s2`` the variance of log amounts within rep and window pooled over the reps of
-    ``pool`` (a handful of deals gives no variance of its own worth using).
+        tau2 = sum(e_k^2 - n_k p (1 - p) (1 - n_k / n)) / sum(n_k^2 (1 - 2 n_k / n + sum_j n_j^2 / n^2))
+    """
+    idx = np.flatnonzero(pool)
+    names, code, counts = np.unique(groups[idx], return_inverse=True, return_counts=True)
+    code = np.where(counts[code] >= 3, code, len(names))  # small groups pooled into one
+    num = den = 0.0
+    for m in masks:
+        nn, xx = n[idx][:, m], x[idx][:, m]
+        tot = nn.sum(axis=1, keepdims=True)
+        ok = tot[:, 0] > 0
+        if not ok.any():
+            continue
+        nn, xx, tot, cc = nn[ok], xx[ok], tot[ok], code[ok]
+        p = xx.sum(axis=1, keepdims=True) / tot
+        gn, gx = np.zeros((len(names) + 1, nn.shape[1])), np.zeros((len(names) + 1, nn.shape[1]))
+        np.add.at(gn, cc, nn)
+        np.add.at(gx, cc, xx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            common = np.where(gn > 0, gx / gn, 0.0) - (gx.sum(axis=1) / gn.sum(axis=1))[:, None]
+        e = xx - nn * (p + np.nan_to_num(common[cc]))
+        num += float(np.sum(e**2 - nn * p * (1 - p) * (1 - nn / tot)))
+        den += float(np.sum(nn**2 * (1 - 2 * nn / tot + (nn**2).sum(axis=1, keepdims=True) / tot**2)))
+    return max(num / den, 0.0) if den > 0 else 0.0
+
+
+def _levels(pieces: np.ndarray, labels: np.ndarray, kind: str, pool: np.ndarray, groups: np.ndarray) -> _Levels:
+    """Levels from bin sums ``pieces[rep, bin, (n, x, xx)]``; ``labels[bin]`` is 0 (first
+    half of the before window), 1 (second half) or 2 (after window); bins are weeks.
+
+    Rate: ``p = x / n`` (``x`` capped at ``n`` in each window) and ``var = p~ (1 - p~) / n + tau2 sum_k n_k^2 / n^2``
+    with ``p~ = (x + 0.5) / (n + 1)`` (never 0) and ``tau2`` the week-to-week variance of
+    :func:`_week_variance` (pooled over ``pool``). Log amounts: ``mean = x / n``,
+    ``var = s2 / n`` with ``s2`` the variance of log amounts within rep and window pooled
+    over ``pool`` (a handful of deals gives no variance of its own worth using).
     """
     n, x, xx = pieces[..., 0], pieces[..., 1], pieces[..., 2]
-    if kind == "rate":
-        x = np.minimum(x, n)
-    nb, xb, xxb = n[:, 0] + n[:, 1], x[:, 0] + x[:, 1], xx[:, 0] + xx[:, 1]
-    na, xa, xxa = n[:, 2], x[:, 2], xx[:, 2]
+    masks = [labels < 2, labels == 2, labels == 0, labels == 1]  # before, after, half 1, half 2
+
+    def sums(a):
+        return [a[:, m].sum(axis=1) for m in masks]
+
+    ns, xs, xxs, n2s = sums(n), sums(x), sums(xx), sums(n**2)
+    if kind == "rate":  # successes capped at trials per window, as in the funnel
+        xs = [np.minimum(xi, ni) for xi, ni in zip(xs, ns, strict=True)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        before, after, half = xb / nb, xa / na, x[:, :2] / n[:, :2]
+        level = [xi / ni for xi, ni in zip(xs, ns, strict=True)]
         if kind == "rate":
-            def var(xs, ns):
-                p = (xs + 0.5) / (ns + 1.0)
-                return p * (1 - p) / ns
+            tau2 = _week_variance(n, x, masks[:2], pool, groups)
+            pt = [(xi + 0.5) / (ni + 1.0) for xi, ni in zip(xs, ns, strict=True)]
+            var = [q * (1 - q) / ni + tau2 * n2 / ni**2 for q, ni, n2 in zip(pt, ns, n2s, strict=True)]
         else:
-            ss = np.where(nb[pool] > 0, xxb[pool] - np.where(nb[pool] > 0, xb[pool] ** 2 / nb[pool], 0), 0) + np.where(
-                na[pool] > 0, xxa[pool] - np.where(na[pool] > 0, xa[pool] ** 2 / na[pool], 0), 0)
-            df = np.clip(nb[pool] - 1, 0, None) + np.clip(na[pool] - 1, 0, None)
-            s2 = float(ss.sum() / df.sum()) if df.sum() > 0 else np.nan
-
-            def var(xs, ns):
-                return s2 / ns
-        return _Levels(nb, na, n[:, :2], before, after, half, var(xb, nb), var(xa, na), var(x[:, :2], n[:, :2]))
-
-
-def _controls(i: int, candidates: np.ndarray, teams: np.ndarray, level: np.ndarray, k: int,
-              min_team: int) -> tuple[np.ndarray, bool]:
-    """The ``k`` candidates of rep ``i``'s team nearest to its before level; the whole floor's
-    ``k`` nearest when the team has fewer than ``min_team`` candidates (second value True)."""
-    cand = candidates[candidates != i]
-    team = cand[teams[cand] == teams[i]]
-    fell_back = len(team) < min_team
-    pool = cand if fell_back else team
-    order = np.argsort(np.abs(level[pool] - level[i]), kind="stable")
-    return pool[order[:k]], fell_back
-
-
-def _did(lv: _Levels, i: int, c: np.ndarray) -> tuple[float, float, float, float]:
-    """Difference in differences of rep ``i`` against controls ``c`` and its pre-trend twin::
-
-        effect = (after_i - before_i) - mean_c (after_c - before_c)
-        se^2   = v_after_i + v_before_i + sum_c (v_after_c + v_before_c) / m^2
-        pre    = (half2_i - half1_i) - mean_c (half2_c - half1_c)   (same se formula)
-    """
-    m = len(c)
-    effect = (lv.after[i] - lv.before[i]) - np.mean(lv.after[c] - lv.before[c])
-    se = np.sqrt(lv.v_after[i] + lv.v_before[i] + np.sum(lv.v_after[c] + lv.v_before[c]) / m**2)
-    pre = (lv.half[i, 1] - lv.half[i, 0]) - np.mean(lv.half[c, 1] - lv.half[c, 0])
-    se_pre = np.sqrt(lv.v_half[i].sum() + np.sum(lv.v_half[c]) / m**2)
-    return float(effect), float(se), float(pre), float(se_pre)
+            ss = sum(np.where(ns[j][pool] > 0, xxs[j][pool] - xs[j][pool] ** 2 / ns[j][pool], 0.0) for j in (0, 1))
+            df = sum(np.clip(ns[j][pool] - 1, 0, None) for j in (0, 1))
+            s2 = float(np.nansum(ss) / df.sum()) if df.sum() > 0 else np.nan
+            var = [s2 / ni for ni in ns]
+    return _Levels(ns[0], ns[1], np.stack(ns[2:], axis=1), level[0], level[1], np.stack(level[2:], axis=1),
+                   var[0], var[1], np.stack(var[2:], axis=1))
 
 
 def _usable(lv: _Levels) -> np.ndarray:
     """Reps with trials in both halves of the before window and in the after window (a control must be)."""
     return (lv.n_half[:, 0] > 0) & (lv.n_half[:, 1] > 0) & (lv.n_after > 0)
+
+
+def _matched(treated: np.ndarray, cand: np.ndarray, teams: np.ndarray, level: np.ndarray, k: int,
+             min_team: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each rep of ``treated``, its controls among ``cand`` (never itself): the ``k`` of
+    its team nearest to its before level, or the whole floor's ``k`` nearest when the team
+    has fewer than ``min_team`` candidates. Returns ``(controls, valid, fell_back)``:
+    ``controls[i, :k]`` indices into the rep axis, ``valid`` marks real entries (fewer
+    than ``k`` candidates), ``fell_back[i]`` the floor was used. Ties go to the earlier rep."""
+    same = teams[treated][:, None] == teams[cand][None, :]
+    other = treated[:, None] != cand[None, :]
+    team_ok = same & other
+    fell_back = team_ok.sum(axis=1) < min_team
+    allowed = np.where(fell_back[:, None], other, team_ok)
+    dist = np.abs(level[treated][:, None] - level[cand][None, :])
+    dist = np.where(allowed, dist, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    valid = np.isfinite(np.take_along_axis(dist, order, axis=1))
+    return cand[order], valid, fell_back
+
+
+def _did(lv: _Levels, treated: np.ndarray, controls: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Difference in differences of each rep of ``treated`` against its controls, and its pre-trend twin::
+
+        effect = (after_i - before_i) - mean_c (after_c - before_c)
+        se^2   = v_after_i + v_before_i + sum_c (v_after_c + v_before_c) / m^2
+        pre    = (half2_i - half1_i) - mean_c (half2_c - half1_c)   (same se formula)
+    """
+    m = valid.sum(axis=1)
+    change, v = lv.after - lv.before, lv.v_after + lv.v_before
+    trend, v_trend = lv.half[:, 1] - lv.half[:, 0], lv.v_half.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        def mean(a):
+            return np.where(valid, a[controls], 0.0).sum(axis=1) / m
+
+        effect = change[treated] - mean(change)
+        se = np.sqrt(v[treated] + np.where(valid, v[controls], 0.0).sum(axis=1) / m**2)
+        pre = trend[treated] - mean(trend)
+        se_pre = np.sqrt(v_trend[treated] + np.where(valid, v_trend[controls], 0.0).sum(axis=1) / m**2)
+    return effect, se, pre, se_pre
 
 
 def _critical(stats: np.ndarray, confidence: float) -> float:
@@ -263,16 +320,19 @@ class _Reference:
     t_pre: np.ndarray
 
 
+def _labels(starts: list, half: object, t: object) -> np.ndarray:
+    """Bin labels from bin starts: 0 before ``half``, 1 before ``t``, 2 from ``t`` on."""
+    return np.array([0 if b < half else 1 if b < t else 2 for b in starts])
+
+
 class _Engine:
     """Events of one competency as per-rep cumulative day sums, for fast window sums."""
 
     def __init__(self, events: pd.DataFrame, rep_ids: np.ndarray, start: pd.Timestamp, as_of: pd.Timestamp):
-        self.events = events
         self.rep_ids = rep_ids
         self.start = start.normalize()
-        self.end = as_of.normalize()  # last day counted whole is the day before
-        days = int((self.end - self.start) / _DAY)
-        self.days = max(days, 0)
+        self.end = as_of.normalize()  # the last day counted whole is the day before
+        self.days = max(int((self.end - self.start) / _DAY), 0)
         e = events.loc[(events["at"] >= self.start) & (events["at"] < self.end)]
         r = pd.Index(rep_ids).get_indexer(e["rep_id"])
         d = ((e["at"] - self.start) // _DAY).to_numpy(dtype="int64")
@@ -284,51 +344,55 @@ class _Engine:
         self._rep = pd.Index(rep_ids).get_indexer(events["rep_id"])
         self._values = events[["n", "x", "xx"]].to_numpy(dtype="float64")
 
-    def day_pieces(self, d0: int, length: int) -> np.ndarray:
-        """Piece sums for a placebo date at midnight of day index ``d0``."""
-        h = length // 2
-        c = self.cum
-        return np.stack([c[:, d0 - h] - c[:, d0 - length], c[:, d0] - c[:, d0 - h], c[:, d0 + length] - c[:, d0]], axis=1)
+    def day_pieces(self, d0: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weekly bin sums and labels for a placebo date at midnight of day index ``d0``."""
+        bounds = sorted({d0 - length, d0 - length // 2, d0, d0 + length,
+                         *range(d0 - 7, d0 - length, -7), *range(d0 + 7, d0 + length, 7)})
+        c = self.cum[:, bounds]
+        return c[:, 1:] - c[:, :-1], _labels(bounds[:-1], d0 - length // 2, d0)
 
-    def exact_pieces(self, t: pd.Timestamp, length: int) -> np.ndarray:
-        """Piece sums for a training at ``t``: ``[D - L, D - L/2)``, ``[D - L/2, t)``, ``[t, D + L)``
-        with ``D`` the training's day, to the second."""
+    def exact_pieces(self, t: pd.Timestamp, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weekly bin sums and labels for a training at ``t``: before ``[D - L, t)`` (halves
+        split at ``D - L/2``), after ``[t, D + L)``, ``D`` the training's day, to the second."""
         day = t.normalize()
-        bounds = [day - length * _DAY, day - (length // 2) * _DAY, t, day + length * _DAY]
-        out = np.zeros((len(self.rep_ids), 4, 3))
-        piece = np.searchsorted(np.array([b.to_datetime64() for b in bounds], dtype="datetime64[us]"), self._at,
-                                side="right") - 1
-        keep = (piece >= 0) & (piece < 3) & (self._rep >= 0)
+        bounds = sorted({day - length * _DAY, day - (length // 2) * _DAY, t, day + length * _DAY,
+                         *(day - j * _DAY for j in range(7, length, 7)), *(day + j * _DAY for j in range(7, length, 7))})
+        edges = np.array([b.to_datetime64() for b in bounds], dtype="datetime64[us]")
+        out = np.zeros((len(self.rep_ids), len(bounds), 3))
+        piece = np.searchsorted(edges, self._at, side="right") - 1
+        keep = (piece >= 0) & (piece < len(bounds) - 1) & (self._rep >= 0)
         np.add.at(out, (self._rep[keep], piece[keep]), self._values[keep])
-        out = out[:, :3]
-        return out
+        return out[:, :-1], _labels(bounds[:-1], day - (length // 2) * _DAY, t)
 
 
 def _reference(engine: _Engine, kind: str, pool: np.ndarray, teams: np.ndarray, hire: np.ndarray, length: int,
-               min_size: float, k: int, min_team: int) -> _Reference:
-    """Placebo statistics of every rep of ``pool`` at every placebo date (midnight, 7 days
-    apart from the data's first day) whose windows fit in the data: reps hired before the
-    before window, with at least half the minimum trials in each window, each against its
-    own matched controls from ``pool``."""
+               phase: int, min_size: float, k: int, min_team: int) -> _Reference:
+    """Placebo statistics of every rep of ``pool`` at every placebo date whose windows fit in
+    the data: midnight of every day ``d0`` with ``d0 = phase (mod 7)`` (days counted from the
+    data's first day), so placebo weeks fall on the same weekdays as the training's weeks;
+    reps hired before the before window, with at least half the minimum trials in each
+    window, each against its own matched controls from ``pool``."""
     ts, tps = [], []
-    for d0 in range(length, engine.days - length + 1, 7):
+    first = length + (phase - length) % 7
+    for d0 in range(first, engine.days - length + 1, 7):
         date = engine.start + d0 * _DAY
         ok = pool & ~(hire >= (date - length * _DAY).to_datetime64())
-        idx = np.flatnonzero(ok)
-        if len(idx) < 2:
+        if ok.sum() < 2:
             continue
-        lv = _levels(engine.day_pieces(d0, length), kind, ok)
-        cand = idx[_usable(lv)[idx]]
-        for i in cand:
-            if min(lv.n_before[i], lv.n_after[i]) < min_size / 2:
-                continue
-            c, _ = _controls(i, cand, teams, lv.before, k, min_team)
-            if len(c) == 0:
-                continue
-            e, se, pre, se_pre = _did(lv, i, c)
-            ts.append(e / se if se > 0 else np.nan)
-            tps.append(pre / se_pre if se_pre > 0 else np.nan)
-    return _Reference(np.array(ts, dtype="float64"), np.array(tps, dtype="float64"))
+        pieces, labels = engine.day_pieces(d0, length)
+        lv = _levels(pieces, labels, kind, ok, teams)
+        cand = np.flatnonzero(ok & _usable(lv))
+        treated = cand[np.minimum(lv.n_before[cand], lv.n_after[cand]) >= min_size / 2]
+        if len(cand) < 2 or not len(treated):
+            continue
+        controls, valid, _ = _matched(treated, cand, teams, lv.before, k, min_team)
+        effect, se, pre, se_pre = _did(lv, treated, controls, valid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ts.append(np.where(se > 0, effect / se, np.nan))
+            tps.append(np.where(se_pre > 0, pre / se_pre, np.nan))
+    if not ts:
+        return _Reference(np.array([], dtype="float64"), np.array([], dtype="float64"))
+    return _Reference(np.concatenate(ts), np.concatenate(tps))
 
 
 def _fmt(value: float, relative: bool, signed: bool = False) -> str:
@@ -436,7 +500,7 @@ def effects_from_events(
     trained = trainings if trained is None else trained
     ever = np.isin(rep_ids, trained["rep_id"].astype("str").to_numpy())
     engine = _Engine(events, rep_ids, start, as_of)
-    references: dict[tuple[int, int], _Reference] = {}
+    references: dict[tuple[int, int, bytes], _Reference] = {}
     rows = []
     for tr in trainings.sort_values(["completed_at", "rep_id"]).itertuples(index=False):
         t = pd.Timestamp(tr.completed_at)
@@ -465,12 +529,15 @@ def effects_from_events(
             trained_before_end = set(trained_before_end) | {tr.rep_id}
         eligible = ~np.isin(rep_ids, list(trained_before_end)) & ~(hire_arr >= lo.to_datetime64())
         eligible[i] = False
-        lv = _levels(engine.exact_pieces(t, length), kind, eligible | (np.arange(len(rep_ids)) == i))
+        pieces, labels = engine.exact_pieces(t, length)
+        lv = _levels(pieces, labels, kind, eligible | (np.arange(len(rep_ids)) == i), teams)
         cand = np.flatnonzero(eligible & _usable(lv))
         row |= {"rep_before": lv.before[i], "rep_after": lv.after[i], "rep_n_before": int(lv.n_before[i]),
                 "rep_n_after": int(lv.n_after[i])}
-        c, fell_back = _controls(i, np.append(cand, i), teams, lv.before, s.training_controls,
-                                 s.training_min_team_controls)
+        controls, valid, fell_back = _matched(np.array([i]), cand, teams, lv.before, s.training_controls,
+                                              s.training_min_team_controls)
+        c = controls[0][valid[0]]
+        fell_back = bool(fell_back[0])
         row |= {"n_control_reps": len(c), "controls": ", ".join(rep_ids[c]),
                 "control_pool": "floor" if fell_back else "team"}
         if fell_back and len(c):
@@ -485,15 +552,13 @@ def effects_from_events(
             rows.append(row | {"verdict": "insufficient_data", "warning": "; ".join(notes),
                                "sentence": _sentence(row, "insufficient_data", notes, relative, trial_name)})
             continue
-        effect, se, pre, se_pre = _did(lv, i, c)
+        effect, se, pre, se_pre = (float(v[0]) for v in _did(lv, np.array([i]), controls[:, :len(c)], valid[:, :len(c)]))
         row |= {"control_before": float(np.mean(lv.before[c])), "control_after": float(np.mean(lv.after[c]))}
-        key = (length, i if placebo else -1)
+        phase = int((day - engine.start) / _DAY) % 7
+        pool = ~ever  # a placebo's own rep stays: the observed statistic is one of the permutations
+        key = (length, phase, pool.tobytes())
         if key not in references:
-            pool = ~ever
-            if placebo:
-                pool = pool.copy()
-                pool[i] = False
-            references[key] = _reference(engine, kind, pool, teams, hire_arr, length, min_size,
+            references[key] = _reference(engine, kind, pool, teams, hire_arr, length, phase, min_size,
                                          s.training_controls, s.training_min_team_controls)
         ref = references[key]
         q, q_pre = _critical(ref.t, confidence), _critical(ref.t_pre, confidence)
@@ -503,9 +568,11 @@ def effects_from_events(
         t_obs = effect / se if se > 0 else np.nan
         p_value = (1 + np.sum(np.abs(ref.t[np.isfinite(ref.t)]) >= abs(t_obs))) / (n_ref + 1) if np.isfinite(t_obs) else np.nan
         row |= {"effect": effect, "ci_low": low, "ci_high": high, "p_value": p_value}
+        if np.isfinite(pre):
+            row["pre_trend"] = pre
         if np.isfinite(pre) and np.isfinite(q_pre):
             pl, ph = pre - q_pre * se_pre, pre + q_pre * se_pre
-            row |= {"pre_trend": pre, "pre_trend_low": pl, "pre_trend_high": ph,
+            row |= {"pre_trend_low": pl, "pre_trend_high": ph,
                     "pre_trend_check": "failed" if (pl > 0 or ph < 0) else "passed"}
         if not np.isfinite(q) and not too_few:
             notes.append(f"only {n_ref} placebo trainings to calibrate the interval (need "
