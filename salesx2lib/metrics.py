@@ -124,7 +124,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
     "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
     "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
-    "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
+    "training": (_training, "per training: effect vs matched untrained reps (diff in diff), pre-trend check, placebo-calibrated interval, verdict"),
 }
 
 

@@ -124,10 +124,21 @@ def _activity_day_counts(dataset: Dataset, split_at: Iterable[pd.Timestamp]) -> 
     return out.astype({"at": "datetime64[us]"})
 
 
-def competency_events(
-    dataset: Dataset, competency_name: str, split_at: Iterable[pd.Timestamp] = (),
-    _activity_counts: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+def _rate_events(counts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Events of an activity ratio from :func:`_activity_day_counts`: its funnel successes and trials."""
+    num, dens = competency.FUNNEL_METRICS[metric]
+    return pd.DataFrame({"rep_id": counts["rep_id"], "at": counts["at"], "n": counts[list(dens)].sum(axis=1),
+                         "x": counts[num], "xx": 0.0})
+
+
+def _tidy_events(out: pd.DataFrame) -> pd.DataFrame:
+    """Rows with something to count (a day with opportunities but no appointment is kept)."""
+    out = out.loc[(out["n"] > 0) | (out["x"] != 0), _EVENT_COLUMNS]
+    return out.astype({"rep_id": "str", "at": "datetime64[us]", "n": "float64", "x": "float64", "xx": "float64"}
+                      ).reset_index(drop=True)
+
+
+def competency_events(dataset: Dataset, competency_name: str, split_at: Iterable[pd.Timestamp] = ()) -> pd.DataFrame:
     """The per-rep event counts a training's competency is measured on.
 
     ``n`` is trials and ``x`` successes for a rate (``rate = sum x / sum n`` over a window);
@@ -153,10 +164,7 @@ def competency_events(
     metric, _ = COMPETENCY_METRICS[competency_name]
     if metric in competency.ACTIVITY_METRICS:
         dataset.require("activities")
-        counts = _activity_counts if _activity_counts is not None else _activity_day_counts(dataset, split_at)
-        num, dens = competency.FUNNEL_METRICS[metric]
-        out = pd.DataFrame({"rep_id": counts["rep_id"], "at": counts["at"], "n": counts[list(dens)].sum(axis=1),
-                            "x": counts[num], "xx": 0.0})
+        out = _rate_events(_activity_day_counts(dataset, split_at), metric)
     else:
         o = dataset.opportunities
         if metric == "win_rate":
@@ -166,9 +174,7 @@ def competency_events(
             won = o.loc[(o["status"] == "won") & (o["amount"] > 0)]
             log = np.log(won["amount"].to_numpy(dtype="float64"))
             out = pd.DataFrame({"rep_id": won["rep_id"], "at": won["created_at"], "n": 1.0, "x": log, "xx": log**2})
-    out = out.loc[out["n"] > 0, _EVENT_COLUMNS]
-    return out.astype({"rep_id": "str", "at": "datetime64[us]", "n": "float64", "x": "float64", "xx": "float64"}
-                      ).reset_index(drop=True)
+    return _tidy_events(out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -545,7 +551,7 @@ def effects_from_events(
                          "controls from the whole floor")
         too_few = min(lv.n_before[i], lv.n_after[i]) < min_size
         if too_few:
-            notes.append(f"too few {trial_name} to tell: {int(lv.n_before[i])} before, {int(lv.n_after[i])} after "
+            notes.append(f"too few {trial_name}: {int(lv.n_before[i])} before, {int(lv.n_after[i])} after "
                          f"(fewer than {min_size})")
         if len(c) == 0:
             notes.append("no untrained rep to compare with")
@@ -713,7 +719,7 @@ def training_effects(
             if activity_counts is None:
                 dataset.require("activities")
                 activity_counts = _activity_day_counts(dataset, todo["completed_at"])
-            events = competency_events(dataset, name, _activity_counts=activity_counts)
+            events = _tidy_events(_rate_events(activity_counts, metric))
         else:
             events = competency_events(dataset, name)
         part = effects_from_events(events, dataset.reps, these, kind="log" if name == "deal_size" else "rate",

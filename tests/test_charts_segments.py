@@ -126,6 +126,27 @@ def test_training_effect_chart_has_interval_zero_line_and_one_panel_per_unit() -
     assert len(only_rates["vconcat"]) == 1
 
 
+def test_training_effect_chart_shows_the_verdict_and_the_pre_trend_check() -> None:
+    effects = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "competency": ["connect_rate", "win_rate"],
+            "completed_at": pd.to_datetime(["2026-05-01", "2026-05-02"]),
+            "effect": [0.1, 0.02], "ci_low": [0.05, -0.2], "ci_high": [0.15, 0.25],
+            "pre_trend": [0.0, 0.2], "pre_trend_low": [-0.03, 0.05], "pre_trend_high": [0.03, 0.35],
+            "pre_trend_check": ["passed", "failed"], "verdict": ["improved", "pre_trend_failed"],
+            "effect_unit": ["rate points", "rate points"], "warning": ["", ""],
+        }
+    )
+    spec = sc.training_effect_chart(effects).to_dict()
+    effect_panel, pre_panel = spec["vconcat"][0]["hconcat"]
+    assert effect_panel["layer"][1]["encoding"]["color"]["field"] == "verdict"
+    _, interval, point = pre_panel["layer"]
+    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("pre_trend_low", "pre_trend_high")
+    assert point["encoding"]["x"]["field"] == "pre_trend"
+    assert interval["encoding"]["color"]["field"] == "pre_trend_check"
+
+
 def test_charts_render_to_svg(segmented: pd.DataFrame) -> None:
     svg = (sc.segment_map_chart(segmented, load_settings()) | sc.segment_counts_chart(segmented)).to_json()
     assert "segment" in svg

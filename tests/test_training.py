@@ -27,6 +27,7 @@ import pytest
 from salesx2lib import training
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.load import load_dataset
+from salesx2lib.problems import DataError
 from salesx2lib.settings import load_settings
 from tests.worlds.training import deal_world, rate_world
 
@@ -199,7 +200,7 @@ def test_every_window_edge_counts_on_the_right_side():
     row = training.training_effects(_activity_dataset(stamps)).iloc[0]
     assert row["window_days"] == 56
     assert (row["rep_n_before"], row["rep_n_after"]) == (len(edges["before"]), len(edges["after"]))
-    assert row["verdict"] == "insufficient_data" and "too few conversations to tell: 4 before, 3 after" in row["warning"]
+    assert row["verdict"] == "insufficient_data" and "too few conversations: 4 before, 3 after" in row["warning"]
 
 
 def test_windows_are_cut_to_the_data_and_too_short_is_insufficient():
@@ -265,6 +266,10 @@ def test_training_settings_live_in_their_own_section(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text("[training]\nmin_deals = 40\ncontrols = 3\n", encoding="utf-8")
     assert (load_settings(path).training_min_deals, load_settings(path).training_controls) == (40, 3)
+    old = tmp_path / "old.toml"
+    old.write_text("[segments]\ntraining_window_weeks = 12\n", encoding="utf-8")
+    with pytest.raises(DataError, match="segments.training_window_weeks"):
+        load_settings(old)
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,3 +302,20 @@ def test_on_the_sample_placebo_connect_rate_trainings_are_rarely_significant(sam
     judged = p.loc[p["verdict"] != "insufficient_data"]
     assert len(judged) == 170  # 17 established untrained reps x 10 dates
     assert judged["verdict"].isin(CALLED).mean() <= 0.06  # measured 8/170 = 0.047 (was 16.7% before)
+
+
+def test_an_opportunity_created_days_after_its_appointment_is_counted():
+    """appointment_to_opportunity: the appointment on Friday, the opportunity on Monday (a day with no appointment)."""
+    ds = _activity_dataset([])
+    acts = pd.DataFrame({"activity_id": ["a1"], "rep_id": ["t"], "occurred_at": [pd.Timestamp("2026-05-01 10:00")],
+                         "activity_type": ["appointment"]}).astype({"occurred_at": "datetime64[us]"}).assign(
+        opportunity_id=pd.Series([None], dtype="str"))
+    opps = pd.DataFrame({"opportunity_id": ["o1"], "rep_id": ["t"], "status": ["open"], "stage": ["Prospecting"],
+                         "created_at": [pd.Timestamp("2026-05-04 11:00")], "closed_at": [pd.NaT],
+                         "expected_close_date": [pd.Timestamp("2026-06-01")], "amount": [1000.0]}).astype(
+        {"created_at": "datetime64[us]", "closed_at": "datetime64[us]", "expected_close_date": "datetime64[us]",
+         "opportunity_id": "str", "rep_id": "str", "status": "str", "stage": "str"})
+    with_opp = Dataset(tables={**ds.tables, "opportunities": opps}, activities=ibis.memtable(acts), as_of=ds.as_of)
+    events = training.competency_events(with_opp, "appointment_to_opportunity")
+    assert (events["n"].sum(), events["x"].sum()) == (1.0, 1.0)
+    assert len(events) == 2  # the appointment's day and the opportunity's day

@@ -39,8 +39,6 @@ COMPETENCY_COLORS: dict[str, str] = {
 
 _MAX_ROWS = 5000
 _SEGMENT_ORDER = ["self_sustained", "developing", "hands_on", "ramping"]
-_NO_WARNING, _WARNING = "no warning", "warning (hover)"
-_FLAG_COLORS = {_NO_WARNING: PALETTE[0], _WARNING: PALETTE[1]}
 _SEGMENT_SCALE = alt.Scale(domain=_SEGMENT_ORDER, range=[SEGMENT_COLORS[s] for s in _SEGMENT_ORDER])
 
 
@@ -252,15 +250,24 @@ def coaching_priority_chart(priorities: pd.DataFrame) -> alt.Chart:
     )
 
 
-def training_effect_chart(effects: pd.DataFrame) -> alt.VConcatChart:
-    """The effect of each training with its 95% interval, against a zero line.
+#: Colour of each training verdict (salesx2lib.training.VERDICTS) and of each pre-trend check.
+_VERDICT_COLORS = {"improved": SEGMENT_COLORS["self_sustained"], "no_clear_change": "#777777",
+                   "worse": SEGMENT_COLORS["hands_on"], "pre_trend_failed": PALETTE[3], "insufficient_data": "#cccccc"}
+_PRE_TREND_COLORS = {"passed": "#777777", "failed": PALETTE[3], "not_checked": "#cccccc"}
 
-    The effect is the difference in differences: the trained rep's change from the
-    before window to the after window, minus the untrained reps' change. A point right
-    of zero with its whole bar right of zero is an improvement the data can tell from
-    no effect; a bar across zero cannot be told apart from no effect. Rates are in rate
-    points, deal size as a relative change: one panel each. Orange rows carry a
-    warning (too few trials, cut windows, open deals): hover for it.
+
+def training_effect_chart(effects: pd.DataFrame) -> alt.VConcatChart:
+    """The effect of each training with its interval, and next to it the pre-trend check.
+
+    Left: the effect (difference in differences: the trained rep's change from the before
+    window to the after window, minus the change of its matched untrained reps), the bar its
+    interval calibrated on placebo trainings, coloured by ``verdict``: green improved, grey
+    no clear change, red worse, purple pre-trend failed, light grey insufficient data (a
+    point without a trustworthy bar). Right (when the frame has the columns): the same
+    comparison between the two halves of the before window, which should straddle zero; a
+    purple bar clear of zero means the rep was already moving apart before the training.
+    Rates are in rate points, deal size as a relative change: one row of panels each.
+    Hover for the sentence and the warning.
 
     Parameters
     ----------
@@ -276,39 +283,61 @@ def training_effect_chart(effects: pd.DataFrame) -> alt.VConcatChart:
                    ["rep_id", "competency", "completed_at", "effect", "ci_low", "ci_high", "effect_unit", "warning"],
                    "training.training_effects(dataset)")
     columns = [c for c in ("rep_id", "team", "competency", "metric", "completed_at", "rep_before", "rep_after",
-                           "control_before", "control_after", "effect", "ci_low", "ci_high", "effect_unit",
-                           "significant", "warning") if c in effects.columns]
+                           "rep_n_before", "rep_n_after", "control_before", "control_after", "controls", "effect",
+                           "ci_low", "ci_high", "effect_unit", "verdict", "pre_trend", "pre_trend_low",
+                           "pre_trend_high", "pre_trend_check", "sentence", "warning") if c in effects.columns]
     data = effects[columns]
+    if "verdict" not in data.columns:
+        data = data.assign(verdict=pd.Series("no_clear_change", index=data.index, dtype="str"))
+    with_pre = {"pre_trend", "pre_trend_low", "pre_trend_high", "pre_trend_check"} <= set(data.columns)
     tooltip = [alt.Tooltip("rep_id:N"), alt.Tooltip("competency:N"),
-               alt.Tooltip("completed_at:T", format="%Y-%m-%d", title="completed")] + [
+               alt.Tooltip("completed_at:T", format="%Y-%m-%d", title="completed"), alt.Tooltip("verdict:N")] + [
         alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("rep_before", "rep_after", "control_before", "control_after")
         if c in data.columns
-    ] + [alt.Tooltip("effect:Q", format="+.1%"), alt.Tooltip("ci_low:Q", format="+.1%"),
-         alt.Tooltip("ci_high:Q", format="+.1%"), alt.Tooltip("warning:N")]
-    color = alt.Color("flag:N", title=None, scale=alt.Scale(domain=list(_FLAG_COLORS), range=list(_FLAG_COLORS.values())))
-    titles = {"rate points": "effect in rate points (+10% = ten points)",
-              "relative": "effect as a relative change (+25% = deals 25% larger)"}
-    panels = []
+    ] + [alt.Tooltip(f"{c}:Q", format="+.1%") for c in ("effect", "ci_low", "ci_high")] + [
+        alt.Tooltip(f"{c}:N") for c in ("controls", "sentence", "warning") if c in data.columns]
+    color = alt.Color("verdict:N", title="verdict",
+                      scale=alt.Scale(domain=list(_VERDICT_COLORS), range=list(_VERDICT_COLORS.values())))
+    pre_color = alt.Color("pre_trend_check:N", title="pre-trend check",
+                          scale=alt.Scale(domain=list(_PRE_TREND_COLORS), range=list(_PRE_TREND_COLORS.values())))
+    titles = {"rate points": ("effect in rate points (+10% = ten points)", "pre-trend, rate points"),
+              "relative": ("effect as a relative change (+25% = deals 25% larger)", "pre-trend, relative")}
+    rows = []
     for unit in [u for u in ("rate points", "relative") if u in set(data["effect_unit"])]:
         base = alt.Chart(data).transform_filter(alt.datum.effect_unit == unit).transform_calculate(
-            training="datum.rep_id + ' ' + datum.competency",
-            flag=f"datum.warning ? '{_WARNING}' : '{_NO_WARNING}'",
-            zero="0",
-        )
+            training="datum.rep_id + ' ' + datum.competency", zero="0")
         y = alt.Y("training:N", title=None, sort=alt.EncodingSortField("completed_at", op="min", order="ascending"))
-        x = alt.X("ci_low:Q", title=titles.get(unit, unit), axis=alt.Axis(format="+.0%"))
-        panels.append(
-            alt.layer(
-                base.mark_rule(color="#333333").encode(x="zero:Q"),
-                base.mark_rule(strokeWidth=2.5, opacity=0.7).encode(x=x, x2="ci_high:Q", y=y, color=color, tooltip=tooltip),
-                base.mark_point(size=70, filled=True).encode(x="effect:Q", y=y, color=color, tooltip=tooltip),
-            ).properties(width=420, height=alt.Step(20))
-        )
-    return alt.vconcat(*panels, spacing=25).properties(
+        x = alt.X("ci_low:Q", title=titles.get(unit, (unit, unit))[0], axis=alt.Axis(format="+.0%"))
+        effect = alt.layer(
+            base.mark_rule(color="#333333").encode(x="zero:Q"),
+            base.mark_rule(strokeWidth=2.5, opacity=0.7).encode(x=x, x2="ci_high:Q", y=y, color=color, tooltip=tooltip),
+            base.mark_point(size=70, filled=True).encode(x="effect:Q", y=y, color=color, tooltip=tooltip),
+        ).properties(width=360, height=alt.Step(20))
+        if not with_pre:
+            rows.append(effect)
+            continue
+        pre_tip = [alt.Tooltip("rep_id:N"), alt.Tooltip("competency:N"), alt.Tooltip("pre_trend_check:N"),
+                   alt.Tooltip("pre_trend:Q", format="+.1%"), alt.Tooltip("pre_trend_low:Q", format="+.1%"),
+                   alt.Tooltip("pre_trend_high:Q", format="+.1%")]
+        px = alt.X("pre_trend_low:Q", title=titles.get(unit, (unit, unit))[1], axis=alt.Axis(format="+.0%"))
+        pre = alt.layer(
+            base.mark_rule(color="#333333").encode(x="zero:Q"),
+            base.mark_rule(strokeWidth=2.5, opacity=0.7).encode(x=px, x2="pre_trend_high:Q", y=alt.Y(
+                "training:N", title=None, axis=None, sort=alt.EncodingSortField("completed_at", op="min",
+                                                                              order="ascending")),
+                color=pre_color, tooltip=pre_tip),
+            base.mark_point(size=50, filled=True, shape="diamond").encode(
+                x="pre_trend:Q", y=alt.Y("training:N", axis=None, sort=alt.EncodingSortField(
+                    "completed_at", op="min", order="ascending")), color=pre_color, tooltip=pre_tip),
+        ).properties(width=200, height=alt.Step(20))
+        rows.append(alt.hconcat(effect, pre, spacing=10).resolve_scale(color="independent"))
+    return alt.vconcat(*rows, spacing=25).properties(
         title=alt.Title(
-            "Training effect: before vs after, against untrained reps (difference in differences)",
-            subtitle=["point = effect (rep's change − untrained reps' change), bar = 95% interval, "
-                      "black line = no effect", "orange: the row has a warning (too few trials, cut windows): hover"],
+            "Training effect against matched untrained reps, with the pre-trend check",
+            subtitle=["left: point = effect (rep's change − matched reps' change), bar = interval calibrated on "
+                      "placebo trainings, black line = no effect",
+                      "right: the same comparison inside the before window (should cross the line; purple = "
+                      "the rep was already moving: not trusted)"],
         )
     )
 
