@@ -437,15 +437,18 @@ def effects_from_events(
         pre    = (half2_rep − half1_rep) − mean_c (half2_c − half1_c)     (the pre-trend check)
         ci     = effect ± q × se,   pre-trend interval = pre ± q_pre × se_pre
 
-    ``v`` is the binomial variance ``p(1 − p)/n`` of a rate (``p`` shrunk by half a trial
-    so it is never 0) or ``s²/n`` for log amounts (``s²`` pooled within rep and window).
-    ``q`` and ``q_pre`` are **not** 1.96: they are the ``ceil(confidence × (N + 1))``-th
-    smallest of the ``N`` absolute studentized statistics ``|effect/se|`` (``|pre/se_pre|``)
-    of placebo trainings: every never-trained rep (eligible, with enough trials) at every
-    date, 7 days apart, whose windows fit in the data, with its own matched controls. Trials
-    of one rep are not independent (good and bad weeks, team-wide swings, drift); the
-    placebos carry all of that, so the interval is as wide as placebo effects really are,
-    and ``p_value = (1 + #{|t_placebo| ≥ |t|}) / (N + 1)``.
+    ``v`` of a rate is ``p(1 − p)/n + tau2 Σ_k n_k² / n²`` over the window's weekly bins
+    ``k`` (``p`` shrunk by half a trial so it is never 0; ``tau2`` the week-to-week variance
+    of a rep's rate beyond binomial noise, pooled over the reps compared with team-wide
+    swings taken out, :func:`_week_variance`), or ``s²/n`` for log amounts (``s²`` pooled
+    within rep and window). ``q`` and ``q_pre`` are **not** 1.96: they are the
+    ``ceil(confidence × (N + 1))``-th smallest of the ``N`` absolute studentized statistics
+    ``|effect/se|`` (``|pre/se_pre|``) of placebo trainings: every never-trained rep
+    (hired before the window, with at least half the minimum trials) at every date, 7 days
+    apart on the training's weekday, whose windows fit in the data, with its own matched
+    controls. Trials of one rep are not independent (good and bad weeks, team-wide swings,
+    drift); the placebos carry all of that, so the interval is as wide as placebo effects
+    really are, and ``p_value = (1 + #{|t_placebo| ≥ |t|}) / (N + 1)``.
 
     Controls: reps with no training completed before the after window ends, hired before
     the before window starts, with trials in both halves of the before window and in the
@@ -482,8 +485,9 @@ def effects_from_events(
         Every training of the dataset (``rep_id``, ``completed_at``), for the choice of
         controls and placebos; ``trainings`` when ``None``.
     placebo
-        ``trainings`` are placebos: their reps are left out of the controls and placebos
-        of their own row only (not each other's).
+        ``trainings`` are placebos: each row's rep is left out of its own controls only
+        (not of the other rows'), and stays among the placebo trainings that calibrate
+        the interval (the observed statistic is one of the permutations).
     trial_name
         What the trials are called, for the sentences.
 
@@ -492,6 +496,8 @@ def effects_from_events(
     pandas.DataFrame
         One row per training, columns as :func:`training_effects`.
     """
+    if kind not in ("rate", "log"):
+        raise ValueError(f"kind must be 'rate' or 'log', not {kind!r}")
     s = settings or load_settings()
     window = (weeks if weeks is not None else s.training_window_weeks) * 7
     if s.training_controls < 1 or s.training_min_team_controls < 1:
