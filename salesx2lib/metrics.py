@@ -21,6 +21,7 @@ from salesx2lib import (
     gaps,
     horizon,
     milestones,
+    periods,
     relevance,
     rolling,
     rollup,
@@ -102,7 +103,16 @@ def _routines(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _coaching(ds: Dataset, q: Query) -> pd.DataFrame:
-    return coaching.coaching_priorities(ds, q.start, q.end)
+    return coaching.coaching_priorities(ds, q.start, q.end, settings=q.settings)
+
+
+def _coaching_review(ds: Dataset, q: Query) -> pd.DataFrame:
+    return coaching.coaching_review(ds, q.start, q.end, settings=q.settings)
+
+
+def _next_milestones(ds: Dataset, q: Query) -> pd.DataFrame:
+    review = coaching.coaching_review(ds, end=periods.trailing_range(q.as_of)[1], settings=q.settings)
+    return milestones.next_milestones(milestones.milestones(ds, q.as_of, q.settings), review, q.as_of, q.settings)
 
 
 def _training(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -121,9 +131,11 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
-    "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
+    "milestones": (_milestones, "per rep and milestone on the road to self_sustained: held now (latest weeks/months), since when"),
+    "next_milestones": (_next_milestones, "per developing/hands_on rep as of --as-of: the next milestone (coaching competency) and its date"),
     "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
-    "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
+    "coaching": (_coaching, "the coaching list: per rep a competency below target with P >= 0.9, ranked by expected revenue gain"),
+    "coaching_review": (_coaching_review, "every rep's coaching decision: priority, backed_off (self_sustained), no_clear_gap, no_data"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }
 
