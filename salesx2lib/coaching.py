@@ -31,6 +31,7 @@ from salesx2lib.settings import Settings, load_settings
 
 __all__ = [
     "STATUSES",
+    "choose_priorities",
     "coaching_priorities",
     "coaching_review",
     "competency_gains",
@@ -179,7 +180,9 @@ def competency_gains(
     **Ceiling.** ``impact_ceiling = (n - x) * unit_value`` for a rate: every failed trial
     of that step turned into a success (the rate at 1; e.g. a win rate cannot win more
     than the rep's lost deals), downstream steps as they are; ``won * target`` for the
-    deal size. ``revenue_impact <= impact_high <= impact_ceiling`` always. Uncertainty of
+    deal size. ``impact_low <= impact_high <= impact_ceiling`` and ``revenue_impact <=
+    impact_ceiling`` always (the mean can exceed ``impact_high`` when ``p_below < 0.025``:
+    the quantile is then 0, the mean a small positive amount). Uncertainty of
     the downstream factors is not in the interval (they are taken at their shrunk values).
 
     Parameters
@@ -221,7 +224,7 @@ def competency_gains(
     factors = factors.assign(ramp_factor=factors["rep_id"].map(ramp_by_rep).fillna(1.0).astype("float64"))
     tenured = factors.loc[factors["ramp_factor"] >= 1.0]
     bench = gaps.benchmark_factors(tenured, benchmark)[["team", "factor", "benchmark_value"]]
-    wide = factors.pivot_table(index="rep_id", columns="factor", values="rep_value", aggfunc="first")
+    wide = factors.pivot(index="rep_id", columns="factor", values="rep_value").reindex(columns=list(gaps.FACTORS))
     c = counts.set_index("rep_id")
     appts = c["appointments"].to_numpy(dtype="float64")
     prospect = np.where(appts > 0, c["prospect_appointments"].to_numpy(dtype="float64") / np.maximum(appts, 1), 1.0)
@@ -303,6 +306,52 @@ def competency_gains(
         }
     )
     return out.astype(_GAIN_COLUMNS).reset_index(drop=True)
+
+
+def choose_priorities(gains: pd.DataFrame, segment: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """Each rep's coaching decision from :func:`competency_gains` and the rep's segment.
+
+    ``status``: ``backed_off`` if the segment is ``self_sustained``; else ``priority`` if
+    some competency has ``p_below >= coaching.min_probability`` and ``revenue_impact > 0``
+    (the competency shown is the one with the largest ``revenue_impact``); else
+    ``no_clear_gap`` (the competency shown is the one with the highest ``p_below``, the
+    closest to a priority; none when nothing can be compared).
+
+    Parameters
+    ----------
+    gains
+        :func:`competency_gains`.
+    segment
+        ``rep_id``, ``segment`` (a rep missing here is ``unknown``: never backed off).
+    settings
+        The settings (packaged defaults when ``None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id``, ``team``, ``segment``, ``status``, then the columns of
+        :func:`competency_gains` for the competency shown (``competency`` ... ``impact_ceiling``);
+        one row per rep of ``gains``.
+    """
+    s = settings or load_settings()
+    if not 0.0 < s.coaching_min_probability < 1.0:
+        raise ValueError(f"coaching.min_probability must be between 0 and 1, not {s.coaching_min_probability!r}")
+    candidates = gains.loc[(gains["p_below"] >= s.coaching_min_probability) & (gains["revenue_impact"] > 0)]
+    best = candidates.sort_values("revenue_impact", ascending=False, kind="stable").drop_duplicates("rep_id")
+    closest = gains.loc[gains["p_below"].notna()].sort_values("p_below", ascending=False, kind="stable")
+    closest = closest.loc[~closest["rep_id"].isin(best["rep_id"])].drop_duplicates("rep_id")
+    chosen = pd.concat([best, closest], ignore_index=True).drop(columns=["team", "status", "successes", "unit_value"])
+    reps = gains[["rep_id", "team"]].drop_duplicates("rep_id")
+    out = reps.merge(chosen, on="rep_id", how="left").merge(segment[["rep_id", "segment"]], on="rep_id", how="left")
+    out = out.assign(segment=out["segment"].fillna("unknown").astype("str"))
+    status = np.select(
+        [out["segment"].eq("self_sustained"), out["rep_id"].isin(best["rep_id"])], ["backed_off", "priority"],
+        default="no_clear_gap",
+    )
+    out = out.assign(status=pd.Series(status, index=out.index, dtype="str"), trials=out["trials"].fillna(0))
+    columns = ["rep_id", "team", "segment", "status", "competency", "trials", "current_rate", "benchmark_rate",
+               "ramp_factor", "target_rate", "p_below", "revenue_impact", "impact_low", "impact_high", "impact_ceiling"]
+    return out[columns].astype({"trials": "int64", "competency": "str"}).reset_index(drop=True)
 
 
 def _current_segments(dataset: Dataset, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
@@ -389,29 +438,16 @@ def coaching_review(
     deals = competency.closed_deals(dataset.opportunities, lo, hi)
     gains = competency_gains(counts, deals, ramp_factors(dataset.reps, lo, hi, s), benchmark=benchmark, settings=s)
     when = min(hi - pd.Timedelta(days=1), dataset.as_of)
-    segs = _current_segments(dataset, when, s)
-    candidates = gains.loc[(gains["p_below"] >= s.coaching_min_probability) & (gains["revenue_impact"] > 0)]
-    best = candidates.sort_values("revenue_impact", ascending=False, kind="stable").drop_duplicates("rep_id")
-    closest = gains.loc[gains["p_below"].notna()].sort_values("p_below", ascending=False, kind="stable")
-    closest = closest.drop_duplicates("rep_id")
-    chosen = pd.concat([best, closest.loc[~closest["rep_id"].isin(best["rep_id"])]], ignore_index=True)
-    reps = dataset.reps[["rep_id", "team"]].assign(
+    decided = choose_priorities(gains, _current_segments(dataset, when, s), s)
+    reps = dataset.reps[["rep_id"]].assign(
         rep_name=dataset.reps["rep_name"] if "rep_name" in dataset.reps.columns else dataset.reps["rep_id"]
     )
-    out = reps.merge(chosen.drop(columns=["team", "status", "successes", "unit_value"]), on="rep_id", how="left")
-    out = out.merge(segs, on="rep_id", how="left").merge(counts[["rep_id", "won_amount", "dials"]], on="rep_id", how="left")
-    out["segment"] = out["segment"].fillna("unknown")
-    status = np.select(
-        [out["segment"].eq("self_sustained"), out["rep_id"].isin(best["rep_id"]), out["dials"].fillna(0).eq(0)],
-        ["backed_off", "priority", "no_data"],
-        default="no_clear_gap",
-    )
+    out = decided.merge(reps, on="rep_id", how="left").merge(counts[["rep_id", "won_amount", "dials"]], on="rep_id")
     out = out.assign(
-        status=status,
-        won_revenue=out["won_amount"].fillna(0.0),
+        status=out["status"].where(~(out["status"].eq("no_clear_gap") & out["dials"].eq(0)), "no_data"),
+        won_revenue=out["won_amount"],
         window_start=lo,
         window_end=hi,
-        trials=out["trials"].fillna(0),
     )
     out = out.assign(sentence=[_sentence(r, s) for _, r in out.iterrows()])
     columns = ["rep_id", "rep_name", "team", "segment", "status", "competency", "trials", "current_rate",
