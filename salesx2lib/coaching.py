@@ -35,6 +35,7 @@ __all__ = [
     "coaching_priorities",
     "coaching_review",
     "competency_gains",
+    "priority_list",
     "ramp_factors",
 ]
 
@@ -492,7 +493,20 @@ def coaching_priorities(
     MissingTableError
         If the dataset has no activity log.
     """
-    review = coaching_review(dataset, start, end, benchmark=benchmark, weeks=weeks, settings=settings)
+    return priority_list(coaching_review(dataset, start, end, benchmark=benchmark, weeks=weeks, settings=settings))
+
+
+def priority_list(review: pd.DataFrame) -> pd.DataFrame:
+    """The ``priority`` rows of a :func:`coaching_review`, ranked: what :func:`coaching_priorities` returns.
+
+    ``rank`` orders by ``revenue_impact`` (largest first), ``team_rank`` within the team;
+    use it when the review is already at hand (a notebook that also shows who is backed off).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``team_rank``, then the columns of ``review`` except ``status``.
+    """
     out = review.loc[review["status"] == "priority"].drop(columns="status")
     out = out.sort_values("revenue_impact", ascending=False, kind="stable").reset_index(drop=True)
     out = out.assign(
