@@ -27,10 +27,12 @@ gives each rep's distance to the top producers on the routines that differ.
 
 from __future__ import annotations
 
+import itertools
+from functools import lru_cache
+
 import ibis
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from salesx2lib import competency, periods
 from salesx2lib.dataset import Dataset
@@ -375,18 +377,44 @@ def routines(
     return out.sort_values(["team", "rep_id"]).reset_index(drop=True)
 
 
-def _welch(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Difference of means ``mean(a) - mean(b)`` with its Welch t interval."""
-    if len(a) < 2 or len(b) < 2:
-        return (float(a.mean() - b.mean()) if len(a) and len(b) else np.nan), np.nan, np.nan
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = float(np.sqrt(va + vb))
-    if se == 0:
-        return diff, diff, diff
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
-    return diff, diff - half, diff + half
+@lru_cache(maxsize=256)
+def _u_cdf(m: int, n: int) -> np.ndarray:
+    """``P(U <= u)``, u = 0..m*n, of the Mann-Whitney statistic of samples of sizes m and n with no ties.
+
+    The number of arrangements with ``U = u`` is the coefficient of ``q^u`` in the Gaussian
+    binomial ``[m+n choose m]_q = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i)``, computed exactly
+    with Python integers.
+    """
+    g = [1]
+    for i in range(1, m + 1):
+        h = g + [0] * (n + i)
+        for j, v in enumerate(g):
+            h[j + n + i] -= v
+        for j in range(i, len(h)):
+            h[j] += h[j - i]
+        while len(h) > 1 and h[-1] == 0:
+            h.pop()
+        g = h
+    total = sum(g)
+    return np.array([float(c) for c in itertools.accumulate(g)]) / float(total)
+
+
+def _shift_interval(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Hodges-Lehmann shift of ``a`` over ``b`` with its distribution-free (Mann-Whitney) interval.
+
+    ``D`` = the ``m n`` differences ``a_i - b_j`` sorted; estimate ``median(D)``; interval
+    ``[D_(k), D_(mn+1-k)]`` with ``k`` the largest integer such that ``P(U <= k - 1) <=
+    (1 - level) / 2`` under the exact null distribution of ``U`` (no ties): it covers the
+    true shift with probability at least ``level`` whenever the two groups differ by a
+    shift only, whatever the distribution. ``k = 0`` (too few values for that level) gives
+    an infinite interval.
+    """
+    d = np.sort(np.subtract.outer(a, b).ravel())
+    cdf = _u_cdf(len(a), len(b))
+    k = int(np.searchsorted(cdf, (1 - level) / 2, side="right"))  # #{u : P(U <= u) <= alpha/2}
+    if k == 0:
+        return float(np.median(d)), -np.inf, np.inf
+    return float(np.median(d)), float(d[k - 1]), float(d[len(d) - k])
 
 
 def _dispersion(values: np.ndarray) -> float:
@@ -407,18 +435,23 @@ def routine_comparison(
        routines are never negative). The routine is ``uninformative`` when
        ``distinct < routines_min_distinct`` or ``dispersion < routines_min_dispersion``:
        nearly every rep does the same, so it cannot separate top producers from the rest.
-    2. **Top producers against the rest**, on the informative routines only:
-       ``difference = mean_top - mean_rest`` with a Welch t interval
-       (``se = sqrt(s_top^2/n_top + s_rest^2/n_rest)``, Welch-Satterthwaite degrees of
-       freedom) at level ``1 - (1 - confidence) / k``, ``k`` = number of informative
-       routines (Bonferroni): the ``k`` intervals hold together with probability at least
-       ``confidence``, so testing several routines does not manufacture a difference.
+    2. **Top producers against the rest**, on the ``k`` informative routines:
+       ``difference`` = the Hodges-Lehmann shift, ``median_{i,j}(top_i - rest_j)`` over all
+       pairs of a top producer and another rep, with its distribution-free interval from
+       the exact Mann-Whitney distribution (``diff_ci_low``, ``diff_ci_high``; see
+       :func:`_shift_interval`) at level ``interval_level = 1 - (1 - confidence) / k``
+       (Bonferroni): the ``k`` intervals hold together with probability at least
+       ``confidence``, whatever the routines' distributions, so testing several routines
+       does not manufacture a difference. The interval excludes 0 exactly when the
+       two-sided Mann-Whitney test rejects at ``1 - interval_level``.
 
-    ``label``: ``uninformative`` (step 1); ``insufficient_data`` (fewer than 2 top producers
-    or 2 others with a value); ``differs`` (the interval excludes 0); else
-    ``no_clear_difference``. ``better`` is ``higher`` / ``lower`` (the top producers' side)
-    when the label is ``differs``, else ``""``. A difference is an association, not an
-    effect: it says what top producers do, not that doing it makes a top producer.
+    ``label``: ``uninformative`` (step 1); ``insufficient_data`` (no rep has a value, or too
+    few top producers or others for an interval at that level: with 2 top producers and 10
+    others the smallest attainable two-sided p is 2/66); ``differs`` (the interval excludes
+    0); else ``no_clear_difference``. ``better`` is ``higher`` / ``lower`` (the top
+    producers' side) when the label is ``differs``, else ``""``. A difference is an
+    association, not an effect: it says what top producers do, not that doing it makes a
+    top producer.
 
     Parameters
     ----------
@@ -450,36 +483,43 @@ def routine_comparison(
         values = r[name].to_numpy(dtype="float64")
         top = r.loc[r["top_producer"], name].to_numpy(dtype="float64")
         rest = r.loc[~r["top_producer"], name].to_numpy(dtype="float64")
-        distinct = int(len(np.unique(values)))
         q1, med, q3 = np.quantile(values, [0.25, 0.5, 0.75]) if len(values) else (np.nan,) * 3
-        dispersion = _dispersion(values) if len(values) else np.nan
-        flat = distinct < s.routines_min_distinct or (len(values) > 0 and dispersion < s.routines_min_dispersion)
         rows.append({
-            "routine": name, "n_reps": len(values), "distinct": distinct, "n_top": len(top), "n_rest": len(rest),
-            "median": med, "q1": q1, "q3": q3, "dispersion": dispersion,
+            "routine": name, "n_reps": len(values), "distinct": len(np.unique(values)), "n_top": len(top),
+            "n_rest": len(rest), "median": med, "q1": q1, "q3": q3,
+            "dispersion": _dispersion(values) if len(values) else np.nan,
             "mean_top": top.mean() if len(top) else np.nan, "mean_rest": rest.mean() if len(rest) else np.nan,
             "median_top": np.median(top) if len(top) else np.nan, "median_rest": np.median(rest) if len(rest) else np.nan,
-            "uninformative": bool(flat), "_top": top, "_rest": rest,
+            "_top": top, "_rest": rest,
         })
-    k = sum(not row["uninformative"] for row in rows)
+    for row in rows:
+        row["uninformative"] = row["n_reps"] > 0 and (
+            row["distinct"] < s.routines_min_distinct or row["dispersion"] < s.routines_min_dispersion)
+    k = sum(row["n_reps"] > 0 and not row["uninformative"] for row in rows)
     level = 1 - (1 - confidence) / max(k, 1)
     for row in rows:
         top, rest = row.pop("_top"), row.pop("_rest")
-        row["interval_level"] = level
-        if row["uninformative"]:
-            row.update(difference=np.nan, diff_ci_low=np.nan, diff_ci_high=np.nan, label="uninformative", better="",
-                       note=f"{row['distinct']} distinct values, quartile dispersion {row['dispersion']:.3f}: "
-                            "nearly the same for every rep; not charted")
+        row.update(interval_level=level, difference=np.nan, diff_ci_low=np.nan, diff_ci_high=np.nan, better="", note="")
+        if row["n_reps"] == 0:
+            row.update(label="insufficient_data", note="no rep has a value on this data")
             continue
-        diff, lo, hi = _welch(top, rest, level)
-        if len(top) < 2 or len(rest) < 2:
-            label, note = "insufficient_data", f"{len(top)} top producers and {len(rest)} others with a value"
+        if row["uninformative"]:
+            row.update(label="uninformative",
+                       note=f"{row['distinct']} distinct values, quartile dispersion {row['dispersion']:.3f}: "
+                            "nearly the same for every rep; not compared, not charted")
+            continue
+        if len(top) == 0 or len(rest) == 0:
+            row.update(label="insufficient_data", note=f"{len(top)} top producers and {len(rest)} others with a value")
+            continue
+        diff, lo, hi = _shift_interval(top, rest, level)
+        row.update(difference=diff, diff_ci_low=lo, diff_ci_high=hi)
+        if not np.isfinite(lo):
+            row.update(label="insufficient_data",
+                       note=f"{len(top)} top producers and {len(rest)} others: too few for a {level:.1%} interval")
         elif lo > 0 or hi < 0:
-            label, note = "differs", ""
+            row.update(label="differs", better="higher" if lo > 0 else "lower")
         else:
-            label, note = "no_clear_difference", ""
-        row.update(difference=diff, diff_ci_low=lo, diff_ci_high=hi, label=label, note=note,
-                   better=("higher" if diff > 0 else "lower") if label == "differs" else "")
+            row.update(label="no_clear_difference")
     out = pd.DataFrame(rows)
     columns = ["routine", "n_reps", "distinct", "n_top", "n_rest", "median", "q1", "q3", "dispersion", "mean_top",
                "mean_rest", "median_top", "median_rest", "difference", "diff_ci_low", "diff_ci_high", "interval_level",

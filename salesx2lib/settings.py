@@ -62,7 +62,7 @@ class Settings:
     routines_block_gap_minutes: float = 5.0
     routines_touch_types: tuple[str, ...] = ("dial", "email", "meeting")
     routines_follow_up_types: tuple[str, ...] = ("email", "appointment")
-    routines_min_distinct: int = 3
+    routines_min_distinct: int = 2
     routines_min_dispersion: float = 0.05
 
 
