@@ -133,7 +133,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: held now (latest weeks/months), since when"),
     "next_milestones": (_next_milestones, "per developing/hands_on rep as of --as-of: the next milestone (coaching competency) and its date"),
-    "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
+    "routines": (_routines, "per rep: teachable routines (call blocks, follow-up cadence, touches before the appointment, same-day follow-up, conversation days, next steps), attainment and top producers within the team"),
     "coaching": (_coaching, "the coaching list: per rep a competency below target with P >= 0.9, ranked by expected revenue gain"),
     "coaching_review": (_coaching_review, "every rep's coaching decision: priority, backed_off (self_sustained), no_clear_gap, no_data"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
