@@ -47,7 +47,8 @@ def _one_team(won: int, lost: int, others: list[tuple[int, int]], size: float = 
     rows = [("x", won, lost)] + [(f"o{i}", w, lo) for i, (w, lo) in enumerate(others)]
     counts = pd.DataFrame(
         {
-            "rep_id": [r[0] for r in rows], "team": "T", "dials": 1000, "conversations": 200, "appointments": 80,
+            "rep_id": [r[0] for r in rows], "team": "T", "dials": 1000, "conversations": 200, "connected_calls": 200,
+            "appointments": 80,
             "emails": 0, "meetings": 0, "business_cards": 0, "other_activities": 0, "prospect_appointments": 80,
             "opportunities": 40, "won": [r[1] for r in rows], "lost": [r[2] for r in rows],
         }
@@ -155,6 +156,7 @@ def test_impact_never_above_its_interval_and_the_ceiling(rows):
     counts = pd.DataFrame(data, columns=["rep_id", "dials", "conversations", "appointments", "opportunities", "won",
                                          "lost", "ramp"]).assign(team="T", emails=0, meetings=0, business_cards=0,
                                                                  other_activities=0)
+    counts = counts.assign(connected_calls=counts["conversations"])
     counts = counts.assign(prospect_appointments=counts["appointments"], won_amount=counts["won"] * 900.0,
                            lost_amount=counts["lost"] * 900.0)
     deals = pd.DataFrame({"rep_id": np.repeat(counts["rep_id"], counts["won"]), "won": 1,

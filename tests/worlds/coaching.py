@@ -60,7 +60,8 @@ def funnel_world(
     a typical rep), ``special_dials`` dials (default ``dials``) and ``special_ramp`` as its
     ramp factor. Counts are binomial down the funnel: conversations ~ Bin(dials, connect),
     appointments ~ Bin(conversations, c2a) (all prospect appointments), opportunities ~
-    Bin(appointments, a2o), all decided in the window, won ~ Bin(opportunities, win).
+    Bin(appointments, a2o), all decided in the window, won ~ Bin(opportunities, win). Every
+    conversation is a connected call (no meetings held).
     Every won deal is worth ``deal_size`` exactly, so the value of a won deal is known.
 
     Rep ids are ``w{world}_{i}`` (typical) and ``w{world}_X``; the team is ``w{world}``.
@@ -85,7 +86,8 @@ def funnel_world(
     zeros = np.zeros(len(ids), dtype="int64")
     counts = pd.DataFrame(
         {
-            "rep_id": ids, "team": teams, "dials": d.astype("int64"), "conversations": conv, "appointments": appt,
+            "rep_id": ids, "team": teams, "dials": d.astype("int64"), "conversations": conv, "connected_calls": conv,
+            "appointments": appt,
             "emails": zeros, "meetings": zeros, "business_cards": zeros, "other_activities": zeros,
             "prospect_appointments": appt, "opportunities": opps, "won": won, "lost": lost,
             "won_amount": won * deal_size, "lost_amount": lost * deal_size,
@@ -149,8 +151,10 @@ def small_floor(with_quotas: bool = True) -> Dataset:
     acts, opps, quotas, reps = [], [], [], []
     for rep, (d, c, a, o, w, lost, size, quota, hired) in _PLAN.items():
         start = max(lo, pd.Timestamp(hired))
-        for kind, n in (("dial", d), ("conversation", c), ("appointment", a)):
-            acts.append(pd.DataFrame({"rep_id": rep, "occurred_at": _spread(n, start, hi), "activity_type": kind}))
+        dials = _spread(d, start, hi)
+        talks = dials[(np.arange(c) * d) // c]  # every conversation is a connected call: same second as a dial
+        for kind, times in (("dial", dials), ("conversation", talks), ("appointment", _spread(a, start, hi))):
+            acts.append(pd.DataFrame({"rep_id": rep, "occurred_at": times, "activity_type": kind}))
         created = _spread(o, start, hi - pd.Timedelta(days=15))
         for i, when in enumerate(created):
             # won deals spread evenly among the decided ones
