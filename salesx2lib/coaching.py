@@ -366,7 +366,7 @@ def _current_segments(dataset: Dataset, as_of: pd.Timestamp, settings: Settings)
 
 
 def _show(competency_name: str, value: float) -> str:
-    return f"{value:,.0f}" if competency_name == "avg_deal_size" else f"{value:.0%}"
+    return f"{value:,.0f}" if competency_name == "avg_deal_size" else f"{value:.1%}"
 
 
 def _sentence(r: pd.Series, s: Settings) -> str:

@@ -363,7 +363,7 @@ def next_milestones(
         who = f"{name} ({r.rep_id}, {r.segment})"
         if r.status == "priority":
             size = r.competency == "avg_deal_size"
-            show = (lambda v: f"{v:,.0f}") if size else (lambda v: f"{v:.0%}")
+            show = (lambda v: f"{v:,.0f}") if size else (lambda v: f"{v:.1%}")
             row = (r.competency, "competency", r.current_rate, r.target_rate,
                    f"{who}: {r.competency} from {show(r.current_rate)} to {show(r.target_rate)} by {due:%d %B %Y}.")
         elif r.rep_id in first_open.index:

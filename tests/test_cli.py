@@ -156,6 +156,9 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
         ("milestones", ["rep_id", "milestone", "met", "met_at", "progress"]),
         ("routines", ["rep_id", "conversation_days_per_week", "next_step_share", "won_revenue"]),
         ("coaching", ["rep_id", "competency", "current_rate", "benchmark_rate", "revenue_impact"]),
+        ("coaching_review", ["rep_id", "segment", "status", "competency", "p_below", "revenue_impact", "impact_low",
+                             "impact_high", "impact_ceiling"]),
+        ("next_milestones", ["rep_id", "segment", "next_milestone", "kind", "target_date"]),
         ("training", ["rep_id", "competency", "effect", "ci_low", "ci_high", "warning"]),
     ],
 )
