@@ -285,7 +285,10 @@ def competency_gains(
         (rows["status"] == "observed").to_numpy()
         & np.isfinite(target) & np.isfinite(scale) & np.isfinite(p_below) & (n > 0)
     )
-    clip = lambda v: np.minimum(np.maximum(target - v, 0.0), cap)  # noqa: E731
+
+    def clip(value: np.ndarray) -> np.ndarray:  # the rise a posterior value leaves to the target, capped
+        return np.minimum(np.maximum(target - value, 0.0), cap)
+
     out = pd.DataFrame(
         {
             "rep_id": rows["rep_id"],
