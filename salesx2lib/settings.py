@@ -58,6 +58,13 @@ class Settings:
     routines_window_weeks: int = 13
     routines_next_step_days: int = 14
     routines_top_quantile: float = 0.75
+    relevance_horizon_days: int = 0
+    relevance_lookback_days: int = 0
+    relevance_within: str = "period"
+    relevance_alpha: float = 0.05
+    relevance_adjust: str = "holm"
+    relevance_min_reps: int = 10
+    relevance_n_resamples: int = 9999
 
 
 def default_settings_text() -> str:
@@ -151,7 +158,24 @@ def load_settings(path: str | Path | None = None) -> Settings:
         routines_window_weeks=raw["routines"]["window_weeks"],
         routines_next_step_days=raw["routines"]["next_step_days"],
         routines_top_quantile=float(raw["routines"]["top_quantile"]),
+        relevance_horizon_days=raw["relevance"]["horizon_days"],
+        relevance_lookback_days=raw["relevance"]["lookback_days"],
+        relevance_within=raw["relevance"]["within"],
+        relevance_alpha=float(raw["relevance"]["alpha"]),
+        relevance_adjust=raw["relevance"]["adjust"],
+        relevance_min_reps=raw["relevance"]["min_reps"],
+        relevance_n_resamples=raw["relevance"]["n_resamples"],
     )
+    where = path.name if path is not None else "settings.toml"
+    relevance_choices = {
+        "within": (settings.relevance_within, ("period", "period_and_rep")),
+        "adjust": (settings.relevance_adjust, ("holm", "fdr_bh")),
+    }
+    for key, (value, choices) in relevance_choices.items():
+        if value not in choices:
+            raise DataError([Problem(where, None, f"relevance.{key}", f"{value!r} is not one of {', '.join(choices)}")])
+    if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
+        raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
         raise DataError(
