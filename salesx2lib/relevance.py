@@ -340,6 +340,8 @@ def _demean(values: np.ndarray, groups: list[np.ndarray], tol: float = 1e-12) ->
 def _ranks_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Mid-ranks (1..n_g, ties share their average rank) of ``values`` within each group."""
     n = len(values)
+    if n == 0:
+        return np.zeros(0)
     order = np.lexsort((values, groups))
     sv, sg = values[order], groups[order]
     new_group = np.r_[True, sg[1:] != sg[:-1]]
@@ -387,7 +389,7 @@ def within_scores(
         raise ValueError(f"within must be one of {', '.join(WITHIN)}, not {within!r}")
     keep = np.isfinite(x) & np.isfinite(y)
     size = np.bincount(period[keep], minlength=int(period.max()) + 1 if len(period) else 0)
-    keep &= size[period] >= _MIN_REPS_PER_PERIOD if len(period) else keep
+    keep &= size[period] >= _MIN_REPS_PER_PERIOD
     p = period[keep]
     n = size[p].astype("float64")
     scores = [(_ranks_within(v[keep], p) - (n + 1.0) / 2.0) / n for v in (x, y)]
