@@ -52,6 +52,7 @@ def _weekly(n_reps: int = 30, n_weeks: int = 20, seed: int = 0) -> pd.DataFrame:
             "period_start": (MONDAY + pd.to_timedelta(7 * week, unit="D")).astype("datetime64[us]"),
             "dials": dials,
             "conversations": conversations,
+            "connected_calls": conversations,
             "appointments": appointments,
             "emails": emails,
             "meetings": zeros,
@@ -133,7 +134,7 @@ def test_rep_period_metrics_pairs_ratios_of_summed_counts_with_the_result():
     rep = counts.loc[counts["rep_id"] == "r01"].reset_index(drop=True)
     row = m.loc[(m["rep_id"] == "r01") & (m["as_of"] == rep["period_start"][3])].set_index("metric")
     # as-of week 3: weeks 0-2 before, weeks 3-4 after
-    assert row.loc["connect_rate", "value"] == pytest.approx(rep["conversations"][:3].sum() / rep["dials"][:3].sum())
+    assert row.loc["connect_rate", "value"] == pytest.approx(rep["connected_calls"][:3].sum() / rep["dials"][:3].sum())
     assert row.loc["win_rate", "value"] == pytest.approx(rep["won"][:3].sum() / (rep["won"][:3] + rep["lost"][:3]).sum())
     assert row.loc["dials", "result"] == rep["won_amount"][3:5].sum()
     assert set(m.loc[m["kind"] == "task", "metric"]) == {
@@ -297,8 +298,8 @@ def test_relevance_refuses_bad_arguments():
 
 def test_without_activities_only_the_opportunity_metrics():
     opp_only = _weekly(seed=5).drop(
-        columns=["dials", "conversations", "appointments", "emails", "meetings", "business_cards", "other_activities",
-                 "prospect_appointments"]
+        columns=["dials", "conversations", "connected_calls", "appointments", "emails", "meetings", "business_cards",
+                 "other_activities", "prospect_appointments"]
     )
     out = relevance.relevance(opp_only, "week", horizon=2, n_resamples=50)
     assert sorted(out["metric"]) == ["avg_deal_size", "opportunities", "win_rate"]

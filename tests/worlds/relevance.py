@@ -141,6 +141,7 @@ def relevance_world(seed: int, *, n_reps: int = 30, n_weeks: int = 52, effect: f
             "period_start": (_FIRST_MONDAY + pd.to_timedelta(7 * week, unit="D")),
             "dials": dials.ravel(),
             "conversations": conversations.ravel(),
+            "connected_calls": conversations.ravel(),  # every conversation of this world is a call
             "appointments": appointments.ravel(),
             "emails": emails.ravel(),
             "meetings": meetings.ravel(),
