@@ -21,7 +21,12 @@ The design, and why (the method page is ``docs/metrics-competency.md``, section 
   other reps that week, and then higher on revenue". ``within="period_and_rep"`` also
   takes out each rep's own average (two-way fixed effects on the ranks), so only a rep's
   changes against their own usual count: a stricter test, blind to stable differences
-  between reps (a competency that never changes cannot be seen by it).
+  between reps (a competency that never changes cannot be seen by it). The rep's average
+  is taken over as-of dates ``lookback + horizon`` periods apart, whose windows never
+  overlap: averaging over overlapping windows puts the same won deals in one date's
+  lookback and another date's horizon, and made ``win_rate`` "significant" in 35% of
+  simulated floors where nothing predicts (the bias of fixed effects with lagged
+  outcomes, Nickell 1981); with the phase-wise average it is 4%.
 * **Inference by rep.** The windows of consecutive as-of dates overlap and a rep's weeks
   resemble each other, so the rep is the unit of independent information. The p-value
   comes from a sign-flip randomization test over reps (each rep's contribution to the
@@ -367,8 +372,10 @@ def within_scores(
     Within each period ``t`` with ``n_t >= 3`` pairs: ``score = (rank - (n_t + 1) / 2) / n_t``
     (mid-ranks for ties), so each period's scores lie in (-1/2, 1/2) and sum to 0;
     periods with fewer pairs are left out. With ``within="period_and_rep"`` the scores are
-    then demeaned per rep and per period, alternately, until both sets of means are 0
-    (the two-way within transformation).
+    then demeaned per (rep, phase) and per period, alternately, until both sets of means
+    are 0 (the two-way within transformation), where ``phase = period mod gap``: a rep's
+    average is taken over periods ``gap`` apart, so with ``gap = lookback + horizon`` no
+    two windows averaged together overlap.
 
     Parameters
     ----------
@@ -378,6 +385,8 @@ def within_scores(
         Integer codes (0..k-1) of each pair's as-of period and rep.
     within
         ``period`` or ``period_and_rep``.
+    gap
+        Periods between the dates of one rep averaged together (``period_and_rep`` only).
 
     Returns
     -------
@@ -510,7 +519,8 @@ def relevance(
         Metric window in periods; ``horizon`` if omitted.
     within
         ``period`` (compare reps within each as-of date) or ``period_and_rep`` (also
-        within each rep: only changes against the rep's own average count).
+        within each rep: only changes against the rep's own average count, the average
+        over dates ``lookback + horizon`` apart; see :func:`within_scores`).
     n_resamples
         Bootstrap resamples and random sign vectors (the smallest possible p-value is
         ``1 / (n_resamples + 1)``).
