@@ -6,7 +6,8 @@ worlds of ``tests/worlds/relevance.py``, whose answer is declared.
 
 Timing: the calibration loops use 999 resamples / sign vectors (enough for Holm over 13
 metrics: the smallest possible p-value, 0.001, times 13 is below 0.05) instead of the
-default 9,999; 200 null worlds in the default mode and 100 in ``period_and_rep``.
+default 9,999; 200 null worlds in the default mode and 60 in ``period_and_rep``. About 50 s
+on a quiet two-core machine, most of it in the 200 worlds.
 """
 
 from __future__ import annotations
@@ -345,25 +346,38 @@ def test_known_truth_within_reps_sees_the_drifting_competency_not_the_tasks():
     assert hits[list(TASKS)].max() <= 0.1
 
 
-@pytest.mark.parametrize(("within", "n_worlds"), [("period", 200), ("period_and_rep", 100)])
-def test_calibration_over_null_worlds(within, n_worlds):
-    """No metric has an effect, the calendar is strong: false labels stay rare, p-values uniform."""
+def _null_runs(within: str, n_worlds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """p-values and labels of every metric over null worlds (no effect, strong calendar)."""
     p_values, labels = [], []
     for seed in range(1000, 1000 + n_worlds):
         out = relevance.relevance(relevance_world(seed, effect=0.0).counts, "week", horizon=CYCLE_WEEKS,
                                   n_resamples=999, within=within, seed=seed).set_index("metric")
         p_values.append(out["p_value"])
         labels.append(out["label"])
-    p = pd.DataFrame(p_values)
-    labelled = pd.DataFrame(labels) == "predicts_results"
+    return pd.DataFrame(p_values), pd.DataFrame(labels) == "predicts_results"
+
+
+def test_calibration_over_200_null_worlds():
+    """No metric has an effect, the calendar is strong: false labels stay rare, p-values uniform."""
+    p, labelled = _null_runs("period", 200)
     assert p.notna().all().all()  # every metric judged in every world
-    # the raw test holds its 5% level: pooled over metrics, and per metric (binomial sd ~1.5-2.2%)
+    # the raw test holds its 5% level: pooled over metrics, and per metric (binomial sd 1.5%)
     assert 0.03 <= (p <= 0.05).to_numpy().mean() <= 0.07
-    assert (p <= 0.05).mean().max() <= 0.11
+    assert (p <= 0.05).mean().max() <= 0.10
     # labels use Holm: each null metric labelled in at most 6% of the worlds ...
     assert labelled.mean().max() <= 0.06
-    # ... and any false predicts_results at all (family-wise) in about 5% at most
-    assert labelled.any(axis=1).mean() <= 0.09
+    # ... and any false predicts_results at all (family-wise) in about 5% at most (sd 1.5%)
+    assert labelled.any(axis=1).mean() <= 0.08
+
+
+def test_calibration_within_reps_has_no_lagged_outcome_bias():
+    """Demeaning per rep over overlapping windows made win_rate "significant" in 35% of null
+    worlds (Nickell's bias); the phase-wise rep average keeps every metric near 5% (60 worlds)."""
+    p, labelled = _null_runs("period_and_rep", 60)
+    rejected = (p <= 0.05).mean()
+    assert rejected[["win_rate", "avg_deal_size"]].max() <= 0.15
+    assert (p <= 0.05).to_numpy().mean() <= 0.08
+    assert labelled.mean().max() <= 0.07 and labelled.any(axis=1).mean() <= 0.12
 
 
 # --- scatter plots and chart --------------------------------------------------------------
