@@ -336,7 +336,10 @@ def _demean(values: np.ndarray, groups: list[np.ndarray], tol: float = 1e-12) ->
     for _ in range(1000):
         for g, size in zip(groups, sizes, strict=True):
             out = out - (np.bincount(g, out, minlength=len(size)) / size)[g]
-        worst = max(np.abs(np.bincount(g, out, minlength=len(size)) / size).max() for g, size in zip(groups, sizes, strict=True))
+        worst = max(
+            np.abs(np.bincount(g, out, minlength=len(size)) / size).max()
+            for g, size in zip(groups, sizes, strict=True)
+        )
         if worst < tol:
             break
     return out
