@@ -122,7 +122,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
-    "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
+    "routines": (_routines, "per rep: teachable routines (call blocks, follow-up cadence, touches before the appointment, same-day follow-up, conversation days, next steps), attainment and top producers within the team"),
     "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }
