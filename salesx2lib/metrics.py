@@ -61,7 +61,7 @@ def _funnel(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _relevance(ds: Dataset, q: Query) -> pd.DataFrame:
-    return relevance.relevance(competency.rep_counts(ds, q.start, q.end, freq=q.freq), q.freq)
+    return relevance.relevance_table(ds, q.start, q.end, q.freq, q.as_of, q.settings)
 
 
 def _gaps(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -123,7 +123,7 @@ def _training(ds: Dataset, q: Query) -> pd.DataFrame:
 METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] = {
     "activity": (_activity, "activity counts per rep, period (--freq) and activity_type"),
     "funnel": (_funnel, "per rep and ratio: successes, trials, rate, Wilson 95% interval, shrunk rate"),
-    "relevance": (_relevance, "per metric: rank correlation with the next period's won revenue, bootstrap interval"),
+    "relevance": (_relevance, "per metric: rank correlation with the next sales cycle's won revenue within each period, adjusted p-value"),
     "gaps": (_gaps, "per rep and factor: share of the log revenue gap to the team median"),
     "cycle": (_cycle, "per team and all: Kaplan-Meier sales cycle (open deals censored) next to the won-only median"),
     "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),

@@ -68,6 +68,13 @@ class Settings:
     routines_follow_up_types: tuple[str, ...] = ("email", "appointment")
     routines_min_distinct: int = 2
     routines_min_dispersion: float = 0.05
+    relevance_horizon_days: int = 0
+    relevance_lookback_days: int = 0
+    relevance_within: str = "period"
+    relevance_alpha: float = 0.05
+    relevance_adjust: str = "holm"
+    relevance_min_reps: int = 10
+    relevance_n_resamples: int = 9999
 
 
 def default_settings_text() -> str:
@@ -171,7 +178,24 @@ def load_settings(path: str | Path | None = None) -> Settings:
         routines_follow_up_types=tuple(raw["routines"]["follow_up_types"]),
         routines_min_distinct=raw["routines"]["min_distinct"],
         routines_min_dispersion=float(raw["routines"]["min_dispersion"]),
+        relevance_horizon_days=raw["relevance"]["horizon_days"],
+        relevance_lookback_days=raw["relevance"]["lookback_days"],
+        relevance_within=raw["relevance"]["within"],
+        relevance_alpha=float(raw["relevance"]["alpha"]),
+        relevance_adjust=raw["relevance"]["adjust"],
+        relevance_min_reps=raw["relevance"]["min_reps"],
+        relevance_n_resamples=raw["relevance"]["n_resamples"],
     )
+    where = path.name if path is not None else "settings.toml"
+    relevance_choices = {
+        "within": (settings.relevance_within, ("period", "period_and_rep")),
+        "adjust": (settings.relevance_adjust, ("holm", "fdr_bh")),
+    }
+    for key, (value, choices) in relevance_choices.items():
+        if value not in choices:
+            raise DataError([Problem(where, None, f"relevance.{key}", f"{value!r} is not one of {', '.join(choices)}")])
+    if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
+        raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
         raise DataError(
