@@ -202,11 +202,13 @@ def segment_history_chart(history: pd.DataFrame) -> alt.FacetChart:
     )
 
 
-def coaching_priority_chart(priorities: pd.DataFrame) -> alt.Chart:
-    """Revenue at stake per rep: bars of ``revenue_impact``, coloured by the competency to coach.
+def coaching_priority_chart(priorities: pd.DataFrame) -> alt.LayerChart:
+    """Revenue at stake per rep: bars of ``revenue_impact`` with its 95% interval, coloured by competency.
 
-    Each bar is the funnel revenue the rep would add over the range if the named
-    competency alone rose to the team benchmark. Longest bar first.
+    Each bar is the revenue the rep is expected to add over the window's activity if the
+    named competency alone reached its target (the team benchmark, ramp-adjusted for a new
+    hire); the whisker is its 95% interval (``impact_low`` to ``impact_high``) when the frame
+    has it. Longest bar first. Self_sustained reps are not in the frame (backed off).
 
     Parameters
     ----------
@@ -216,37 +218,41 @@ def coaching_priority_chart(priorities: pd.DataFrame) -> alt.Chart:
 
     Returns
     -------
-    altair.Chart
+    altair.LayerChart
     """
     _check_rows(priorities, "coaching_priority_chart", "pass the first rows (priorities.head(n))")
     _check_columns(priorities, "coaching_priority_chart",
                    ["rep_id", "team", "competency", "current_rate", "benchmark_rate", "revenue_impact"],
                    "coaching.coaching_priorities(dataset)")
     columns = [c for c in ("rank", "team_rank", "rep_id", "rep_name", "team", "competency", "current_rate",
-                           "benchmark_rate", "revenue_impact", "sentence") if c in priorities.columns]
+                           "benchmark_rate", "target_rate", "p_below", "revenue_impact", "impact_low", "impact_high",
+                           "sentence") if c in priorities.columns]
     data = priorities[columns]
     label = "rep_name" if "rep_name" in data.columns else "rep_id"
     domain = list(COMPETENCY_COLORS)
-    return (
-        alt.Chart(data)
-        .transform_calculate(who=f"datum.{label} + ' (' + datum.team + ')'")
-        .mark_bar()
-        .encode(
-            x=alt.X("revenue_impact:Q", title="revenue_impact: funnel revenue added at the team benchmark",
-                    axis=alt.Axis(format=",.0f")),
-            y=alt.Y("who:N", title=None, sort="-x"),
-            color=alt.Color("competency:N", title="competency to coach",
-                            scale=alt.Scale(domain=domain, range=[COMPETENCY_COLORS[c] for c in domain])),
-            tooltip=[c for c in ("rep_id", "rep_name", "team", "competency") if c in data.columns]
-            + [alt.Tooltip("current_rate:Q", format=",.3~f"), alt.Tooltip("benchmark_rate:Q", format=",.3~f"),
-               alt.Tooltip("revenue_impact:Q", format=",.0f")]
-            + (["sentence:N"] if "sentence" in data.columns else []),
-        )
-        .properties(
-            width=420, height=alt.Step(18),
-            title=alt.Title("Coaching priorities: the competency whose gap costs each rep the most",
-                            subtitle="revenue_impact = funnel revenue × (benchmark / rep − 1) for that one competency"),
-        )
+    tooltip = [c for c in ("rep_id", "rep_name", "team", "competency") if c in data.columns] + [
+        alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("current_rate", "benchmark_rate", "target_rate") if c in data.columns
+    ] + [alt.Tooltip(f"{c}:Q", format=".0%") for c in ("p_below",) if c in data.columns] + [
+        alt.Tooltip(f"{c}:Q", format=",.0f") for c in ("revenue_impact", "impact_low", "impact_high") if c in data.columns
+    ] + (["sentence:N"] if "sentence" in data.columns else [])
+    base = alt.Chart(data).transform_calculate(who=f"datum.{label} + ' (' + datum.team + ')'")
+    y = alt.Y("who:N", title=None, sort=alt.EncodingSortField("revenue_impact", op="max", order="descending"))
+    bars = base.mark_bar().encode(
+        x=alt.X("revenue_impact:Q", title="revenue_impact: expected revenue added at the target",
+                axis=alt.Axis(format=",.0f")),
+        y=y,
+        color=alt.Color("competency:N", title="competency to coach",
+                        scale=alt.Scale(domain=domain, range=[COMPETENCY_COLORS[c] for c in domain])),
+        tooltip=tooltip,
+    )
+    layers = [bars]
+    if {"impact_low", "impact_high"} <= set(data.columns):
+        layers.append(base.mark_rule(color="#333333").encode(x="impact_low:Q", x2="impact_high:Q", y=y, tooltip=tooltip))
+    return alt.layer(*layers).properties(
+        width=420, height=alt.Step(18),
+        title=alt.Title("Coaching priorities: a real gap (P(below target) ≥ 0.9), ranked by expected revenue",
+                        subtitle="bar = E[revenue added if that one competency reached its target], line = 95% interval; "
+                                 "self_sustained reps are backed off, not listed"),
     )
 
 
@@ -349,8 +355,9 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
     """Each rep's milestones on the ladder: met (green), open (orange), not checkable (grey).
 
     One row per rep, one column per milestone in ladder order, one panel per team; the
-    cell shows the best run (``progress``, e.g. ``3 of 4 weeks``). Hover for the
-    description, when it was met and the current run.
+    cell shows the current run over the latest periods (``progress``, e.g. ``3 of 4
+    weeks``): green only when the milestone holds now. Hover for the description, the
+    window judged and since when it has held.
 
     Parameters
     ----------
@@ -366,16 +373,16 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
                    ["rep_id", "team", "milestone", "description", "met", "met_at", "progress", "note"],
                    "milestones.milestones(dataset)")
     m = milestones_frame
-    columns = [c for c in ("rep_id", "rep_name", "team", "milestone", "description", "met_at", "progress", "note")
-               if c in m.columns]
+    columns = [c for c in ("rep_id", "rep_name", "team", "milestone", "description", "met_at", "window_start",
+                           "window_end", "progress", "note") if c in m.columns]
     # met is a nullable boolean; the chart gets it as text so that "not checkable" survives JSON.
     data = m[columns].assign(status=m["met"].astype("boolean").map({True: "met", False: "open"}).fillna("not checkable")
                              .astype("str"))
     ladder = list(dict.fromkeys(m["milestone"]))
     tooltip = [alt.Tooltip(c) for c in ("rep_id", "rep_name") if c in data.columns] + [
         "milestone:N", "description:N", "status:N", "progress:N",
-        alt.Tooltip("met_at:T", format="%Y-%m-%d", title="met at"), "note:N",
-    ]
+        alt.Tooltip("met_at:T", format="%Y-%m-%d", title="held since"), "note:N",
+    ] + [alt.Tooltip(f"{c}:T", format="%Y-%m-%d") for c in ("window_start", "window_end") if c in data.columns]
     x = alt.X("milestone:N", title=None, sort=ladder, axis=alt.Axis(orient="top", labelAngle=0))
     y = alt.Y("rep_id:N", title=None, sort="ascending")
     cells = alt.Chart().mark_rect(stroke="white", strokeWidth=1).encode(
@@ -392,17 +399,23 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
         .properties(width=alt.Step(190), height=alt.Step(18))
         .facet(row=alt.Row("team:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
         .resolve_scale(y="independent")
-        .properties(title=alt.Title("Milestones on the road to self_sustained",
-                                    subtitle="cell = best run in the lookback; hover for when it was met"))
+        .properties(title=alt.Title("Milestones on the road to self_sustained: held now?",
+                                    subtitle="green = held in each of the latest weeks/months; cell = current run; "
+                                             "hover for since when"))
     )
 
 
-def routine_link_chart(comparison: pd.DataFrame) -> alt.LayerChart:
-    """How each routine goes with results: rank correlation with won revenue, 95% interval, zero line.
+def routine_link_chart(comparison: pd.DataFrame) -> alt.FacetChart:
+    """Top producers against the rest on each routine: the shift with its interval, a zero line.
 
-    A bar wholly right of zero: reps who do more of the routine win more; wholly left:
-    less of it goes with more revenue; across zero: the data shows no link (``matters``
-    false). The tooltip has the top producers' and the rest's means and the difference.
+    One panel per routine labelled ``differs`` or ``no_clear_difference``, each with its own
+    x scale (the routines have different units: a share, days, touches). The point is the
+    Hodges-Lehmann shift (top producers minus the rest), the bar its interval (joint over
+    the routines compared), the black line no difference. A bar wholly right of zero: top
+    producers do more of it; wholly left: less. Routines labelled ``uninformative`` (nearly
+    the same for every rep) or ``insufficient_data`` are **not drawn**: a chart of a routine
+    that does not vary would invite coaching on nothing. The tooltip has the number of
+    reps and both groups' medians.
 
     Parameters
     ----------
@@ -411,30 +424,32 @@ def routine_link_chart(comparison: pd.DataFrame) -> alt.LayerChart:
 
     Returns
     -------
-    altair.LayerChart
+    altair.FacetChart
     """
     _check_rows(comparison, "routine_link_chart", "pass one row per routine")
-    _check_columns(comparison, "routine_link_chart", ["routine", "rho", "rho_ci_low", "rho_ci_high", "matters"],
-                   "routines.routine_comparison(routines_frame)")
-    columns = [c for c in ("routine", "n_top", "n_rest", "mean_top", "mean_rest", "difference", "diff_ci_low",
-                           "diff_ci_high", "rho", "rho_ci_low", "rho_ci_high", "matters", "better")
-               if c in comparison.columns]
-    data = comparison[columns]
-    y = alt.Y("routine:N", title=None, sort=None)
-    color = alt.Color("matters:N", title="link to results", scale=alt.Scale(domain=[True, False],
-                                                                            range=[PALETTE[2], "#999999"]),
-                      legend=alt.Legend(labelExpr="datum.value ? 'interval excludes 0' : 'no clear link'"))
-    tooltip = ["routine:N"] + [alt.Tooltip(f"{c}:Q", format=",.3~f") for c in columns if c not in ("routine", "matters", "better")]
-    base = alt.Chart(data)
-    return alt.layer(
-        alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#333333").encode(x="zero:Q"),
-        base.mark_rule(strokeWidth=3).encode(
-            x=alt.X("rho_ci_low:Q", title="rank correlation with won revenue (Spearman rho)",
-                    scale=alt.Scale(domain=[-1, 1])),
-            x2="rho_ci_high:Q", y=y, color=color, tooltip=tooltip),
-        base.mark_point(filled=True, size=80).encode(x="rho:Q", y=y, color=color, tooltip=tooltip),
-    ).properties(
-        width=420, height=alt.Step(28),
-        title=alt.Title("Routines and results: does the behaviour go with won revenue?",
-                        subtitle="point = rho across reps, bar = 95% bootstrap interval, black line = no link"),
+    needed = ["routine", "label", "difference", "diff_ci_low", "diff_ci_high", "n_top", "n_rest", "median_top",
+              "median_rest"]
+    _check_columns(comparison, "routine_link_chart", needed, "routines.routine_comparison(routines_frame)")
+    data = comparison.loc[comparison["label"].isin(["differs", "no_clear_difference"]), needed]
+    color = alt.Color("label:N", title="top producers vs the rest",
+                      scale=alt.Scale(domain=["differs", "no_clear_difference"], range=[PALETTE[2], "#999999"]))
+    tooltip = ["routine:N", "label:N", alt.Tooltip("n_top:Q", title="top producers"),
+               alt.Tooltip("n_rest:Q", title="the rest")] + [
+        alt.Tooltip(f"{c}:Q", format=",.3~f")
+        for c in ("median_top", "median_rest", "difference", "diff_ci_low", "diff_ci_high")]
+    base = alt.Chart().encode(tooltip=tooltip)
+    panel = alt.layer(
+        base.transform_calculate(zero="0").mark_rule(color="#333333").encode(
+            x=alt.X("zero:Q", title="top producers minus the rest", scale=alt.Scale(zero=True, nice=True))),
+        base.mark_rule(strokeWidth=3).encode(x="diff_ci_low:Q", x2="diff_ci_high:Q", color=color),
+        base.mark_point(filled=True, size=80).encode(x="difference:Q", color=color),
+        data=data,
+    ).properties(width=380, height=24)
+    return panel.facet(
+        row=alt.Row("routine:N", title=None, sort=data["routine"].tolist(),
+                    header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).resolve_scale(x="independent").properties(
+        title=alt.Title("Routines: do top producers (by attainment in their team) do it differently?",
+                        subtitle="point = shift (Hodges-Lehmann), bar = joint interval, black line = no difference; "
+                                 "routines that barely vary are not drawn"),
     )
