@@ -566,15 +566,16 @@ def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> p
     state = np.zeros(len(frame), dtype="int64")
     pending = np.zeros(len(frame), dtype="int64")
     runs = np.zeros(len(frame), dtype="int64")
-    since = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
-    for _, idx in frame.groupby("rep_id", sort=False).indices.items():
-        walked = _walk(entry.to_numpy()[idx], hold[idx], k)
-        start = None
-        for j, (pos, (st, pend, run)) in enumerate(zip(idx, walked, strict=True)):
-            state[pos], pending[pos], runs[pos] = st, pend, run
-            if j == 0 or st != walked[j - 1][0]:
-                start = frame.at[pos, "as_of"]
-            since[pos] = start
+    as_of = frame["as_of"].to_numpy(dtype="datetime64[us]")
+    since = as_of.copy()
+    entry_levels = entry.to_numpy()
+    for idx in frame.groupby("rep_id", sort=False).indices.values():
+        walked = np.array(_walk(entry_levels[idx], hold[idx], k), dtype="int64").reshape(-1, 3)
+        state[idx], pending[idx], runs[idx] = walked[:, 0], walked[:, 1], walked[:, 2]
+        starts = np.r_[True, walked[1:, 0] != walked[:-1, 0]]
+        run_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
+        since[idx] = as_of[idx][run_start]
+    since = pd.Series(since, index=frame.index, dtype="datetime64[us]")
     segment_names = pd.Series([_LEVEL_SEGMENT[v] for v in state], index=frame.index, dtype="str")
     pending_names = pd.Series([_LEVEL_SEGMENT[v] if v else "" for v in pending], index=frame.index, dtype="str")
     prev_state = pd.Series(state, index=frame.index).groupby(frame["rep_id"]).shift()
