@@ -612,3 +612,16 @@ def test_the_sample_segments_flip_far_less_with_hysteresis(sample):
     assert st["reversals"] <= 3
     path = history.loc[history["rep_id"] == "R005", "segment"]
     assert path.nunique() == 1  # R005: D/S/D/D/S/D/S/D under the rules alone
+
+
+def test_metric_tables_use_the_hysteresis():
+    from salesx2lib.metrics import metric_table
+
+    ds = _dataset()
+    table = metric_table(ds, "segment_history", as_of="2026-03-29")
+    assert list(table.columns[:4]) == ["rep_id", "as_of", "segment", "reason"]
+    history = segments.segment_history(ds, S, as_of="2026-03-29")
+    assert table["segment"].tolist() == history["segment"].tolist()
+    current = metric_table(ds, "segments", as_of="2026-03-29").set_index("rep_id")
+    expected = segments.current_segments(ds, "2026-03-29", S).set_index("rep_id")
+    assert current["segment"].to_dict() == expected["segment"].to_dict()
