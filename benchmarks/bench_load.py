@@ -5,6 +5,8 @@ rows as Parquet; fixed seed), then times
 
 1. ``load_dataset`` (every contract rule checked in DuckDB over the whole log), and
 2. ``rollup.activity_counts(freq="week")`` (rep x week x type in the engine),
+3. ``rollup.connected_calls(freq="week")`` (conversations paired with a dial of the same
+   rep and second: a join of the log with itself, in the engine),
 
 and reports the peak resident memory of the process, which shows the log never reached
 pandas. Run::
@@ -90,11 +92,15 @@ def main() -> None:
     t = time.perf_counter()
     counts = rollup.activity_counts(ds, "week")
     rolled = time.perf_counter() - t
+    t = time.perf_counter()
+    connected = rollup.connected_calls(ds, "week")
+    paired = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size_mb = (folder / "activities.parquet").stat().st_size / 1e6
     print(f"activity log: {args.rows:,} rows, {size_mb:,.0f} MB Parquet")
     print(f"load_dataset (validation of every rule): {validated:.1f} s")
     print(f"activity_counts(week): {rolled:.1f} s -> {len(counts):,} rep x week x type rows")
+    print(f"connected_calls(week): {paired:.1f} s -> {len(connected):,} rep x week rows")
     print(f"peak resident memory: {peak_mb:,.0f} MB")
 
 

@@ -5,7 +5,9 @@ ratio), not tasks (100 dials a day). This module turns a :class:`~salesx2lib.dat
 into per-rep counts for a date range ``[start, end)`` (activities rolled up in the
 engine, opportunities counted in pandas), then into the four funnel ratios
 
-* ``connect_rate`` = conversations / dials
+* ``connect_rate`` = connected calls / dials (a connected call is a conversation logged
+  in the same second as a dial, :func:`salesx2lib.rollup.connected_calls`: a meeting held
+  is a conversation but not a connected dial)
 * ``conversation_to_appointment`` = appointments / conversations
 * ``appointment_to_opportunity`` = opportunities created / prospect appointments
   (appointments not yet tied to an opportunity: a follow-up meeting booked on an open
@@ -32,13 +34,14 @@ import pandas as pd
 
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.periods import to_timestamp
-from salesx2lib.rollup import activity_counts, activity_totals, period_start
+from salesx2lib.rollup import activity_counts, activity_totals, connected_calls, period_start
 from salesx2lib.schema import ACTIVITY_TYPES
 from salesx2lib.stats import beta_prior_from_sums, shrink, wilson_interval
 
 __all__ = [
     "ACTIVITY_COUNT_COLUMNS",
     "ACTIVITY_METRICS",
+    "CONNECTED_CALLS",
     "FUNNEL_METRICS",
     "OPPORTUNITY_COUNT_COLUMNS",
     "closed_deals",
@@ -68,12 +71,16 @@ ACTIVITY_COUNT_COLUMNS: dict[str, str] = {
 #: of ``appointment_to_opportunity``.
 PROSPECT_APPOINTMENTS = "prospect_appointments"
 
+#: Conversations paired with a dial in the same second (:func:`salesx2lib.rollup.connected_calls`):
+#: the successes of ``connect_rate``. Meetings held are conversations, not connected dials.
+CONNECTED_CALLS = "connected_calls"
+
 #: Opportunity counts of :func:`rep_counts`, always present.
 OPPORTUNITY_COUNT_COLUMNS: tuple[str, ...] = ("opportunities", "won", "lost", "won_amount", "lost_amount")
 
 #: The funnel ratios in funnel order: metric -> (successes column, trials columns summed).
 FUNNEL_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "connect_rate": ("conversations", ("dials",)),
+    "connect_rate": (CONNECTED_CALLS, ("dials",)),
     "conversation_to_appointment": ("appointments", ("conversations",)),
     "appointment_to_opportunity": ("opportunities", (PROSPECT_APPOINTMENTS,)),
     "win_rate": ("won", ("won", "lost")),
@@ -178,7 +185,8 @@ def rep_counts(
         ``rep_id``, ``team``, [``period_start``], then when the dataset has activities
         ``dials``, ``conversations``, ``appointments``, ``emails``, ``meetings``,
         ``business_cards``, ``other_activities``, ``prospect_appointments`` (appointments
-        with no ``opportunity_id``) (int64), and always ``opportunities``,
+        with no ``opportunity_id``), ``connected_calls`` (conversations paired with a dial,
+        :func:`salesx2lib.rollup.connected_calls`) (int64), and always ``opportunities``,
         ``won``, ``lost`` (int64), ``won_amount``, ``lost_amount`` (float64). Sorted by
         rep and period.
 
@@ -215,8 +223,10 @@ def rep_counts(
         wide.columns.name = None
         appointments = act.loc[act["activity_type"] == "appointment"].groupby(keys)["prospecting"].sum()
         wide[PROSPECT_APPOINTMENTS] = appointments.reindex(wide.index, fill_value=0)
+        connected = connected_calls(narrowed, freq).set_index(keys)[CONNECTED_CALLS]
+        wide[CONNECTED_CALLS] = connected.reindex(wide.index, fill_value=0)
         parts.insert(0, wide)
-        count_columns = [*ACTIVITY_COUNT_COLUMNS.values(), PROSPECT_APPOINTMENTS, *count_columns]
+        count_columns = [*ACTIVITY_COUNT_COLUMNS.values(), PROSPECT_APPOINTMENTS, CONNECTED_CALLS, *count_columns]
     events = pd.concat([p.reset_index()[keys] for p in parts], ignore_index=True)
     events = events.astype({"rep_id": "str"})
     reps = dataset.reps[["rep_id", "team"]]
@@ -238,7 +248,7 @@ def rep_counts(
 
 
 def require_activity_columns(
-    counts: pd.DataFrame, columns: Sequence[str] = ("dials", "conversations", "appointments")
+    counts: pd.DataFrame, columns: Sequence[str] = ("dials", CONNECTED_CALLS, "conversations", "appointments")
 ) -> None:
     """Raise :class:`MissingTableError` if ``counts`` lacks the activity count ``columns``.
 
@@ -300,7 +310,7 @@ def funnel(counts: pd.DataFrame) -> pd.DataFrame:
     ``shrunk_rate = (min(x, n) + alpha) / (n + alpha + beta)`` with ``Beta(alpha, beta)``
     fitted across the reps of the team (and period) by :func:`salesx2lib.stats.fit_beta_prior`.
 
-    The metrics are ``connect_rate`` (conversations / dials), ``conversation_to_appointment``
+    The metrics are ``connect_rate`` (connected calls / dials), ``conversation_to_appointment``
     (appointments / conversations), ``appointment_to_opportunity`` (opportunities created /
     prospect appointments, i.e. appointments not tied to an opportunity) and ``win_rate`` (won / (won + lost), by close date). Only the metrics
     whose count columns are in ``counts`` are computed: without activities, ``win_rate``

@@ -134,7 +134,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
-    "routines": (_routines, "per rep: weekly routines (conversation days, days to appointment, next steps) and won revenue"),
+    "routines": (_routines, "per rep: teachable routines (call blocks, follow-up cadence, touches before the appointment, same-day follow-up, conversation days, next steps), attainment and top producers within the team"),
     "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }

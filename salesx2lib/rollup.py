@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from typing import Literal
 
+import ibis
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
 
-__all__ = ["FREQ_UNITS", "activity_counts", "activity_totals", "last_activity", "next_period", "period_start"]
+__all__ = [
+    "FREQ_UNITS",
+    "activity_counts",
+    "activity_totals",
+    "connected_calls",
+    "last_activity",
+    "next_period",
+    "period_start",
+]
 
 Freq = Literal["day", "week", "month"]
 
@@ -90,6 +99,61 @@ def activity_totals(dataset: Dataset) -> pd.DataFrame:
     )
     out = expr.to_pandas()
     return _canonical(out, {"rep_id": "str", "activity_type": "str", "count": "int64", "prospecting": "int64"})
+
+
+def connected_calls(dataset: Dataset, freq: Freq | None = None) -> pd.DataFrame:
+    """Count connected calls per rep (and period), in the engine: conversations paired with a dial.
+
+    A connected call is a ``conversation`` logged by the same rep in the same second as a
+    ``dial`` (the data contract logs a connected call as both). Within each rep and second
+    the two are paired one to one::
+
+        connected_calls = sum over (rep, second) of min(#conversations, #dials)
+
+    so a meeting held (a conversation with no dial beside it) or an inbound call is not a
+    connected call, and no dial is counted as connected twice. This is the numerator of
+    ``connect_rate`` (:data:`salesx2lib.competency.FUNNEL_METRICS`).
+
+    Parameters
+    ----------
+    dataset
+        Any dataset with an activity log; narrow it first with ``for_team`` / ``between``.
+    freq
+        ``None`` (one row per rep over the whole dataset), ``day``, ``week`` or ``month``;
+        the period is that of the call's timestamp, as in :func:`activity_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id`` (str), [``period_start`` (datetime64)], ``connected_calls`` (int64); only
+        reps (and periods) with at least one connected call, sorted.
+
+    Raises
+    ------
+    MissingTableError
+        If the dataset has no activity log.
+    """
+    if freq is not None and freq not in FREQ_UNITS:
+        raise ValueError(f"freq must be one of {', '.join(FREQ_UNITS)}, not {freq!r}")
+    dataset.require("activities")
+    t = dataset.activities
+    second = t.occurred_at.truncate("s")
+
+    def per_second(activity_type: str, name: str):
+        kept = t.filter(t.activity_type == activity_type).mutate(second=second)
+        return kept.group_by(["rep_id", "second"]).aggregate(**{name: kept.activity_id.count()})
+
+    pairs = per_second("conversation", "n_conversations").join(per_second("dial", "n_dials"), ["rep_id", "second"])
+    pairs = pairs.mutate(paired=ibis.least(pairs.n_conversations, pairs.n_dials))
+    keys = ["rep_id"]
+    if freq is not None:
+        pairs = pairs.mutate(period_start=pairs.second.truncate(FREQ_UNITS[freq]))
+        keys.append("period_start")
+    expr = pairs.group_by(keys).aggregate(connected_calls=pairs.paired.sum()).order_by(keys)
+    dtypes = {"rep_id": "str", "connected_calls": "int64"}
+    if freq is not None:
+        dtypes["period_start"] = "datetime64[us]"
+    return _canonical(expr.to_pandas()[[*keys, "connected_calls"]], dtypes)
 
 
 def period_start(timestamps: pd.Series, freq: Freq = "week") -> pd.Series:

@@ -29,8 +29,8 @@ __all__ = [
 Kind = Literal["id", "text", "number", "timestamp", "date", "category"]
 
 #: Activity types the analyses understand. ``dial`` is every outbound call attempt
-#: (connected or not); ``conversation`` is a live two-way talk (a connected call or a
-#: meeting held); ``appointment`` is a next meeting booked with a prospect.
+#: (connected or not); ``conversation`` is a live two-way talk (a connected call, logged
+#: in the same second as its dial, or a meeting held); ``appointment`` is a next meeting booked with a prospect.
 ACTIVITY_TYPES: tuple[str, ...] = (
     "dial",
     "conversation",

@@ -61,6 +61,12 @@ class Settings:
     routines_window_weeks: int = 13
     routines_next_step_days: int = 14
     routines_top_quantile: float = 0.75
+    routines_block_min_dials: int = 5
+    routines_block_gap_minutes: float = 5.0
+    routines_touch_types: tuple[str, ...] = ("dial", "email", "meeting")
+    routines_follow_up_types: tuple[str, ...] = ("email", "appointment")
+    routines_min_distinct: int = 2
+    routines_min_dispersion: float = 0.05
 
 
 def default_settings_text() -> str:
@@ -157,6 +163,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         routines_window_weeks=raw["routines"]["window_weeks"],
         routines_next_step_days=raw["routines"]["next_step_days"],
         routines_top_quantile=float(raw["routines"]["top_quantile"]),
+        routines_block_min_dials=raw["routines"]["block_min_dials"],
+        routines_block_gap_minutes=float(raw["routines"]["block_gap_minutes"]),
+        routines_touch_types=tuple(raw["routines"]["touch_types"]),
+        routines_follow_up_types=tuple(raw["routines"]["follow_up_types"]),
+        routines_min_distinct=raw["routines"]["min_distinct"],
+        routines_min_dispersion=float(raw["routines"]["min_dispersion"]),
     )
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"

@@ -185,14 +185,27 @@ def test_milestone_progress_chart_shows_met_open_and_unchecked() -> None:
 def test_routine_link_chart() -> None:
     comparison = pd.DataFrame(
         {
-            "routine": ["conversation_days_per_week", "next_step_share"],
-            "rho": [0.3, 0.4],
-            "rho_ci_low": [-0.1, 0.1],
-            "rho_ci_high": [0.6, 0.7],
-            "matters": [False, True],
+            "routine": ["call_block_share", "follow_up_days", "conversation_days_per_week", "next_step_share"],
+            "label": ["no_clear_difference", "differs", "uninformative", "insufficient_data"],
+            "difference": [-0.03, -0.5, float("nan"), float("nan")],
+            "diff_ci_low": [-0.16, -0.76, float("nan"), float("nan")],
+            "diff_ci_high": [0.02, -0.03, float("nan"), float("nan")],
+            "n_top": [8, 8, 8, 0],
+            "n_rest": [19, 19, 19, 0],
+            "median_top": [0.03, 3.2, 5.0, float("nan")],
+            "median_rest": [0.06, 3.7, 5.0, float("nan")],
         }
     )
-    spec = sc.routine_link_chart(comparison).to_dict()
-    zero, interval, point = spec["layer"]
-    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("rho_ci_low", "rho_ci_high")
-    assert point["encoding"]["x"]["field"] == "rho" and point["encoding"]["color"]["field"] == "matters"
+    chart = sc.routine_link_chart(comparison)
+    spec = chart.to_dict()
+    zero, interval, point = spec["spec"]["layer"]
+    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("diff_ci_low", "diff_ci_high")
+    assert point["encoding"]["x"]["field"] == "difference" and point["encoding"]["color"]["field"] == "label"
+    assert zero["transform"] == [{"calculate": "0", "as": "zero"}]
+    assert spec["resolve"]["scale"]["x"] == "independent"  # each routine in its own unit
+    # the uninformative routine and the one without data are not drawn
+    drawn = next(iter(spec["datasets"].values()))
+    assert [r["routine"] for r in drawn] == ["call_block_share", "follow_up_days"]
+    assert spec["facet"]["row"]["sort"] == ["call_block_share", "follow_up_days"]
+    with pytest.raises(ValueError, match="needs column 'label'"):
+        sc.routine_link_chart(comparison.drop(columns="label"))

@@ -28,14 +28,15 @@ def _activities() -> pd.DataFrame:
 
     add("r1", "2026-01-05 09:00", "dial", 10)
     add("r1", "2026-01-12 09:00", "dial", 10)
-    add("r1", "2026-01-06 10:00", "conversation", 8)
+    add("r1", "2026-01-05 09:00", "conversation", 8)  # 8 of the 10 dials connected (same second)
     add("r1", "2026-01-07 10:00", "appointment", 2)
     add("r1", "2026-01-14 10:00", "appointment", 2)
     add("r1", "2026-01-19 00:00", "dial", 1)  # at END: outside (end exclusive)
     add("r1", "2026-01-04 23:59", "dial", 1)  # before START: outside
     add("r2", "2026-01-08 11:00", "dial", 10)  # ten dials, no conversation
     add("r3", "2026-01-09 11:00", "dial", 5)
-    add("r3", "2026-01-09 12:00", "conversation", 6)  # meetings: more conversations than dials
+    add("r3", "2026-01-09 11:00", "conversation", 2)  # 2 of the 5 dials connected
+    add("r3", "2026-01-09 12:00", "conversation", 4)  # meetings held: conversations without a dial
     add("r3", "2026-01-13 12:00", "appointment", 3)
     add("r3", "2026-01-13 12:30", "email", 4)
     frame = pd.DataFrame(rows, columns=["rep_id", "occurred_at", "activity_type"])
@@ -116,6 +117,7 @@ def test_rep_counts_by_hand(counts):
             "business_cards": [0, 0, 0, 0],
             "other_activities": [0, 0, 0, 0],
             "prospect_appointments": [2, 0, 3, 0],
+            "connected_calls": [8, 0, 2, 0],  # conversations in the same second as a dial
             "opportunities": [2, 1, 2, 1],  # created in range: o1 o3 | o4 | o5 o6 | o7
             "won": [2, 0, 0, 1],  # by close date: o1 and o2 (created before the range)
             "lost": [0, 1, 1, 0],  # o3 closed at END is outside
@@ -202,8 +204,17 @@ def test_a_rep_with_no_activity_at_all_does_not_crash(funnel):
     assert r4.loc["win_rate", "rate"] == 1.0
 
 
-def test_more_successes_than_trials_is_capped_and_flagged(funnel):
+def test_connect_rate_counts_connected_calls_not_meetings(funnel):
+    # r3: 5 dials, 6 conversations of which 4 are meetings held: 2 connected calls
     row = _row(funnel, rep_id="r3", metric="connect_rate")
+    assert (row["successes"], row["trials"], row["rate"], row["capped"]) == (2, 5, 0.4, False)
+    assert _row(funnel, rep_id="r3", metric="conversation_to_appointment")[["successes", "trials"]].tolist() == [3, 6]
+
+
+def test_more_successes_than_trials_is_capped_and_flagged(funnel):
+    counts = pd.DataFrame({"rep_id": ["a"], "team": ["t"], "conversations": [5], "appointments": [6]})
+    counts = counts.assign(dials=10, connected_calls=5)
+    row = _row(competency.funnel(counts), rep_id="a", metric="conversation_to_appointment")
     assert (row["successes"], row["trials"], row["rate"], row["capped"]) == (6, 5, 1.0, True)
     assert row["ci_high"] == 1.0 and row["ci_low"] < 1.0
     inbound = _row(funnel, rep_id="r2", metric="appointment_to_opportunity")  # 1 opportunity, 0 appointments
@@ -213,16 +224,16 @@ def test_more_successes_than_trials_is_capped_and_flagged(funnel):
 
 def test_shrunk_rate_uses_a_prior_fitted_across_the_team(funnel):
     north = funnel.loc[(funnel["team"] == "North") & (funnel["metric"] == "connect_rate")]
-    prior = fit_beta_prior([8, 0, 5], [20, 10, 5])  # successes capped at trials for r3
+    prior = fit_beta_prior([8, 0, 2], [20, 10, 5])
     assert north["prior_alpha"].unique().tolist() == pytest.approx([prior.alpha])
-    expected = (np.array([8, 0, 5]) + prior.alpha) / (np.array([20, 10, 5]) + prior.alpha + prior.beta)
+    expected = (np.array([8, 0, 2]) + prior.alpha) / (np.array([20, 10, 5]) + prior.alpha + prior.beta)
     np.testing.assert_allclose(north["shrunk_rate"], expected)
 
 
 def test_the_prior_is_per_team(counts):
     changed = counts.assign(
         dials=counts["dials"].where(counts["team"] != "South", 1000),
-        conversations=counts["conversations"].where(counts["team"] != "South", 900),
+        connected_calls=counts["connected_calls"].where(counts["team"] != "South", 900),
     )
     before = competency.funnel(counts)
     after = competency.funnel(changed)
@@ -268,8 +279,8 @@ def test_without_activities_only_the_win_rate():
 def test_team_funnel_pools_the_counts(counts):
     team = competency.team_funnel(counts)
     north = team.loc[team["team"] == "North"].set_index("metric")
-    assert north.loc["connect_rate", ["n_reps", "successes", "trials"]].tolist() == [3, 14, 35]
-    assert north.loc["connect_rate", "rate"] == pytest.approx(0.4)
+    assert north.loc["connect_rate", ["n_reps", "successes", "trials"]].tolist() == [3, 10, 35]
+    assert north.loc["connect_rate", "rate"] == pytest.approx(10 / 35)
     assert north.loc["win_rate", ["successes", "trials"]].tolist() == [2, 4]
     lo, hi = proportion_confint(2, 4, method="wilson")
     assert (north.loc["win_rate", "ci_low"], north.loc["win_rate", "ci_high"]) == pytest.approx((lo, hi))
@@ -329,8 +340,8 @@ def test_funnel_comparison_pools_each_window_by_hand():
     north = out.loc[out["team"] == "North"].set_index(["window", "metric"])
     # current week 12-18 Jan: North dials r1 10 (12 Jan); baseline 5-11 Jan: r1 10 + r2 10 + r3 5
     assert north.loc[("current", "connect_rate"), "trials"] == 10
-    assert north.loc[("baseline", "connect_rate"), ["successes", "trials"]].tolist() == [14, 25]
-    assert north.loc[("baseline", "connect_rate"), "rate"] == pytest.approx(14 / 25)
+    assert north.loc[("baseline", "connect_rate"), ["successes", "trials"]].tolist() == [10, 25]
+    assert north.loc[("baseline", "connect_rate"), "rate"] == pytest.approx(10 / 25)
     assert set(out["window_start"].dt.strftime("%Y-%m-%d")) == {"2026-01-12", START}
     current = competency.team_funnel(competency.rep_counts(ds, "2026-01-12", END))
     pd.testing.assert_frame_equal(

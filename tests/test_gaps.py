@@ -135,6 +135,7 @@ def _counts() -> pd.DataFrame:
             "team": ["T"] * 5,
             "dials": [400, 300, 200, 500, 0],
             "conversations": [100, 60, 0, 150, 0],  # c: no conversations
+            "connected_calls": [70, 40, 0, 100, 0],
             "appointments": [40, 30, 0, 60, 0],
             "prospect_appointments": [36, 30, 0, 50, 0],
             "opportunities": [20, 12, 1, 30, 0],

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from salesx2lib.dataset import Dataset, MissingTableError
-from salesx2lib.rollup import activity_counts, activity_totals, next_period, period_start
+from salesx2lib.rollup import activity_counts, activity_totals, connected_calls, next_period, period_start
 
 
 def _dataset(rows: list[tuple[str, str, str]] | None) -> Dataset:
@@ -134,3 +134,46 @@ def test_prospecting_counts_activities_not_tied_to_an_opportunity():
     totals = activity_totals(ds)
     assert totals["count"].tolist() == [1, 3, 1, 1]
     assert totals["prospecting"].tolist() == [1, 1, 1, 0]  # r1 dials: 2 of 3 on o1; r2 email on o2
+
+
+# -- connected calls: a conversation in the same second as a dial ---------------------------
+
+CALLS = [
+    ("r1", "2026-11-22 23:59:59", "dial"),  # Sunday, last second of the week of 16 November...
+    ("r1", "2026-11-22 23:59:59", "conversation"),  # ...connected: counted in that week
+    ("r1", "2026-11-23 00:00:00", "dial"),  # Monday, first second of the next week
+    ("r1", "2026-11-23 00:00:00", "conversation"),  # connected: next week
+    ("r1", "2026-11-23 00:00:00", "conversation"),  # a second conversation, no second dial: not paired
+    ("r1", "2026-11-23 08:00:00", "dial"),
+    ("r1", "2026-11-23 08:00:01", "conversation"),  # one second after the dial: a meeting, not a call
+    ("r1", "2026-11-24 10:00:00", "meeting"),
+    ("r1", "2026-11-24 10:00:00", "conversation"),  # a meeting held: no dial beside it
+    ("r1", "2026-11-25 09:00:00", "dial"),
+    ("r1", "2026-11-25 09:00:00", "dial"),  # two dials, one conversation in the same second: 1
+    ("r1", "2026-11-25 09:00:00", "conversation"),
+    ("r2", "2026-11-25 09:00:00", "conversation"),  # another rep's conversation at r1's dial: not paired
+    ("r2", "2026-11-30 09:00:00", "dial"),
+]
+
+
+def test_connected_calls_pair_a_conversation_with_a_dial_of_the_same_rep_and_second():
+    weekly = connected_calls(_dataset(CALLS), "week")
+    assert weekly.columns.tolist() == ["rep_id", "period_start", "connected_calls"]
+    assert weekly["rep_id"].tolist() == ["r1", "r1"]  # r2 has none
+    assert weekly["period_start"].dt.strftime("%Y-%m-%d").tolist() == ["2026-11-16", "2026-11-23"]
+    assert weekly["connected_calls"].tolist() == [1, 2]  # Sunday 23:59:59 | Monday 00:00 + the double dial
+    totals = connected_calls(_dataset(CALLS))
+    assert totals.columns.tolist() == ["rep_id", "connected_calls"]
+    assert totals.to_dict("records") == [{"rep_id": "r1", "connected_calls": 3}]
+    assert str(totals["connected_calls"].dtype) == "int64"
+
+
+def test_connected_calls_never_exceed_dials_or_conversations():
+    counts = activity_totals(_dataset(CALLS)).pivot(index="rep_id", columns="activity_type", values="count")
+    paired = connected_calls(_dataset(CALLS)).set_index("rep_id")["connected_calls"].reindex(counts.index, fill_value=0)
+    assert (paired <= counts["dial"]).all() and (paired <= counts["conversation"]).all()
+
+
+def test_connected_calls_need_activities():
+    with pytest.raises(MissingTableError):
+        connected_calls(_dataset(None))

@@ -25,7 +25,7 @@ __all__ = [
 
 #: One-line formula of each metric, for titles and tooltips.
 FORMULAS: dict[str, str] = {
-    "connect_rate": "conversations / dials",
+    "connect_rate": "connected calls / dials",
     "conversation_to_appointment": "appointments / conversations",
     "appointment_to_opportunity": "opportunities created / prospect appointments",
     "win_rate": "won / (won + lost), by close date",

@@ -377,12 +377,17 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
     )
 
 
-def routine_link_chart(comparison: pd.DataFrame) -> alt.LayerChart:
-    """How each routine goes with results: rank correlation with won revenue, 95% interval, zero line.
+def routine_link_chart(comparison: pd.DataFrame) -> alt.FacetChart:
+    """Top producers against the rest on each routine: the shift with its interval, a zero line.
 
-    A bar wholly right of zero: reps who do more of the routine win more; wholly left:
-    less of it goes with more revenue; across zero: the data shows no link (``matters``
-    false). The tooltip has the top producers' and the rest's means and the difference.
+    One panel per routine labelled ``differs`` or ``no_clear_difference``, each with its own
+    x scale (the routines have different units: a share, days, touches). The point is the
+    Hodges-Lehmann shift (top producers minus the rest), the bar its interval (joint over
+    the routines compared), the black line no difference. A bar wholly right of zero: top
+    producers do more of it; wholly left: less. Routines labelled ``uninformative`` (nearly
+    the same for every rep) or ``insufficient_data`` are **not drawn**: a chart of a routine
+    that does not vary would invite coaching on nothing. The tooltip has the number of
+    reps and both groups' medians.
 
     Parameters
     ----------
@@ -391,30 +396,32 @@ def routine_link_chart(comparison: pd.DataFrame) -> alt.LayerChart:
 
     Returns
     -------
-    altair.LayerChart
+    altair.FacetChart
     """
     _check_rows(comparison, "routine_link_chart", "pass one row per routine")
-    _check_columns(comparison, "routine_link_chart", ["routine", "rho", "rho_ci_low", "rho_ci_high", "matters"],
-                   "routines.routine_comparison(routines_frame)")
-    columns = [c for c in ("routine", "n_top", "n_rest", "mean_top", "mean_rest", "difference", "diff_ci_low",
-                           "diff_ci_high", "rho", "rho_ci_low", "rho_ci_high", "matters", "better")
-               if c in comparison.columns]
-    data = comparison[columns]
-    y = alt.Y("routine:N", title=None, sort=None)
-    color = alt.Color("matters:N", title="link to results", scale=alt.Scale(domain=[True, False],
-                                                                            range=[PALETTE[2], "#999999"]),
-                      legend=alt.Legend(labelExpr="datum.value ? 'interval excludes 0' : 'no clear link'"))
-    tooltip = ["routine:N"] + [alt.Tooltip(f"{c}:Q", format=",.3~f") for c in columns if c not in ("routine", "matters", "better")]
-    base = alt.Chart(data)
-    return alt.layer(
-        alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#333333").encode(x="zero:Q"),
-        base.mark_rule(strokeWidth=3).encode(
-            x=alt.X("rho_ci_low:Q", title="rank correlation with won revenue (Spearman rho)",
-                    scale=alt.Scale(domain=[-1, 1])),
-            x2="rho_ci_high:Q", y=y, color=color, tooltip=tooltip),
-        base.mark_point(filled=True, size=80).encode(x="rho:Q", y=y, color=color, tooltip=tooltip),
-    ).properties(
-        width=420, height=alt.Step(28),
-        title=alt.Title("Routines and results: does the behaviour go with won revenue?",
-                        subtitle="point = rho across reps, bar = 95% bootstrap interval, black line = no link"),
+    needed = ["routine", "label", "difference", "diff_ci_low", "diff_ci_high", "n_top", "n_rest", "median_top",
+              "median_rest"]
+    _check_columns(comparison, "routine_link_chart", needed, "routines.routine_comparison(routines_frame)")
+    data = comparison.loc[comparison["label"].isin(["differs", "no_clear_difference"]), needed]
+    color = alt.Color("label:N", title="top producers vs the rest",
+                      scale=alt.Scale(domain=["differs", "no_clear_difference"], range=[PALETTE[2], "#999999"]))
+    tooltip = ["routine:N", "label:N", alt.Tooltip("n_top:Q", title="top producers"),
+               alt.Tooltip("n_rest:Q", title="the rest")] + [
+        alt.Tooltip(f"{c}:Q", format=",.3~f")
+        for c in ("median_top", "median_rest", "difference", "diff_ci_low", "diff_ci_high")]
+    base = alt.Chart().encode(tooltip=tooltip)
+    panel = alt.layer(
+        base.transform_calculate(zero="0").mark_rule(color="#333333").encode(
+            x=alt.X("zero:Q", title="top producers minus the rest", scale=alt.Scale(zero=True, nice=True))),
+        base.mark_rule(strokeWidth=3).encode(x="diff_ci_low:Q", x2="diff_ci_high:Q", color=color),
+        base.mark_point(filled=True, size=80).encode(x="difference:Q", color=color),
+        data=data,
+    ).properties(width=380, height=24)
+    return panel.facet(
+        row=alt.Row("routine:N", title=None, sort=data["routine"].tolist(),
+                    header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).resolve_scale(x="independent").properties(
+        title=alt.Title("Routines: do top producers (by attainment in their team) do it differently?",
+                        subtitle="point = shift (Hodges-Lehmann), bar = joint interval, black line = no difference; "
+                                 "routines that barely vary are not drawn"),
     )

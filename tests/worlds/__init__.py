@@ -1,0 +1,1 @@
+"""Small worlds with a declared truth, for the known-truth tests."""
