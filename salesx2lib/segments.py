@@ -668,7 +668,11 @@ def segment_history(
 
 
 def current_segments(
-    dataset: Dataset, as_of: pd.Timestamp | str | None = None, settings: Settings | None = None
+    dataset: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    settings: Settings | None = None,
+    *,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each rep's segment as of a date, with hysteresis: the one to act on.
 
@@ -686,6 +690,9 @@ def current_segments(
         The date; the dataset's as-of date by default.
     settings
         The settings (the packaged defaults when ``None``).
+    history
+        :func:`segment_history` of the same dataset and settings, already computed (its
+        rows after ``as_of`` are ignored); computed when ``None``.
 
     Returns
     -------
@@ -698,7 +705,10 @@ def current_segments(
     dataset.require("quotas")
     s = settings or load_settings()
     when = periods.to_timestamp(as_of if as_of is not None else dataset.as_of, "as-of date")
-    history = segment_history(dataset, s, as_of=when)
+    if history is None:
+        history = segment_history(dataset, s, as_of=when)
+    else:
+        history = history.loc[history["as_of"] <= when]
     last = history.sort_values("as_of", kind="stable").groupby("rep_id").tail(1)
     newcomers = rep_scores(dataset, when, s) if not set(_hired_by(dataset, when)) <= set(last["rep_id"]) else None
     if newcomers is not None:

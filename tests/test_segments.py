@@ -585,6 +585,8 @@ def test_segment_history_end_to_end_on_a_dataset_world():
         assert cur["segment"].to_dict() == rows["segment"].to_dict()
     before = segments.current_segments(ds, "2026-09-29", S)  # the day before: the August evaluation
     assert (before["evaluated_as_of"] == pd.Timestamp("2026-08-31")).all()
+    reused = segments.current_segments(ds, "2026-09-29", S, history=history)  # later rows of the history ignored
+    pd.testing.assert_frame_equal(reused, before)
     assert set(segments.segment(_row(), S).columns) <= set(before.columns)
 
 
