@@ -1,22 +1,24 @@
-"""Tests of salesx2lib.segments: scores by hand, each segment rule, monotonicity, history and transitions."""
+"""Tests of salesx2lib.segments: scores by hand, each segment rule, monotonicity, the confidence on
+attainment, the hysteresis state machine by hand, history, transitions and reversals, and the
+known-truth worlds of tests/worlds/segments.py (stable and drifting reps)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from scipy import stats as sps
-from dataclasses import replace
-from salesx2lib.problems import DataError
-from worlds.segments import dataset_world, evaluation_world
 from hypothesis import strategies as st
+from scipy import stats as sps
+from worlds.segments import dataset_world, evaluation_world
 
 from salesx2lib import segments
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.load import load_dataset
+from salesx2lib.problems import DataError
 from salesx2lib.settings import load_settings
 
 S = load_settings()
