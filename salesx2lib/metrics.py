@@ -21,6 +21,7 @@ from salesx2lib import (
     gaps,
     horizon,
     milestones,
+    periods,
     relevance,
     rolling,
     rollup,
@@ -60,7 +61,7 @@ def _funnel(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _relevance(ds: Dataset, q: Query) -> pd.DataFrame:
-    return relevance.relevance(competency.rep_counts(ds, q.start, q.end, freq=q.freq), q.freq)
+    return relevance.relevance_table(ds, q.start, q.end, q.freq, q.as_of, q.settings)
 
 
 def _gaps(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -113,7 +114,16 @@ def _routines(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _coaching(ds: Dataset, q: Query) -> pd.DataFrame:
-    return coaching.coaching_priorities(ds, q.start, q.end)
+    return coaching.coaching_priorities(ds, q.start, q.end, settings=q.settings)
+
+
+def _coaching_review(ds: Dataset, q: Query) -> pd.DataFrame:
+    return coaching.coaching_review(ds, q.start, q.end, settings=q.settings)
+
+
+def _next_milestones(ds: Dataset, q: Query) -> pd.DataFrame:
+    review = coaching.coaching_review(ds, end=periods.trailing_range(q.as_of)[1], settings=q.settings)
+    return milestones.next_milestones(milestones.milestones(ds, q.as_of, q.settings), review, q.as_of, q.settings)
 
 
 def _training(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -124,7 +134,7 @@ def _training(ds: Dataset, q: Query) -> pd.DataFrame:
 METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] = {
     "activity": (_activity, "activity counts per rep, period (--freq) and activity_type"),
     "funnel": (_funnel, "per rep and ratio: successes, trials, rate, Wilson 95% interval, shrunk rate"),
-    "relevance": (_relevance, "per metric: rank correlation with the next period's won revenue, bootstrap interval"),
+    "relevance": (_relevance, "per metric: rank correlation with the next sales cycle's won revenue within each period, adjusted p-value"),
     "gaps": (_gaps, "per rep and factor: share of the log revenue gap to the team median"),
     "cycle": (_cycle, "per team and all: Kaplan-Meier sales cycle (open deals censored) next to the won-only median"),
     "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),
@@ -133,9 +143,11 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
-    "milestones": (_milestones, "per rep and milestone on the road to self_sustained: met, when, progress"),
+    "milestones": (_milestones, "per rep and milestone on the road to self_sustained: held now (latest weeks/months), since when"),
+    "next_milestones": (_next_milestones, "per developing/hands_on rep as of --as-of: the next milestone (coaching competency) and its date"),
     "routines": (_routines, "per rep: teachable routines (call blocks, follow-up cadence, touches before the appointment, same-day follow-up, conversation days, next steps), attainment and top producers within the team"),
-    "coaching": (_coaching, "per rep: the competency whose gap costs the most revenue, ranked (default: last 13 weeks)"),
+    "coaching": (_coaching, "the coaching list: per rep a competency below target with P >= 0.9, ranked by expected revenue gain"),
+    "coaching_review": (_coaching_review, "every rep's coaching decision: priority, backed_off (self_sustained), no_clear_gap, no_data"),
     "training": (_training, "per training: the trained competency before vs after, against untrained reps (diff in diff)"),
 }
 

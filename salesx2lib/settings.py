@@ -53,11 +53,15 @@ class Settings:
     training_window_weeks: int = 8
     training_min_trials: int = 30
     milestones_ladder: tuple[str, ...] = ("conversation_to_appointment", "months_at_quota", "forecast_accuracy")
-    milestones_lookback_weeks: int = 26
+    milestones_history_weeks: int = 26
     milestones_conversation_weeks: int = 4
     milestones_quota_months: int = 2
     milestones_forecast_tolerance: float = 0.15
     milestones_forecast_months: int = 1
+    milestones_target_weeks: int = 8
+    coaching_min_probability: float = 0.9
+    coaching_ramp_days: int = 84
+    coaching_ramp_start: float = 0.75
     routines_window_weeks: int = 13
     routines_next_step_days: int = 14
     routines_top_quantile: float = 0.75
@@ -67,6 +71,13 @@ class Settings:
     routines_follow_up_types: tuple[str, ...] = ("email", "appointment")
     routines_min_distinct: int = 2
     routines_min_dispersion: float = 0.05
+    relevance_horizon_days: int = 0
+    relevance_lookback_days: int = 0
+    relevance_within: str = "period"
+    relevance_alpha: float = 0.05
+    relevance_adjust: str = "holm"
+    relevance_min_reps: int = 10
+    relevance_n_resamples: int = 9999
 
 
 def default_settings_text() -> str:
@@ -155,11 +166,15 @@ def load_settings(path: str | Path | None = None) -> Settings:
         training_window_weeks=raw["segments"]["training_window_weeks"],
         training_min_trials=raw["segments"]["training_min_trials"],
         milestones_ladder=tuple(raw["milestones"]["ladder"]),
-        milestones_lookback_weeks=raw["milestones"]["lookback_weeks"],
+        milestones_history_weeks=raw["milestones"]["history_weeks"],
         milestones_conversation_weeks=raw["milestones"]["conversation_weeks"],
         milestones_quota_months=raw["milestones"]["quota_months"],
         milestones_forecast_tolerance=float(raw["milestones"]["forecast_tolerance"]),
         milestones_forecast_months=raw["milestones"]["forecast_months"],
+        milestones_target_weeks=raw["milestones"]["target_weeks"],
+        coaching_min_probability=float(raw["coaching"]["min_probability"]),
+        coaching_ramp_days=raw["coaching"]["ramp_days"],
+        coaching_ramp_start=float(raw["coaching"]["ramp_start"]),
         routines_window_weeks=raw["routines"]["window_weeks"],
         routines_next_step_days=raw["routines"]["next_step_days"],
         routines_top_quantile=float(raw["routines"]["top_quantile"]),
@@ -169,7 +184,24 @@ def load_settings(path: str | Path | None = None) -> Settings:
         routines_follow_up_types=tuple(raw["routines"]["follow_up_types"]),
         routines_min_distinct=raw["routines"]["min_distinct"],
         routines_min_dispersion=float(raw["routines"]["min_dispersion"]),
+        relevance_horizon_days=raw["relevance"]["horizon_days"],
+        relevance_lookback_days=raw["relevance"]["lookback_days"],
+        relevance_within=raw["relevance"]["within"],
+        relevance_alpha=float(raw["relevance"]["alpha"]),
+        relevance_adjust=raw["relevance"]["adjust"],
+        relevance_min_reps=raw["relevance"]["min_reps"],
+        relevance_n_resamples=raw["relevance"]["n_resamples"],
     )
+    where = path.name if path is not None else "settings.toml"
+    relevance_choices = {
+        "within": (settings.relevance_within, ("period", "period_and_rep")),
+        "adjust": (settings.relevance_adjust, ("holm", "fdr_bh")),
+    }
+    for key, (value, choices) in relevance_choices.items():
+        if value not in choices:
+            raise DataError([Problem(where, None, f"relevance.{key}", f"{value!r} is not one of {', '.join(choices)}")])
+    if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
+        raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
         raise DataError(

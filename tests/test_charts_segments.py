@@ -104,13 +104,18 @@ def test_coaching_priority_chart() -> None:
             "current_rate": [0.1, 0.2],
             "benchmark_rate": [0.2, 0.3],
             "revenue_impact": [5000.0, 2000.0],
+            "impact_low": [3000.0, 0.0],
+            "impact_high": [7000.0, 4000.0],
             "sentence": ["s1", "s2"],
         }
     )
-    encoding = sc.coaching_priority_chart(priorities).to_dict()["encoding"]
-    assert encoding["x"]["field"] == "revenue_impact"
-    assert encoding["color"]["field"] == "competency"
-    assert encoding["y"]["sort"] == "-x"
+    bars, interval = sc.coaching_priority_chart(priorities).to_dict()["layer"]
+    assert bars["encoding"]["x"]["field"] == "revenue_impact"
+    assert bars["encoding"]["color"]["field"] == "competency"
+    assert bars["encoding"]["y"]["sort"] == {"field": "revenue_impact", "op": "max", "order": "descending"}
+    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("impact_low", "impact_high")
+    without = sc.coaching_priority_chart(priorities.drop(columns=["impact_low", "impact_high"])).to_dict()["layer"]
+    assert len(without) == 1
 
 
 def test_training_effect_chart_has_interval_zero_line_and_one_panel_per_unit() -> None:

@@ -157,6 +157,9 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
         ("milestones", ["rep_id", "milestone", "met", "met_at", "progress"]),
         ("routines", ["rep_id", "conversation_days_per_week", "next_step_share", "won_revenue"]),
         ("coaching", ["rep_id", "competency", "current_rate", "benchmark_rate", "revenue_impact"]),
+        ("coaching_review", ["rep_id", "segment", "status", "competency", "p_below", "revenue_impact", "impact_low",
+                             "impact_high", "impact_ceiling"]),
+        ("next_milestones", ["rep_id", "segment", "next_milestone", "kind", "target_date"]),
         ("training", ["rep_id", "competency", "effect", "ci_low", "ci_high", "warning"]),
     ],
 )
@@ -180,3 +183,26 @@ def test_cycle_table_on_the_fixture_by_hand(valid_folder, capsys):
     # O1 (North) won after 23.2 days, O3 (North) lost after 10.9 days; O2 (South) open
     assert (rows["all"]["n_won"], rows["all"]["n_lost"], rows["all"]["n_open"]) == (1, 1, 1)
     assert rows["North"]["won_median_days"] == pytest.approx(23 + 4 / 24)
+
+
+def test_metrics_relevance_uses_the_measured_cycle_and_the_relevance_settings(valid_folder, tmp_path, capsys):
+    assert main(["metrics", str(valid_folder), "--table", "relevance", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert list(rows[0]) == ["metric", "kind", "n_obs", "n_reps", "n_periods", "rho", "ci_low", "ci_high",
+                             "p_value", "p_adjusted", "label", "lookback", "horizon"]
+    # the fixture's Kaplan-Meier median cycle is 23 d 4 h (O1 won): 4 weeks before and after each
+    # as-of date, but its reps span at most 4 weeks, so there is no pair and nothing to judge
+    assert {(r["lookback"], r["horizon"], r["n_obs"], r["label"]) for r in rows} == {(4, 4, 0, "insufficient_data")}
+    assert {r["kind"] for r in rows} == {"task", "competency"}
+    one_week = tmp_path / "s.toml"
+    one_week.write_text("[relevance]\nhorizon_days = 7\n", encoding="utf-8")
+    assert main(["metrics", str(valid_folder), "--table", "relevance", "--settings", str(one_week), "--format",
+                 "json"]) == 0
+    dials = next(r for r in json.loads(capsys.readouterr().out) if r["metric"] == "dials")
+    # weeks of 5, 12, 19, 26 Jan; R1 spans all four, R2 the first three, R3 the first two: only the
+    # as-of week of 12 Jan has the three reps a date needs, so 3 pairs on 1 date; 3 reps < 10
+    assert (dials["lookback"], dials["horizon"], dials["n_obs"], dials["n_periods"]) == (1, 1, 3, 1)
+    assert dials["label"] == "insufficient_data"
+    one_week.write_text("[relevance]\nwithin = \"rep\"\n", encoding="utf-8")
+    assert main(["metrics", str(valid_folder), "--table", "relevance", "--settings", str(one_week)]) == 2
+    assert "relevance.within: 'rep' is not one of period, period_and_rep" in capsys.readouterr().err

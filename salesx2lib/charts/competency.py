@@ -35,7 +35,7 @@ FORMULAS: dict[str, str] = {
 
 _MAX_ROWS = 5000
 _FUNNEL_ORDER = ["connect_rate", "conversation_to_appointment", "appointment_to_opportunity", "win_rate"]
-_LABEL_COLORS = {"predicts_results": PALETTE[2], "activity_only": "#999999", "insufficient_data": "#cccccc"}
+_LABEL_COLORS = {"predicts_results": PALETTE[2], "not_predictive": "#999999", "insufficient_data": "#cccccc"}
 
 
 def _check_rows(frame: pd.DataFrame, what: str, hint: str) -> None:
@@ -158,7 +158,7 @@ def metric_vs_result_chart(points: pd.DataFrame, trend_frame: pd.DataFrame, metr
 
 
 def relevance_chart(relevance_frame: pd.DataFrame) -> alt.LayerChart:
-    """Metrics ranked by how well they predict next period's won revenue, with intervals.
+    """Metrics ranked by how well they predict the next sales cycle's won revenue, with intervals.
 
     Parameters
     ----------
@@ -183,13 +183,19 @@ def relevance_chart(relevance_frame: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("rho:Q", format=".2f"),
         alt.Tooltip("ci_low:Q", format=".2f"),
         alt.Tooltip("ci_high:Q", format=".2f"),
+        alt.Tooltip("p_value:Q", format=".4f"),
+        alt.Tooltip("p_adjusted:Q", format=".4f"),
         "n_obs:Q",
         "n_reps:Q",
+        "n_periods:Q",
         "label:N",
     ]
+    lookback = int(data["lookback"].iloc[0]) if len(data) else 0
+    horizon = int(data["horizon"].iloc[0]) if len(data) else 0
     base = alt.Chart(data)
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", title="Spearman's rho with next period's won_amount", scale=alt.Scale(domain=[-1, 1])),
+        x=alt.X("ci_low:Q", title="rank correlation with the next cycle's won_amount, within each date",
+                scale=alt.Scale(domain=[-1, 1])),
         x2="ci_high:Q",
         y=y,
         color=color,
@@ -202,8 +208,9 @@ def relevance_chart(relevance_frame: pd.DataFrame) -> alt.LayerChart:
         title=alt.Title(
             "Which metrics predict results",
             subtitle=[
-                "rho = Spearman(metric in period p, won_amount in period p+1) across rep-periods",
-                "bar: 95% bootstrap interval, reps resampled; activity_only = interval includes 0",
+                f"rho: Spearman's rank correlation among reps on the same date, metric over the {lookback} periods "
+                f"before vs won_amount over the {horizon} after",
+                "bar: 95% interval, reps resampled; label: the p-value of a sign-flip test over reps, adjusted for testing every metric",
             ],
         )
     )

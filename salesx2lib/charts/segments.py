@@ -213,11 +213,13 @@ def segment_history_chart(history: pd.DataFrame) -> alt.FacetChart:
     )
 
 
-def coaching_priority_chart(priorities: pd.DataFrame) -> alt.Chart:
-    """Revenue at stake per rep: bars of ``revenue_impact``, coloured by the competency to coach.
+def coaching_priority_chart(priorities: pd.DataFrame) -> alt.LayerChart:
+    """Revenue at stake per rep: bars of ``revenue_impact`` with its 95% interval, coloured by competency.
 
-    Each bar is the funnel revenue the rep would add over the range if the named
-    competency alone rose to the team benchmark. Longest bar first.
+    Each bar is the revenue the rep is expected to add over the window's activity if the
+    named competency alone reached its target (the team benchmark, ramp-adjusted for a new
+    hire); the whisker is its 95% interval (``impact_low`` to ``impact_high``) when the frame
+    has it. Longest bar first. Self_sustained reps are not in the frame (backed off).
 
     Parameters
     ----------
@@ -227,37 +229,41 @@ def coaching_priority_chart(priorities: pd.DataFrame) -> alt.Chart:
 
     Returns
     -------
-    altair.Chart
+    altair.LayerChart
     """
     _check_rows(priorities, "coaching_priority_chart", "pass the first rows (priorities.head(n))")
     _check_columns(priorities, "coaching_priority_chart",
                    ["rep_id", "team", "competency", "current_rate", "benchmark_rate", "revenue_impact"],
                    "coaching.coaching_priorities(dataset)")
     columns = [c for c in ("rank", "team_rank", "rep_id", "rep_name", "team", "competency", "current_rate",
-                           "benchmark_rate", "revenue_impact", "sentence") if c in priorities.columns]
+                           "benchmark_rate", "target_rate", "p_below", "revenue_impact", "impact_low", "impact_high",
+                           "sentence") if c in priorities.columns]
     data = priorities[columns]
     label = "rep_name" if "rep_name" in data.columns else "rep_id"
     domain = list(COMPETENCY_COLORS)
-    return (
-        alt.Chart(data)
-        .transform_calculate(who=f"datum.{label} + ' (' + datum.team + ')'")
-        .mark_bar()
-        .encode(
-            x=alt.X("revenue_impact:Q", title="revenue_impact: funnel revenue added at the team benchmark",
-                    axis=alt.Axis(format=",.0f")),
-            y=alt.Y("who:N", title=None, sort="-x"),
-            color=alt.Color("competency:N", title="competency to coach",
-                            scale=alt.Scale(domain=domain, range=[COMPETENCY_COLORS[c] for c in domain])),
-            tooltip=[c for c in ("rep_id", "rep_name", "team", "competency") if c in data.columns]
-            + [alt.Tooltip("current_rate:Q", format=",.3~f"), alt.Tooltip("benchmark_rate:Q", format=",.3~f"),
-               alt.Tooltip("revenue_impact:Q", format=",.0f")]
-            + (["sentence:N"] if "sentence" in data.columns else []),
-        )
-        .properties(
-            width=420, height=alt.Step(18),
-            title=alt.Title("Coaching priorities: the competency whose gap costs each rep the most",
-                            subtitle="revenue_impact = funnel revenue × (benchmark / rep − 1) for that one competency"),
-        )
+    tooltip = [c for c in ("rep_id", "rep_name", "team", "competency") if c in data.columns] + [
+        alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("current_rate", "benchmark_rate", "target_rate") if c in data.columns
+    ] + [alt.Tooltip(f"{c}:Q", format=".0%") for c in ("p_below",) if c in data.columns] + [
+        alt.Tooltip(f"{c}:Q", format=",.0f") for c in ("revenue_impact", "impact_low", "impact_high") if c in data.columns
+    ] + (["sentence:N"] if "sentence" in data.columns else [])
+    base = alt.Chart(data).transform_calculate(who=f"datum.{label} + ' (' + datum.team + ')'")
+    y = alt.Y("who:N", title=None, sort=alt.EncodingSortField("revenue_impact", op="max", order="descending"))
+    bars = base.mark_bar().encode(
+        x=alt.X("revenue_impact:Q", title="revenue_impact: expected revenue added at the target",
+                axis=alt.Axis(format=",.0f")),
+        y=y,
+        color=alt.Color("competency:N", title="competency to coach",
+                        scale=alt.Scale(domain=domain, range=[COMPETENCY_COLORS[c] for c in domain])),
+        tooltip=tooltip,
+    )
+    layers = [bars]
+    if {"impact_low", "impact_high"} <= set(data.columns):
+        layers.append(base.mark_rule(color="#333333").encode(x="impact_low:Q", x2="impact_high:Q", y=y, tooltip=tooltip))
+    return alt.layer(*layers).properties(
+        width=420, height=alt.Step(18),
+        title=alt.Title("Coaching priorities: a real gap (P(below target) ≥ 0.9), ranked by expected revenue",
+                        subtitle="bar = E[revenue added if that one competency reached its target], line = 95% interval; "
+                                 "self_sustained reps are backed off, not listed"),
     )
 
 
@@ -329,8 +335,9 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
     """Each rep's milestones on the ladder: met (green), open (orange), not checkable (grey).
 
     One row per rep, one column per milestone in ladder order, one panel per team; the
-    cell shows the best run (``progress``, e.g. ``3 of 4 weeks``). Hover for the
-    description, when it was met and the current run.
+    cell shows the current run over the latest periods (``progress``, e.g. ``3 of 4
+    weeks``): green only when the milestone holds now. Hover for the description, the
+    window judged and since when it has held.
 
     Parameters
     ----------
@@ -346,16 +353,16 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
                    ["rep_id", "team", "milestone", "description", "met", "met_at", "progress", "note"],
                    "milestones.milestones(dataset)")
     m = milestones_frame
-    columns = [c for c in ("rep_id", "rep_name", "team", "milestone", "description", "met_at", "progress", "note")
-               if c in m.columns]
+    columns = [c for c in ("rep_id", "rep_name", "team", "milestone", "description", "met_at", "window_start",
+                           "window_end", "progress", "note") if c in m.columns]
     # met is a nullable boolean; the chart gets it as text so that "not checkable" survives JSON.
     data = m[columns].assign(status=m["met"].astype("boolean").map({True: "met", False: "open"}).fillna("not checkable")
                              .astype("str"))
     ladder = list(dict.fromkeys(m["milestone"]))
     tooltip = [alt.Tooltip(c) for c in ("rep_id", "rep_name") if c in data.columns] + [
         "milestone:N", "description:N", "status:N", "progress:N",
-        alt.Tooltip("met_at:T", format="%Y-%m-%d", title="met at"), "note:N",
-    ]
+        alt.Tooltip("met_at:T", format="%Y-%m-%d", title="held since"), "note:N",
+    ] + [alt.Tooltip(f"{c}:T", format="%Y-%m-%d") for c in ("window_start", "window_end") if c in data.columns]
     x = alt.X("milestone:N", title=None, sort=ladder, axis=alt.Axis(orient="top", labelAngle=0))
     y = alt.Y("rep_id:N", title=None, sort="ascending")
     cells = alt.Chart().mark_rect(stroke="white", strokeWidth=1).encode(
@@ -372,8 +379,9 @@ def milestone_progress_chart(milestones_frame: pd.DataFrame) -> alt.FacetChart:
         .properties(width=alt.Step(190), height=alt.Step(18))
         .facet(row=alt.Row("team:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
         .resolve_scale(y="independent")
-        .properties(title=alt.Title("Milestones on the road to self_sustained",
-                                    subtitle="cell = best run in the lookback; hover for when it was met"))
+        .properties(title=alt.Title("Milestones on the road to self_sustained: held now?",
+                                    subtitle="green = held in each of the latest weeks/months; cell = current run; "
+                                             "hover for since when"))
     )
 
 
