@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         "metrics",
         help="print a result table as CSV or JSON",
         description="Compute one result table on DATA and print it (CSV by default).\n\ntables:\n"
-        + "\n".join(f"  {name:<10} {text}" for name, (_, text) in METRIC_TABLES.items())
+        + "\n".join(f"  {name:<15} {text}" for name, (_, text) in METRIC_TABLES.items())
         + "\n\nA table that needs a table DATA lacks says which and exits 2. Formulas: docs/metrics.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -89,9 +89,20 @@ def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _segments(ds: Dataset, q: Query) -> pd.DataFrame:
-    table = segments.segment(segments.rep_scores(ds, q.as_of, q.settings), q.settings)
+    table = segments.current_segments(ds, q.as_of, q.settings)
     ladder = milestones.open_milestones(milestones.milestones(ds, q.as_of, q.settings))
     return table.merge(ladder, on="rep_id", how="left")
+
+
+_SEGMENT_HISTORY_COLUMNS = [
+    "rep_id", "as_of", "segment", "reason", "rep_name", "team", "rule_segment", "segment_since", "pending_segment",
+    "pending_evaluations", "attainment", "attainment_ci_low", "attainment_ci_high", "p_at_quota", "won_deals",
+    "months_at_quota", "months", "competency_percentile", "tenure_days", "management_style",
+]
+
+
+def _segment_history(ds: Dataset, q: Query) -> pd.DataFrame:
+    return segments.segment_history(ds, q.settings, as_of=q.as_of)[_SEGMENT_HISTORY_COLUMNS]
 
 
 def _milestones(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -130,7 +141,8 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
-    "segments": (_segments, "per rep as of --as-of: scores, segment, the reason in words, the management style"),
+    "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
+    "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: held now (latest weeks/months), since when"),
     "next_milestones": (_next_milestones, "per developing/hands_on rep as of --as-of: the next milestone (coaching competency) and its date"),
     "routines": (_routines, "per rep: teachable routines (call blocks, follow-up cadence, touches before the appointment, same-day follow-up, conversation days, next steps), attainment and top producers within the team"),
@@ -167,7 +179,7 @@ def metric_table(
         Period of the tables that have periods (``activity``, ``relevance``).
     as_of
         The as-of date of the tables that have one (``cycle``, ``horizon``, ``rolling``,
-        ``scrub``); default the dataset's.
+        ``scrub``, ``segments``; ``segment_history`` runs up to it); default the dataset's.
     settings
         Settings; default the packaged defaults.
     """

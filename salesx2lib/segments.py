@@ -15,9 +15,19 @@ settings to put each rep in exactly one segment, in this order:
 4. ``hands_on``: everyone else (weekly ride-alongs on one competency).
 
 Every row says why in words and which self_sustained criteria are still open. The rules
-are monotonic in attainment: raising it never moves a rep to a lower segment.
-:func:`segment_history` replays the rules as of every month end and :func:`transitions`
-lists who moved up and who slipped. Everything needs the ``quotas`` table.
+are monotonic in attainment: raising it never moves a rep to a lower segment. Attainment
+carries its uncertainty: ``attainment_ci_low``/``attainment_ci_high`` and ``p_at_quota``
+(the posterior probability that the rep's underlying attainment is at least 1, from the
+window's won deals: :func:`attainment_confidence`).
+
+Those rules judge one date. A rep's segment over time follows them with hysteresis
+(:func:`hysteresis`, the state machine of docs/metrics-segments.md): evaluated at month
+ends, a rep enters a better segment only after ``confirm_evaluations`` consecutive
+evaluations past its rule, and leaves it only after as many below a lower exit threshold.
+:func:`segment_history` runs it over the month ends, :func:`current_segments` gives each
+rep's segment as of a date (the state after the last month end), :func:`transitions`
+lists who moved up, who slipped and which moves reverse the previous one, and
+:func:`stability` counts them. Everything needs the ``quotas`` table.
 """
 
 from __future__ import annotations
@@ -38,9 +48,14 @@ __all__ = [
     "MANAGEMENT_STYLES",
     "SEGMENTS",
     "SEGMENT_RANK",
+    "attainment_confidence",
+    "current_segments",
+    "hysteresis",
+    "hysteresis_path",
     "rep_scores",
     "segment",
     "segment_history",
+    "stability",
     "transitions",
 ]
 
@@ -68,6 +83,10 @@ _SCORE_COLUMNS: dict[str, str] = {
     "won_revenue": "float64",
     "quota": "float64",
     "attainment": "float64",
+    "won_deals": "int64",
+    "attainment_ci_low": "float64",
+    "attainment_ci_high": "float64",
+    "p_at_quota": "float64",
     "months": "int64",
     "months_at_quota": "int64",
     "months_at_quota_share": "float64",
@@ -111,6 +130,51 @@ def _trend(weekly: np.ndarray) -> tuple[float, float, float]:
     return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
+def attainment_confidence(
+    amounts: Sequence[float] | np.ndarray, quota: float, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Interval on a rep's underlying attainment and ``P(attainment >= 1)``, from the won deals.
+
+    The window's won revenue is a sum of deals ``a_1 ... a_n``. What the rep would win in
+    such a window on average, ``mu``, is uncertain because which deals happened to close
+    in the window is luck. Model: deals close as a Poisson process and their amounts come
+    from the rep's own distribution; the Bayesian bootstrap of that process (a Dirichlet
+    process with no prior weight, as in Rubin's Bayesian bootstrap, with a Gamma posterior
+    on the deal count) gives ``mu = sum_i E_i a_i`` with ``E_i`` independent Exp(1).
+    Its mean is the observed revenue ``S1 = sum a_i`` and its variance ``S2 = sum a_i^2``,
+    the compound-Poisson variance estimate. We use the Gamma distribution with those two
+    moments (exact when all amounts are equal: then ``mu`` is Gamma(n, a)):
+
+        mu ~ Gamma(shape = S1^2 / S2, scale = S2 / S1)
+        attainment_ci = Gamma quantiles (1 -+ level) / 2 of mu, divided by quota
+        p_at_quota    = P(mu >= quota)
+
+    Parameters
+    ----------
+    amounts
+        The amounts of the rep's deals won in the window (zero amounts add nothing).
+    quota
+        The prorated quota of the window.
+    level
+        The interval's coverage (0.95).
+
+    Returns
+    -------
+    tuple of float
+        ``(ci_low, ci_high, p_at_quota)``; all NaN without a positive quota or without a won
+        deal with a positive amount (no deal, no measure of the spread).
+    """
+    a = np.asarray(amounts, dtype="float64")
+    a = a[np.isfinite(a) & (a > 0)]
+    if not (pd.notna(quota) and quota > 0) or len(a) == 0:
+        return np.nan, np.nan, np.nan
+    s1, s2 = float(a.sum()), float((a**2).sum())
+    shape, scale = s1**2 / s2, s2 / s1
+    tail = (1.0 - level) / 2.0
+    low, high = sps.gamma.ppf([tail, 1.0 - tail], shape, scale=scale) / quota
+    return float(low), float(high), float(sps.gamma.sf(quota, shape, scale=scale))
+
+
 def _competency_percentile(dataset: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Mean mid-rank percentile of each rep's shrunk funnel rates within its team.
 
@@ -137,7 +201,10 @@ def rep_scores(
     week). With ``won`` the amounts of won deals closed in a range (by close date) and
     ``quota`` the prorated quota (:func:`salesx2lib.kpis.prorated_quota`):
 
-    - ``attainment = won(window) / quota(window)`` (NaN without quota in the window)
+    - ``attainment = won(window) / quota(window)`` (NaN without quota in the window);
+      ``won_deals`` the number of deals won in the window; ``attainment_ci_low``,
+      ``attainment_ci_high`` (95%) and ``p_at_quota = P(attainment >= 1)`` from
+      :func:`attainment_confidence` of those deals
     - months: the parts of the window in each calendar month with at least
       ``segments_min_month_days`` days; ``a_m = won(m) / quota(m)``;
       ``months_at_quota = #{m : a_m >= 1}``, ``months_at_quota_share = months_at_quota / months``,
@@ -166,7 +233,8 @@ def rep_scores(
     -------
     pandas.DataFrame
         ``rep_id``, ``rep_name``, ``team``, ``as_of``, ``window_start``, ``window_end``,
-        ``won_revenue``, ``quota``, ``attainment``, ``months``, ``months_at_quota``,
+        ``won_revenue``, ``quota``, ``attainment``, ``won_deals``, ``attainment_ci_low``,
+        ``attainment_ci_high``, ``p_at_quota``, ``months``, ``months_at_quota``,
         ``months_at_quota_share``, ``attainment_cv``, ``trend_slope``, ``trend_ci_low``,
         ``trend_ci_high``, ``competency_percentile``, ``n_competencies``, ``tenure_days``;
         one row per rep, sorted by team and rep.
@@ -190,6 +258,8 @@ def rep_scores(
     slices = _month_slices(start, end, s.segments_min_month_days)
     week_starts = pd.date_range(start, end, freq="7D", inclusive="left", unit="us")
     won_total = _won(opps, start, end)
+    decided = competency.closed_deals(opps, start, end)
+    won_amounts = decided.loc[decided["won"] == 1].groupby("rep_id")["won_amount"].apply(np.asarray)
     won_months = [_won(opps, lo, hi) for lo, hi in slices]
     won_weeks = [_won(opps, w, w + periods.WEEK) for w in week_starts]
     pct = _competency_percentile(dataset, start, end)
@@ -198,6 +268,8 @@ def rep_scores(
         q_rep = quotas.loc[quotas["rep_id"] == rep.rep_id]
         won = float(won_total.get(rep.rep_id, 0.0))
         quota = prorated_quota(q_rep, start, end)
+        amounts = won_amounts.get(rep.rep_id, np.array([], dtype="float64"))
+        ci_low, ci_high, p_at_quota = attainment_confidence(amounts, quota)
         monthly = []
         for (lo, hi), w in zip(slices, won_months, strict=True):
             q = prorated_quota(q_rep, lo, hi)
@@ -219,6 +291,10 @@ def rep_scores(
                 "won_revenue": won,
                 "quota": quota,
                 "attainment": won / quota if quota > 0 else np.nan,
+                "won_deals": len(amounts),
+                "attainment_ci_low": ci_low,
+                "attainment_ci_high": ci_high,
+                "p_at_quota": p_at_quota,
                 "months": len(a_m),
                 "months_at_quota": at_quota,
                 "months_at_quota_share": at_quota / len(a_m) if len(a_m) else np.nan,
@@ -240,6 +316,22 @@ def _ge(value: float, threshold: float) -> bool:
     return bool(pd.notna(value) and value >= threshold)
 
 
+def _attainment_words(r: dict) -> str:
+    """``attainment 112% (95% interval 80% to 150%, P(at quota) 0.74, 9 won deals)``."""
+    att = r["attainment"]
+    if pd.isna(att):
+        return "no quota in the window"
+    words = f"attainment {att:.0%}"
+    if "p_at_quota" not in r:  # a frame without the confidence columns
+        return words
+    n = int(r["won_deals"]) if pd.notna(r.get("won_deals")) else 0
+    deals = f"{n} won deal{'' if n == 1 else 's'}"
+    if pd.isna(r["p_at_quota"]):
+        return f"{words} ({deals}: too few to judge how sure)"
+    return (f"{words} (95% interval {r['attainment_ci_low']:.0%} to {r['attainment_ci_high']:.0%}, "
+            f"P(at quota) {r['p_at_quota']:.2f}, {deals})")
+
+
 def _classify(r: dict, s: Settings) -> tuple[str, str, str]:
     """(segment, reason, open criteria) of one row of :func:`rep_scores`."""
     att, share, pct = r["attainment"], r["months_at_quota_share"], r["competency_percentile"]
@@ -250,7 +342,7 @@ def _classify(r: dict, s: Settings) -> tuple[str, str, str]:
         side = "above" if pct > 50 else "below" if pct < 50 else "at"
         where = f"competencies {side} team median (percentile {pct:.0f})"
     facts = [
-        f"attainment {att:.0%}" if pd.notna(att) else "no quota in the window",
+        _attainment_words(r),
         f"{r['months_at_quota']} of {r['months']} months at quota",
         where,
     ]
@@ -330,63 +422,390 @@ def segment(scores: pd.DataFrame, settings: Settings | None = None) -> pd.DataFr
     return out.assign(management_style=out["segment"].map(MANAGEMENT_STYLES).astype("str"))
 
 
+#: Levels of the state machine: 0 = ramping (tenure decides), then hands_on < developing < self_sustained.
+_LEVEL_SEGMENT: dict[int, str] = {v: k for k, v in SEGMENT_RANK.items()}
+
+
+def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 2) -> list[int]:
+    """The state machine of the segments over one rep's evaluations: the level after each.
+
+    Levels are :data:`SEGMENT_RANK` (0 ramping, 1 hands_on, 2 developing, 3 self_sustained).
+    At evaluation ``t``, ``entry[t]`` is the level the one-date rules give (:func:`segment`)
+    and ``hold[t] >= entry[t]`` the highest level the rep does not fall below (its exit
+    threshold). For each level ``L`` in {2, 3} two run lengths are kept:
+    ``up_L`` = consecutive evaluations ending at ``t`` with ``entry >= L``, and
+    ``down_L`` = consecutive evaluations ending at ``t`` with ``hold < L``. Then:
+
+    1. ``entry[t] == 0`` (ramping): the state is 0 and both run lengths restart;
+    2. first evaluation, or first after ramping: the state is ``entry[t]``;
+    3. otherwise, from state ``s``: up to ``max{L > s : up_L >= confirm}`` if any;
+       else, if ``s >= 2`` and ``down_s >= confirm``, down to
+       ``max({L < s, L >= 2 : down_L < confirm} | {1})``; else stay at ``s``.
+
+    So entering a better segment takes ``confirm`` consecutive evaluations past its rule,
+    and leaving it ``confirm`` consecutive evaluations below its exit threshold; a move
+    goes as far as every one of those evaluations agrees (two at level 3 and 2 -> 2).
+
+    Parameters
+    ----------
+    entry, hold
+        One level per evaluation, oldest first, same length.
+    confirm
+        ``confirm_evaluations`` (at least 1).
+
+    Returns
+    -------
+    list of int
+        The state after each evaluation; the last one is the current segment.
+    """
+    return [state for state, _, _ in _walk(entry, hold, confirm)]
+
+
+def _walk(entry: Sequence[int], hold: Sequence[int], confirm: int) -> list[tuple[int, int, int]]:
+    """:func:`hysteresis_path` with, per evaluation, the pending move: (state, pending level, run length)."""
+    if confirm < 1:
+        raise ValueError(f"confirm_evaluations must be at least 1, not {confirm}")
+    if len(entry) != len(hold):
+        raise ValueError("entry and hold must have one level per evaluation each")
+    out: list[tuple[int, int, int]] = []
+    state: int | None = None
+    up = {2: 0, 3: 0}
+    down = {2: 0, 3: 0}
+    for e, h in zip(entry, hold, strict=True):
+        e, h = int(e), max(int(h), int(e))
+        if e == 0:
+            state, up, down = 0, {2: 0, 3: 0}, {2: 0, 3: 0}
+            out.append((0, 0, 0))
+            continue
+        for level in (2, 3):
+            up[level] = up[level] + 1 if e >= level else 0
+            down[level] = down[level] + 1 if h < level else 0
+        if state is None or state == 0:
+            state = e
+        else:
+            ups = [level for level in (2, 3) if level > state and up[level] >= confirm]
+            if ups:
+                state = max(ups)
+            elif state >= 2 and down[state] >= confirm:
+                state = max([level for level in range(2, state) if down[level] < confirm], default=1)
+        pending_up = [level for level in (2, 3) if level > state and up[level] >= 1]
+        if pending_up:
+            out.append((state, max(pending_up), up[max(pending_up)]))
+        elif state >= 2 and down[state] >= 1:
+            out.append((state, max(h, 1), down[state]))
+        else:
+            out.append((state, 0, 0))
+    return out
+
+
+def _check_bands(s: Settings) -> None:
+    if s.segments_confirm_evaluations < 1:
+        raise ValueError(f"segments.confirm_evaluations must be at least 1, not {s.segments_confirm_evaluations}")
+    pairs = (
+        ("self_sustained_exit_attainment", s.segments_self_sustained_exit_attainment,
+         "self_sustained_attainment", s.segments_self_sustained_attainment),
+        ("developing_exit_attainment", s.segments_developing_exit_attainment,
+         "developing_attainment", s.segments_developing_attainment),
+    )
+    for exit_key, exit_value, entry_key, entry_value in pairs:
+        if exit_value > entry_value:
+            raise ValueError(
+                f"segments.{exit_key} ({exit_value}) must not be above segments.{entry_key} ({entry_value})"
+            )
+
+
+def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """Each rep's segment over a sequence of evaluations, with hysteresis.
+
+    ``evaluations`` holds :func:`segment` at several as-of dates (one row per rep and date).
+    Per rep, oldest first, with ``rule`` the level of its ``segment`` column:
+
+    - ``entry = rule``;
+    - ``hold = max(rule, 3 if attainment >= self_sustained_exit_attainment,
+      2 if attainment >= developing_exit_attainment, else 1)`` (a missing attainment
+      holds only what the rule gives);
+
+    and :func:`hysteresis_path` with ``confirm = confirm_evaluations`` gives the state.
+
+    Parameters
+    ----------
+    evaluations
+        :func:`segment` rows with ``rep_id``, ``as_of``, ``segment``, ``attainment`` and
+        ``reason``; several as-of dates.
+    settings
+        The settings (the packaged defaults when ``None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``evaluations`` with ``segment`` replaced by the state, ``rule_segment`` (what the
+        one-date rules say), ``segment_since`` (the as-of date of the first evaluation of
+        the current run in that segment), ``pending_segment`` (the segment the rep is
+        heading to, ``""`` if none) and ``pending_evaluations`` (how many of the
+        ``confirm_evaluations`` are already there), ``management_style`` of the state, and
+        ``reason`` starting with what the state machine did, then the rules' reason;
+        sorted by as-of date, team and rep.
+
+    Raises
+    ------
+    ValueError
+        An exit threshold above its entry threshold, or ``confirm_evaluations < 1``.
+    """
+    s = settings or load_settings()
+    _check_bands(s)
+    k = s.segments_confirm_evaluations
+    frame = evaluations.sort_values(["rep_id", "as_of"], kind="stable").reset_index(drop=True)
+    rule = frame["segment"].astype("str")
+    entry = rule.map(SEGMENT_RANK)
+    if entry.isna().any():
+        raise ValueError(f"unknown segment {rule[entry.isna()].iloc[0]!r} in evaluations")
+    att = frame["attainment"]
+    by_band = np.where(att >= s.segments_self_sustained_exit_attainment, 3,
+                       np.where(att >= s.segments_developing_exit_attainment, 2, 1))
+    hold = np.maximum(entry.to_numpy(), by_band)
+    state = np.zeros(len(frame), dtype="int64")
+    pending = np.zeros(len(frame), dtype="int64")
+    runs = np.zeros(len(frame), dtype="int64")
+    as_of = frame["as_of"].to_numpy(dtype="datetime64[us]")
+    since = as_of.copy()
+    entry_levels = entry.to_numpy()
+    for idx in frame.groupby("rep_id", sort=False).indices.values():
+        walked = np.array(_walk(entry_levels[idx], hold[idx], k), dtype="int64").reshape(-1, 3)
+        state[idx], pending[idx], runs[idx] = walked[:, 0], walked[:, 1], walked[:, 2]
+        starts = np.r_[True, walked[1:, 0] != walked[:-1, 0]]
+        run_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
+        since[idx] = as_of[idx][run_start]
+    since = pd.Series(since, index=frame.index, dtype="datetime64[us]")
+    segment_names = pd.Series([_LEVEL_SEGMENT[v] for v in state], index=frame.index, dtype="str")
+    pending_names = pd.Series([_LEVEL_SEGMENT[v] if v else "" for v in pending], index=frame.index, dtype="str")
+    prev_state = pd.Series(state, index=frame.index).groupby(frame["rep_id"]).shift()
+    reasons = [
+        _state_words(st, pst, r, pn, run, s) + "; " + why
+        for st, pst, r, pn, run, why in zip(segment_names, prev_state.map(_LEVEL_SEGMENT), rule, pending_names, runs,
+                                              frame["reason"], strict=True)
+    ]
+    out = frame.assign(
+        segment=segment_names,
+        rule_segment=rule,
+        segment_since=since,
+        pending_segment=pending_names,
+        pending_evaluations=pd.Series(runs, index=frame.index, dtype="int64"),
+        reason=pd.Series(reasons, index=frame.index, dtype="str"),
+        management_style=segment_names.map(MANAGEMENT_STYLES).astype("str"),
+    )
+    sort = [c for c in ("as_of", "team", "rep_id") if c in out.columns]
+    return out.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def _state_words(state: str, previous: object, rule: str, pending: str, run: int, s: Settings) -> str:
+    """What the state machine did at one evaluation, in words."""
+    k = s.segments_confirm_evaluations
+    exits = {"self_sustained": s.segments_self_sustained_exit_attainment,
+             "developing": s.segments_developing_exit_attainment}
+    if state == "ramping":
+        return "ramping (tenure rule)"
+    if pd.isna(previous) or previous == "ramping":
+        return f"{state}: first evaluation, as the rules say"
+    if state != previous:
+        if SEGMENT_RANK[state] > SEGMENT_RANK[str(previous)]:
+            return f"entered {state}: its rule held at {k} evaluation{'s' if k > 1 else ''} in a row"
+        return (f"left {previous}: attainment under its {exits[str(previous)]:.0%} exit line at {k} "
+                f"evaluation{'s' if k > 1 else ''} in a row")
+    if pending and SEGMENT_RANK[pending] > SEGMENT_RANK[state]:
+        return f"stays {state}: the {pending} rule holds at {run} of the {k} evaluations in a row needed to enter"
+    if pending:
+        return (f"stays {state}: attainment under its {exits[state]:.0%} exit line at {run} of the {k} "
+                "evaluations in a row needed to leave")
+    if rule != state:
+        return f"stays {state}: attainment is at or above its {exits[state]:.0%} exit line (the rules alone say {rule})"
+    return state
+
+
+def _evaluation_dates(
+    dataset: Dataset, s: Settings, freq: str, as_of: pd.Timestamp | str | None
+) -> list[pd.Timestamp]:
+    """Month ends (or Sundays) from the first one whose window starts after the first quota, up to ``as_of``."""
+    first = dataset.table("quotas")["period_start"].min() + s.segments_window_weeks * periods.WEEK
+    last = periods.to_timestamp(as_of if as_of is not None else dataset.as_of, "as-of date").normalize()
+    dates = list(pd.date_range(first, last, freq="ME" if freq == "month" else "W-SUN", unit="us"))
+    return dates or [last]
+
+
 def segment_history(
     dataset: Dataset,
     settings: Settings | None = None,
     freq: Literal["month", "week"] = "month",
     *,
     dates: Sequence[pd.Timestamp | str] | None = None,
+    as_of: pd.Timestamp | str | None = None,
 ) -> pd.DataFrame:
-    """The segment of every rep as of each month end (or week end), oldest first.
+    """Every rep's segment at each month end (or week end), with hysteresis, oldest first.
 
-    The as-of dates are the month ends (Sundays for ``freq="week"``) from the first one
-    whose whole window lies after the first quota period, up to the dataset's as-of date,
-    plus the as-of date itself when it is not a period end; or exactly ``dates`` when
-    given (e.g. the start and the end of a report week). Each date is scored and
-    segmented as :func:`segment` of :func:`rep_scores` would as of that date.
+    The evaluation dates are the month ends (Sundays for ``freq="week"``) from the first one
+    whose whole window lies after the first quota period up to ``as_of`` (the dataset's
+    as-of date by default; a month end on the as-of day counts); when there is none, the
+    as-of date alone. Or exactly ``dates`` when given: the state machine then starts at the
+    first of them, so give it the preceding month ends too (or use :func:`current_segments`).
+    Each date is scored and ruled as :func:`segment` of :func:`rep_scores` would, and
+    :func:`hysteresis` turns the sequence into each rep's segment.
+
+    The hysteresis bands and ``confirm_evaluations`` count evaluations: they are meant for
+    month ends; with ``freq="week"`` two confirmations are two weeks.
 
     Returns
     -------
     pandas.DataFrame
-        The columns of :func:`segment`, one row per rep per as-of date.
+        The columns of :func:`hysteresis`, one row per rep per as-of date.
     """
     dataset.require("quotas")
     s = settings or load_settings()
+    _check_bands(s)
     if freq not in ("month", "week"):
         raise ValueError(f"freq must be 'month' or 'week', not {freq!r}")
-    if dates is None:
-        first = dataset.table("quotas")["period_start"].min() + s.segments_window_weeks * periods.WEEK
-        last = dataset.as_of.normalize()
-        dates = list(pd.date_range(first, last, freq="ME" if freq == "month" else "W-SUN", unit="us"))
-        if not dates or dates[-1] < last:
-            dates.append(last)
-    frames = [segment(rep_scores(dataset, d, s), s) for d in dates]
-    return pd.concat(frames, ignore_index=True).sort_values(["as_of", "team", "rep_id"]).reset_index(drop=True)
+    when = _evaluation_dates(dataset, s, freq, as_of) if dates is None else list(dates)
+    frames = [segment(rep_scores(dataset, d, s), s) for d in when]
+    return hysteresis(pd.concat(frames, ignore_index=True), s)
+
+
+def current_segments(
+    dataset: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    settings: Settings | None = None,
+    *,
+    history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Each rep's segment as of a date, with hysteresis: the one to act on.
+
+    Segments are decided at month ends (:func:`segment_history` up to ``as_of``); as of
+    any date, a rep's segment is the state after the last month end on or before it (or
+    the first evaluation of a rep hired since, whose tenure makes them ``ramping``). The
+    scores and the reason are those of that evaluation. A rep whose segment is
+    ``self_sustained`` here gets general accountability only (principle 6).
+
+    Parameters
+    ----------
+    dataset
+        The data (narrow it to a team first if needed); needs ``quotas``.
+    as_of
+        The date; the dataset's as-of date by default.
+    settings
+        The settings (the packaged defaults when ``None``).
+    history
+        :func:`segment_history` of the same dataset and settings, already computed (its
+        rows after ``as_of`` are ignored); computed when ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rep: the columns of :func:`segment` (``segment`` is the hysteresis
+        state) plus ``rule_segment``, ``segment_since``, ``pending_segment``,
+        ``pending_evaluations`` (:func:`hysteresis`) and ``evaluated_as_of`` (the month end
+        the row was evaluated at); ``as_of`` is the date asked for. Sorted by team and rep.
+    """
+    dataset.require("quotas")
+    s = settings or load_settings()
+    when = periods.to_timestamp(as_of if as_of is not None else dataset.as_of, "as-of date")
+    if history is None:
+        history = segment_history(dataset, s, as_of=when)
+    else:
+        history = history.loc[history["as_of"] <= when]
+    last = history.sort_values("as_of", kind="stable").groupby("rep_id").tail(1)
+    newcomers = rep_scores(dataset, when, s) if not set(_hired_by(dataset, when)) <= set(last["rep_id"]) else None
+    if newcomers is not None:
+        fresh = newcomers.loc[~newcomers["rep_id"].isin(last["rep_id"])]
+        if not fresh.empty:
+            last = pd.concat([last, hysteresis(segment(fresh, s), s)], ignore_index=True)
+    out = last.assign(evaluated_as_of=last["as_of"].astype("datetime64[us]"),
+                      as_of=pd.Series(when, index=last.index).astype("datetime64[us]"))
+    return out.sort_values(["team", "rep_id"]).reset_index(drop=True)
+
+
+def _hired_by(dataset: Dataset, when: pd.Timestamp) -> list[str]:
+    """The reps hired on or before ``when`` (or with no hire date)."""
+    reps = dataset.reps
+    if "hire_date" not in reps.columns:
+        return reps["rep_id"].tolist()
+    hire = pd.to_datetime(reps["hire_date"])
+    return reps.loc[hire.isna() | (hire <= when.normalize()), "rep_id"].tolist()
 
 
 def transitions(history: pd.DataFrame) -> pd.DataFrame:
-    """The segment changes in :func:`segment_history`: who moved up, who slipped.
+    """The segment changes in :func:`segment_history`: who moved up, who slipped, what reversed.
 
     A transition is a rep whose segment at one as-of date differs from its segment at the
     previous one. ``direction`` is ``up`` or ``down`` by :data:`SEGMENT_RANK`
     (hands_on < developing < self_sustained) and ``graduated`` when leaving ``ramping``.
+    ``reversal`` is true when the move goes back to the segment the rep left at its previous
+    transition (A -> B -> A, however long B lasted); ``held_evaluations`` is how many
+    evaluations the rep spent in ``from_segment`` (counted from the start of the history),
+    so a reversal with ``held_evaluations == 1`` is a one-month blip.
 
     Returns
     -------
     pandas.DataFrame
         ``rep_id``, ``rep_name``, ``team``, ``previous_as_of``, ``as_of``,
-        ``from_segment``, ``to_segment``, ``direction``, ``reason`` (the reason of the new
-        segment); sorted by as-of date, team and rep.
+        ``from_segment``, ``to_segment``, ``direction``, ``reversal``,
+        ``held_evaluations``, ``reason`` (the reason of the new segment); sorted by as-of
+        date, team and rep.
     """
-    h = history.sort_values(["rep_id", "as_of"], kind="stable")
+    h = history.sort_values(["rep_id", "as_of"], kind="stable").reset_index(drop=True)
     prev_seg = h.groupby("rep_id")["segment"].shift()
     prev_date = h.groupby("rep_id")["as_of"].shift()
-    moved = prev_seg.notna() & (prev_seg != h["segment"])
-    out = h.loc[moved].assign(from_segment=prev_seg[moved], previous_as_of=prev_date[moved], to_segment=h["segment"][moved])
+    changed = prev_seg.notna() & (prev_seg != h["segment"])
+    run_id = (changed | prev_seg.isna()).cumsum()
+    run_length = h.groupby(run_id).cumcount() + 1  # evaluations so far in the current run
+    held = run_length.groupby(h["rep_id"]).shift()
+    out = h.loc[changed].assign(
+        from_segment=prev_seg[changed], previous_as_of=prev_date[changed], to_segment=h["segment"][changed],
+        held_evaluations=held[changed].astype("int64"),
+    )
     rank_from = out["from_segment"].map(SEGMENT_RANK)
     rank_to = out["to_segment"].map(SEGMENT_RANK)
     direction = np.where(out["from_segment"] == "ramping", "graduated", np.where(rank_to > rank_from, "up", "down"))
-    out = out.assign(direction=pd.Series(direction, index=out.index, dtype="str"))
-    columns = ["rep_id", "rep_name", "team", "previous_as_of", "as_of", "from_segment", "to_segment", "direction", "reason"]
+    left_before = out.groupby("rep_id")["from_segment"].shift()
+    out = out.assign(
+        direction=pd.Series(direction, index=out.index, dtype="str"),
+        reversal=(left_before == out["to_segment"]).astype("bool"),
+    )
+    columns = ["rep_id", "rep_name", "team", "previous_as_of", "as_of", "from_segment", "to_segment", "direction",
+               "reversal", "held_evaluations", "reason"]
     out = out[columns].astype({"from_segment": "str", "to_segment": "str", "previous_as_of": "datetime64[us]"})
     return out.sort_values(["as_of", "team", "rep_id"]).reset_index(drop=True)
+
+
+def stability(history: pd.DataFrame) -> pd.DataFrame:
+    """How often segments change in a history: the figures behind "segments flip".
+
+    With ``pairs`` the number of (rep, evaluation) rows that have a previous evaluation of
+    the same rep, and the moves of :func:`transitions`:
+
+    - ``share_changing = transitions / pairs`` (the share of rep-months that change segment)
+    - ``reversals``: transitions back to the segment left at the rep's previous transition;
+      ``blip_reversals``: those after a single evaluation in between (A, B, A at three
+      consecutive evaluations)
+    - ``reps_three_segments``: reps in three segments or more over the history
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``evaluations`` (as-of dates), ``reps``, ``pairs``, ``transitions``,
+        ``share_changing``, ``up``, ``down``, ``graduated``, ``reversals``,
+        ``blip_reversals``, ``reps_three_segments``.
+    """
+    moves = transitions(history)
+    pairs = int((history.groupby("rep_id").size() - 1).sum())
+    return pd.DataFrame(
+        {
+            "evaluations": [history["as_of"].nunique()],
+            "reps": [history["rep_id"].nunique()],
+            "pairs": [pairs],
+            "transitions": [len(moves)],
+            "share_changing": [len(moves) / pairs if pairs else np.nan],
+            "up": [int(moves["direction"].eq("up").sum())],
+            "down": [int(moves["direction"].eq("down").sum())],
+            "graduated": [int(moves["direction"].eq("graduated").sum())],
+            "reversals": [int(moves["reversal"].sum())],
+            "blip_reversals": [int((moves["reversal"] & moves["held_evaluations"].eq(1)).sum())],
+            "reps_three_segments": [int(history.groupby("rep_id")["segment"].nunique().ge(3).sum())],
+        }
+    )

@@ -80,6 +80,16 @@ def test_segment_history_chart(segmented: pd.DataFrame) -> None:
     spec = sc.segment_history_chart(history).to_dict()
     assert {"rep_id", "as_of", "segment", "reason", "team"} <= _fields(spec)
     assert spec["facet"]["row"]["field"] == "team"
+    assert "rule_segment" not in _fields(spec)  # only drawn when the history has it
+
+
+def test_segment_history_chart_shows_the_rules_and_the_confidence(segmented: pd.DataFrame) -> None:
+    history = segmented.assign(as_of=pd.Timestamp("2026-09-30"), rule_segment=segmented["segment"],
+                               p_at_quota=[0.9, 0.4, 0.1, 0.0])
+    assert {"rule_segment", "p_at_quota"} <= _fields(sc.segment_history_chart(history).to_dict())
+    spec = sc.segment_map_chart(segmented.assign(p_at_quota=[0.9, 0.4, 0.1, 0.0], won_deals=[20, 10, 5, 1])).to_dict()
+    tooltip = {t["field"] for t in spec["layer"][0]["encoding"]["tooltip"]}
+    assert {"p_at_quota", "won_deals", "reason"} <= tooltip
 
 
 def test_coaching_priority_chart() -> None:

@@ -153,6 +153,7 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
         ("scrub", ["opportunity_id", "rep_id", "passes_gate", "n_flags", "reasons"]),
         ("backtest", ["team", "method", "horizon_bucket", "bias", "wape"]),
         ("segments", ["rep_id", "team", "segment", "reason", "management_style", "open_milestones"]),
+        ("segment_history", ["rep_id", "as_of", "segment", "reason", "rule_segment", "p_at_quota", "won_deals"]),
         ("milestones", ["rep_id", "milestone", "met", "met_at", "progress"]),
         ("routines", ["rep_id", "conversation_days_per_week", "next_step_share", "won_revenue"]),
         ("coaching", ["rep_id", "competency", "current_rate", "benchmark_rate", "revenue_impact"]),

@@ -83,7 +83,8 @@ def segment_map_chart(segmented: pd.DataFrame, settings: Settings | None = None)
     _check_columns(segmented, "segment_map_chart",
                    ["rep_id", "team", "attainment", "months_at_quota_share", "segment", "reason"],
                    "segments.segment(scores)")
-    columns = [c for c in ("rep_id", "rep_name", "team", "attainment", "months_at_quota", "months",
+    columns = [c for c in ("rep_id", "rep_name", "team", "attainment", "attainment_ci_low", "attainment_ci_high",
+                           "p_at_quota", "won_deals", "months_at_quota", "months",
                            "months_at_quota_share", "competency_percentile", "tenure_days", "segment",
                            "reason", "open_criteria") if c in segmented.columns]
     data = segmented[columns]
@@ -94,6 +95,9 @@ def segment_map_chart(segmented: pd.DataFrame, settings: Settings | None = None)
     ]
     if "competency_percentile" in data.columns:
         tooltip.insert(-1, alt.Tooltip("competency_percentile:Q", format=".0f", title="competency percentile"))
+    if "p_at_quota" in data.columns:
+        tooltip.insert(5, alt.Tooltip("p_at_quota:Q", format=".2f", title="P(at quota)"))
+        tooltip.insert(6, alt.Tooltip("won_deals:Q", title="won deals"))
     base = alt.Chart(data)
     x = alt.X("attainment:Q", title="attainment (won / quota over the window)", axis=alt.Axis(format="%"))
     y = alt.Y("months_at_quota_share:Q", title="share of months at quota", axis=alt.Axis(format="%"),
@@ -161,7 +165,9 @@ def segment_history_chart(history: pd.DataFrame) -> alt.FacetChart:
     """Each rep's segment as of each month end: a heat strip, one row per rep, one panel per team.
 
     Read along a row: a rep who stays one colour is settled; a rep who changes colour
-    every month sits near a threshold. The tooltip gives the reason at that date.
+    every month sits near a threshold. The tooltip gives the reason at that date, and with
+    the hysteresis columns of :func:`salesx2lib.segments.segment_history`, what the
+    one-date rules said and P(at quota).
 
     Parameters
     ----------
@@ -175,11 +181,14 @@ def segment_history_chart(history: pd.DataFrame) -> alt.FacetChart:
     _check_rows(history, "segment_history_chart", "pass one team (dataset.for_team) or fewer as-of dates")
     _check_columns(history, "segment_history_chart", ["rep_id", "team", "as_of", "segment", "reason"],
                    "segments.segment_history(dataset)")
-    columns = [c for c in ("rep_id", "rep_name", "team", "as_of", "segment", "reason", "attainment") if c in history.columns]
+    columns = [c for c in ("rep_id", "rep_name", "team", "as_of", "segment", "rule_segment", "reason", "attainment",
+                           "p_at_quota") if c in history.columns]
     data = history[columns]
     tooltip = [alt.Tooltip(c) for c in ("rep_id", "rep_name", "team") if c in data.columns] + [
         alt.Tooltip("as_of:T", format="%Y-%m-%d", title="as of"),
         alt.Tooltip("segment:N"),
+        *([alt.Tooltip("rule_segment:N", title="the rules alone")] if "rule_segment" in data.columns else []),
+        *([alt.Tooltip("p_at_quota:Q", format=".2f", title="P(at quota)")] if "p_at_quota" in data.columns else []),
         alt.Tooltip("reason:N"),
     ]
     strip = (
