@@ -361,11 +361,14 @@ def choose_priorities(gains: pd.DataFrame, segment: pd.DataFrame, settings: Sett
 def _current_segments(dataset: Dataset, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     """``rep_id``, ``segment``: each rep's current segment, the one place coaching learns it.
 
+    The segment to act on: :func:`salesx2lib.segments.current_segments` (month-end reviews
+    with hysteresis), the same one notebook 03 and the weekly report show.
+
     ``unknown`` for every rep when the dataset has no quotas (segments need them).
     """
     if not dataset.has("quotas"):
         return pd.DataFrame({"rep_id": dataset.reps["rep_id"].astype("str"), "segment": "unknown"})
-    return segments.segment(segments.rep_scores(dataset, as_of, settings), settings)[["rep_id", "segment"]]
+    return segments.current_segments(dataset, as_of, settings)[["rep_id", "segment"]]
 
 
 def _show(competency_name: str, value: float) -> str:
