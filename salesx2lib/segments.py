@@ -22,8 +22,10 @@ window's won deals: :func:`attainment_confidence`).
 
 Those rules judge one date. A rep's segment over time follows them with hysteresis
 (:func:`hysteresis`, the state machine of docs/metrics-segments.md): evaluated at month
-ends, a rep enters a better segment only after ``confirm_evaluations`` consecutive
-evaluations past its rule, and leaves it only after as many below a lower exit threshold.
+ends, a rep enters a better segment only after ``confirm_evaluations`` (3 by default)
+consecutive evaluations past its rule, and leaves it only after as many below a lower exit
+threshold. Three because each evaluation looks at the trailing 13 weeks: two consecutive
+month ends share 8 or 9 of them, while three span 21 or more.
 :func:`segment_history` runs it over the month ends, :func:`current_segments` gives each
 rep's segment as of a date (the state after the last month end), :func:`transitions`
 lists who moved up, who slipped and which moves reverse the previous one, and
@@ -426,7 +428,7 @@ def segment(scores: pd.DataFrame, settings: Settings | None = None) -> pd.DataFr
 _LEVEL_SEGMENT: dict[int, str] = {v: k for k, v in SEGMENT_RANK.items()}
 
 
-def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 2) -> list[int]:
+def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 3) -> list[int]:
     """The state machine of the segments over one rep's evaluations: the level after each.
 
     Levels are :data:`SEGMENT_RANK` (0 ramping, 1 hands_on, 2 developing, 3 self_sustained).
@@ -444,14 +446,15 @@ def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 2)
 
     So entering a better segment takes ``confirm`` consecutive evaluations past its rule,
     and leaving it ``confirm`` consecutive evaluations below its exit threshold; a move
-    goes as far as every one of those evaluations agrees (two at level 3 and 2 -> 2).
+    goes as far as every one of those evaluations agrees (with ``confirm = 2``, levels 3 then
+    2 -> 2).
 
     Parameters
     ----------
     entry, hold
         One level per evaluation, oldest first, same length.
     confirm
-        ``confirm_evaluations`` (at least 1).
+        ``confirm_evaluations`` (at least 1; 3, the default setting).
 
     Returns
     -------
@@ -650,7 +653,7 @@ def segment_history(
     :func:`hysteresis` turns the sequence into each rep's segment.
 
     The hysteresis bands and ``confirm_evaluations`` count evaluations: they are meant for
-    month ends; with ``freq="week"`` two confirmations are two weeks.
+    month ends; with ``freq="week"`` three confirmations are three weeks.
 
     Returns
     -------

@@ -47,7 +47,7 @@ class Settings:
     segments_self_sustained_percentile: float = 50.0
     segments_developing_attainment: float = 0.8
     segments_improving_attainment: float = 0.6
-    segments_confirm_evaluations: int = 2
+    segments_confirm_evaluations: int = 3
     segments_self_sustained_exit_attainment: float = 0.85
     segments_developing_exit_attainment: float = 0.6
     training_window_weeks: int = 8

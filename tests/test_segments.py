@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from worlds.segments import dataset_world, evaluation_world
 
-from salesx2lib import segments
+from salesx2lib import periods, segments
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.load import load_dataset
 from salesx2lib.problems import DataError
@@ -359,15 +359,21 @@ def test_hysteresis_path_confirm_settings():
     assert segments.hysteresis_path([1, 2, 1, 3], [1, 2, 1, 3], confirm=1) == [1, 2, 1, 3]
     assert segments.hysteresis_path([3, 2, 2], [3, 2, 2], confirm=1) == [3, 2, 2]
     assert segments.hysteresis_path([1, 2, 2, 2], [1, 2, 2, 2], confirm=3) == [1, 1, 1, 2]
+    # the default (3, as the setting): only as far as all three agree; three below the exit line to leave
+    assert segments.hysteresis_path([1, 3, 3, 2], [1, 3, 3, 2]) == [1, 1, 1, 2]
+    assert segments.hysteresis_path([1, 3, 3, 3], [1, 3, 3, 3]) == [1, 1, 1, 3]
+    assert segments.hysteresis_path([3, 2, 2, 3, 2, 2, 2], [3, 2, 2, 3, 2, 2, 2]) == [3] * 6 + [2]
+    assert segments.hysteresis_path([3, 1, 1, 1], [3, 1, 1, 1]) == [3, 3, 3, 1]
     with pytest.raises(ValueError, match="at least 1"):
         segments.hysteresis_path([1], [1], confirm=0)
     with pytest.raises(ValueError, match="one level per evaluation"):
         segments.hysteresis_path([1, 2], [1], confirm=2)
 
 
-def _evaluations(attainments: list[float]) -> pd.DataFrame:
+def _evaluations(attainments: list[float], confirm: int | None = None) -> pd.DataFrame:
     """One rep's evaluations at successive month ends, scored by hand (percentile 70, 3 of 3 months
-    at quota when attainment >= 1, else 1 of 3), then ruled by ``segments.segment``."""
+    at quota when attainment >= 1, else 1 of 3), then ruled by ``segments.segment``; the hysteresis
+    with ``confirm_evaluations = confirm`` (the default setting when ``None``)."""
     n = len(attainments)
     at_quota = [3 if a >= 1 else 1 for a in attainments]
     rows = pd.DataFrame(
@@ -379,11 +385,12 @@ def _evaluations(attainments: list[float]) -> pd.DataFrame:
             "trend_slope": 0.0, "trend_ci_low": -1.0, "tenure_days": 1000.0,
         }
     )
-    return segments.hysteresis(segments.segment(rows, S), S)
+    s = S if confirm is None else replace(S, segments_confirm_evaluations=confirm)
+    return segments.hysteresis(segments.segment(rows, S), s)
 
 
-def _path(attainments: list[float]) -> list[str]:
-    return _evaluations(attainments)["segment"].tolist()
+def _path(attainments: list[float], confirm: int | None = None) -> list[str]:
+    return _evaluations(attainments, confirm)["segment"].tolist()
 
 
 SS, DEV, HO = "self_sustained", "developing", "hands_on"
@@ -392,44 +399,88 @@ EPS = 1e-9
 
 
 def test_default_bands_sit_below_the_entry_thresholds():
-    assert S.segments_confirm_evaluations == 2
+    assert S.segments_confirm_evaluations == 3
     assert EXIT_DEV < S.segments_developing_attainment < EXIT_SS < S.segments_self_sustained_attainment
 
 
+def test_why_three_confirmations_month_end_windows_overlap():
+    """The default's reason (settings.toml, docs section 3): consecutive month ends' 13-week windows
+    share 8 or 9 weeks, so two evaluations are barely more than one look at the data; three span 21
+    or 22 weeks, and the third window shares only 4 or 5 weeks with the first."""
+    assert S.segments_window_weeks == 13
+    ends = pd.date_range("2025-01-31", "2027-12-31", freq="ME")
+    windows = [periods.trailing_range(d, weeks=S.segments_window_weeks) for d in ends]
+    shared = {(a_end - b_start).days // 7 for (_, a_end), (b_start, _) in zip(windows, windows[1:])}
+    span = {(c_end - a_start).days // 7 for (a_start, _), (_, c_end) in zip(windows, windows[2:])}
+    first_third = {(a_end - c_start).days // 7 for (_, a_end), (c_start, _) in zip(windows, windows[2:])}
+    assert shared == {8, 9} and span == {21, 22} and first_third == {4, 5}
+
+
+# Boundaries: on, just below and just above each entry and exit line, with the default confirm (3,
+# None below) and with 2 (the mechanism at another setting). k - 1 evaluations at the level, then
+# the k-th on the boundary.
+CONFIRMS = [None, 2]
+
+
+def _k(confirm: int | None) -> int:
+    return S.segments_confirm_evaluations if confirm is None else confirm
+
+
+@pytest.mark.parametrize("confirm", CONFIRMS)
 @pytest.mark.parametrize(
-    ("second", "expected"),
+    ("last", "expected"),
     [(1.0, SS), (1.0 - EPS, DEV), (1.0 + EPS, SS)],  # on, just below, just above the entry line
 )
-def test_entering_self_sustained_boundaries(second, expected):
-    assert _path([0.9, 1.2, second]) == [DEV, DEV, expected]
+def test_entering_self_sustained_boundaries(confirm, last, expected):
+    k = _k(confirm)
+    assert _path([0.9] + [1.2] * (k - 1) + [last], confirm) == [DEV] * k + [expected]
 
 
+@pytest.mark.parametrize("confirm", CONFIRMS)
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(EXIT_SS, SS), (EXIT_SS - EPS, DEV), (EXIT_SS + EPS, SS)],  # on the exit line holds; below leaves
 )
-def test_leaving_self_sustained_boundaries(value, expected):
-    assert _path([1.2, value, value]) == [SS, SS, expected]
+def test_leaving_self_sustained_boundaries(confirm, value, expected):
+    k = _k(confirm)
+    assert _path([1.2] + [EXIT_SS - 0.05] * (k - 1) + [value], confirm) == [SS] * k + [expected]
 
 
+@pytest.mark.parametrize("confirm", CONFIRMS)
 @pytest.mark.parametrize(
-    ("second", "expected"),
+    ("last", "expected"),
     [(0.8, DEV), (0.8 - EPS, HO), (0.8 + EPS, DEV)],
 )
-def test_entering_developing_boundaries(second, expected):
-    assert _path([0.5, 0.85, second]) == [HO, HO, expected]
+def test_entering_developing_boundaries(confirm, last, expected):
+    k = _k(confirm)
+    assert _path([0.5] + [0.85] * (k - 1) + [last], confirm) == [HO] * k + [expected]
 
 
+@pytest.mark.parametrize("confirm", CONFIRMS)
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(EXIT_DEV, DEV), (EXIT_DEV - EPS, HO), (EXIT_DEV + EPS, DEV)],
 )
-def test_leaving_developing_boundaries(value, expected):
-    assert _path([0.9, value, value]) == [DEV, DEV, expected]
+def test_leaving_developing_boundaries(confirm, value, expected):
+    k = _k(confirm)
+    assert _path([0.9] + [EXIT_DEV - 0.05] * (k - 1) + [value], confirm) == [DEV] * k + [expected]
+
+
+def test_with_the_default_two_evaluations_are_not_enough():
+    """Default 3: two month ends past a line (entry or exit) leave the segment unchanged; a third
+    not past it restarts the count."""
+    assert _path([0.9, 1.2, 1.2]) == [DEV] * 3
+    assert _path([0.9, 1.2, 1.2, 0.95, 1.2, 1.2]) == [DEV] * 6
+    assert _path([0.9, 1.2, 1.2, 1.2]) == [DEV] * 3 + [SS]
+    assert _path([1.2, 0.8, 0.8]) == [SS] * 3
+    assert _path([1.2, 0.8, 0.8, 0.9, 0.8, 0.8]) == [SS] * 6  # 0.9 is above the 85% exit line
+    assert _path([0.5, 0.85, 0.85]) == [HO] * 3
+    assert _path([0.9, 0.5, 0.5]) == [DEV] * 3
+    assert _path([0.9, 0.5, 0.5, 0.5]) == [DEV] * 3 + [HO]
 
 
 def test_hysteresis_columns_and_reasons():
-    h = _evaluations([0.9, 1.2, 1.2, 0.8, 0.8, 0.5])
+    h = _evaluations([0.9, 1.2, 1.2, 0.8, 0.8, 0.5], confirm=2)
     assert h["rule_segment"].tolist() == [DEV, SS, SS, DEV, DEV, HO]
     assert h["segment"].tolist() == [DEV, DEV, SS, SS, DEV, DEV]
     assert h["segment_since"].tolist() == [pd.Timestamp("2026-01-31")] * 2 + [pd.Timestamp("2026-03-31")] * 2 + [
@@ -443,6 +494,19 @@ def test_hysteresis_columns_and_reasons():
     assert h["reason"].iloc[4].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line")
     assert "attainment 80%" in h["reason"].iloc[4]  # then the rules' own reason
     assert (h["management_style"] == h["segment"].map(segments.MANAGEMENT_STYLES)).all()
+
+
+def test_hysteresis_reasons_with_the_default_confirm():
+    h = _evaluations([0.9, 1.2, 1.2, 1.2, 0.8, 0.8, 0.8])
+    assert h["segment"].tolist() == [DEV, DEV, DEV, SS, SS, SS, DEV]
+    assert h["pending_segment"].tolist() == ["", SS, SS, "", DEV, DEV, ""]
+    assert h["pending_evaluations"].tolist() == [0, 1, 2, 0, 1, 2, 0]
+    assert h["reason"].iloc[2].startswith("stays developing: the self_sustained rule holds at 2 of the 3 evaluations")
+    assert h["reason"].iloc[3].startswith("entered self_sustained: its rule held at 3 evaluations in a row")
+    assert h["reason"].iloc[5].startswith(f"stays self_sustained: attainment under its {EXIT_SS:.0%} exit line at 2 "
+                                          "of the 3 evaluations in a row needed to leave")
+    assert h["reason"].iloc[6].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line at 3 "
+                                          "evaluations in a row")
 
 
 def test_held_above_the_rules_says_so():
@@ -464,11 +528,11 @@ def test_bands_must_sit_below_the_entry_thresholds():
 
 def test_new_settings_come_from_the_file(tmp_path):
     path = tmp_path / "settings.toml"
-    path.write_text("[segments]\nconfirm_evaluations = 3\nself_sustained_exit_attainment = 0.7\n"
+    path.write_text("[segments]\nconfirm_evaluations = 2\nself_sustained_exit_attainment = 0.7\n"
                     "developing_exit_attainment = 0.5\n", encoding="utf-8")
     custom = load_settings(path)
     assert (custom.segments_confirm_evaluations, custom.segments_self_sustained_exit_attainment,
-            custom.segments_developing_exit_attainment) == (3, 0.7, 0.5)
+            custom.segments_developing_exit_attainment) == (2, 0.7, 0.5)
     path.write_text("[segments]\nconfirm_evaluations = 2.5\n", encoding="utf-8")
     with pytest.raises(DataError):
         load_settings(path)
@@ -531,51 +595,61 @@ def world():
 
 def test_stable_reps_rarely_change_segment(world):
     """Declared truth: a stable rep's attainment is constant (0.6 to 1.3, on and around each threshold),
-    so every change of segment is noise. Bound: at most 12% of their rep-months change segment pooled
-    (measured 10.0% over 200 seeds), at most 17% for the rep worst placed (measured 14.5%, true
-    attainment 0.9, between the developing and self_sustained lines), and at most 40% of what the
-    one-date rules alone do (measured 32.6% for the rules)."""
+    so every change of segment is noise. With the default confirm_evaluations = 3, over 200 seeds:
+    6.3% of their rep-months change segment pooled (bound 8%; with confirm 2: 10.0%, with 1: 17.9%,
+    the rules alone: 32.6%), 8.7% for the rep worst placed (bound 11%; true attainment 0.9, between
+    the developing and self_sustained lines; with confirm 2: 14.5%), and 19% of what the one-date
+    rules alone do (bound 25%; with confirm 2: 31%). So each bound fails if the hysteresis is removed
+    or confirm goes back to 2 or 1."""
     history, truth = world
     stable = history.loc[history["rep_name"].map(truth.kind).eq("stable") & ~history["first"]]
-    assert stable["moved"].mean() <= 0.12
-    assert stable.groupby("rep_name")["moved"].mean().max() <= 0.17
-    assert stable["moved"].mean() <= 0.4 * stable["rule_moved"].mean()
+    assert stable["moved"].mean() <= 0.08
+    assert stable.groupby("rep_name")["moved"].mean().max() <= 0.11
+    assert stable["moved"].mean() <= 0.25 * stable["rule_moved"].mean()
     far = stable.loc[stable["rep_name"] == "S130"]  # clearly self_sustained
-    assert far["moved"].mean() <= 0.05 and far["segment"].eq("self_sustained").mean() >= 0.90  # measured 0.035, 0.92
+    assert far["moved"].mean() <= 0.04 and far["segment"].eq("self_sustained").mean() >= 0.90  # measured 0.023, 0.92
 
 
 def test_drifting_rep_reaches_self_sustained(world):
     """Declared truth: DRIFT's attainment is 0.5, then rises linearly to 1.3 over 26 weeks (it passes
-    1.0 at week 29) and stays there. Bound: in at least 85% of seeds it is self_sustained within 8
-    month ends (32 weeks) after its true attainment passes 1.0 (measured 91%; the median is 4 month
-    ends: the 13-week window lags and 2 of 3 months at quota are needed), and at the last month end at
-    least 90% of seeds have it self_sustained (measured 94%). It is never self_sustained while its
-    true attainment is still 0.5."""
+    1.0 at week 29) and stays there. With the default confirm_evaluations = 3 it arrives about a
+    month later than with 2 (slower but surer: the price of the stable reps' 6.3% instead of 10.0%).
+    Measured over 200 seeds: self_sustained a median 5 month ends after its true attainment passes
+    1.0 (with 2: 4), within 9 month ends (36 weeks) in 87% of seeds, within 8 in 78% (with 2: 91%
+    within 8). So the bound that was "85% within 8 month ends" with 2 is relaxed by one month end,
+    the one extra confirmation: at least 82% within 9, median at most 6. At the last month end at
+    least 90% of seeds have it self_sustained (measured 92%; with 2: 94%). It is never
+    self_sustained while its true attainment is still 0.5."""
     history, truth = world
     drift = history.loc[history["rep_name"] == "DRIFT"]
     crossed = int(np.argmax(truth.levels["DRIFT"] >= 1.0))
     first_ss = drift.loc[drift["segment"] == "self_sustained"].groupby("seed")["week"].min().reindex(range(200))
     evaluations_after = (first_ss - crossed) / 4
-    assert (evaluations_after <= 8).mean() >= 0.85
-    assert evaluations_after.median() <= 5
+    assert (evaluations_after <= 9).mean() >= 0.82
+    assert evaluations_after.median() <= 6
     assert drift.loc[drift["week"] == drift["week"].max(), "segment"].eq("self_sustained").mean() >= 0.90
     assert not drift.loc[drift["true_attainment"] <= 0.5, "segment"].eq("self_sustained").any()
 
 
 def test_segment_history_end_to_end_on_a_dataset_world():
     """The same truth written as a Dataset (deals, monthly quotas): segment_history runs the rules
-    and the hysteresis at each month end. With seed 2: 12 month ends; DRIFT ends self_sustained and
-    S130 too; the stable reps change segment in at most 15% of their rep-months (the rules alone:
-    more than twice as often)."""
+    and the hysteresis at each month end. With seed 2: 12 month ends; DRIFT ends self_sustained; the
+    stable reps change segment in 7.8% of their rep-months (6 of 77; bound 10%; with confirm 2: 11.7%)
+    and the rules alone 27 times, more than three times as often. S130 (true attainment 1.3) is never
+    hands_on; its competencies are declared typical (the team's win rate), so its percentile wanders
+    around the median and its rules say self_sustained at 4 of the 12 month ends, never 3 in a row:
+    it stays developing (with confirm 2 it became self_sustained in August)."""
     ds, truth = dataset_world(2)
     history = segments.segment_history(ds, S)
     assert history["as_of"].nunique() == 12 and history["as_of"].dt.is_month_end.all()
     last = history.loc[history["as_of"] == history["as_of"].max()].set_index("rep_id")
-    assert last.loc["DRIFT", "segment"] == "self_sustained" and last.loc["S130", "segment"] == "self_sustained"
+    assert last.loc["DRIFT", "segment"] == "self_sustained"
+    s130 = history.loc[history["rep_id"] == "S130"]
+    assert not s130["segment"].eq("hands_on").any() and s130["rule_segment"].eq("self_sustained").sum() == 4
     stable = history.loc[history["rep_id"].map(truth.kind).eq("stable")]
     st = segments.stability(stable).iloc[0]
     rules = segments.stability(stable.assign(segment=stable["rule_segment"])).iloc[0]
-    assert st["share_changing"] <= 0.15 and rules["transitions"] > 2 * st["transitions"]
+    assert st["share_changing"] <= 0.10 and rules["transitions"] > 3 * st["transitions"]
     assert st["blip_reversals"] == 0
 
     # current_segments: the state after the last month end on or before the date
@@ -605,15 +679,17 @@ def test_current_segments_adds_reps_hired_since_the_last_month_end():
 
 def test_the_sample_segments_flip_far_less_with_hysteresis(sample):
     """On data/sample (8 month ends, March to October 2026): the one-date rules change 30% of
-    rep-months (58 of 192) with 20 reversals; with the hysteresis no one-month blip is left and the
-    changes fall by more than half (measured 23 of 192, 12.0%)."""
+    rep-months (58 of 192) with 20 reversals and 13 reps through 3 segments; with the hysteresis
+    (default confirm 3) 15 of 192 (7.8%) change, within the issue's 10% (with confirm 2: 23, 12.0%),
+    with no reversal and one rep (R018, hands_on -> developing -> self_sustained) through 3
+    segments."""
     history = segments.segment_history(sample, S)
     assert history["as_of"].dt.is_month_end.all() and history["as_of"].nunique() == 8
     st = segments.stability(history).iloc[0]
     rules = segments.stability(history.assign(segment=history["rule_segment"])).iloc[0]
     assert (rules["transitions"], rules["reversals"], rules["blip_reversals"]) == (58, 20, 11)
-    assert st["transitions"] <= 0.45 * rules["transitions"] and st["blip_reversals"] == 0
-    assert st["reversals"] <= 3
+    assert st["share_changing"] <= 0.10 and st["transitions"] <= 0.3 * rules["transitions"]
+    assert st["reversals"] <= 1 and st["blip_reversals"] == 0 and st["reps_three_segments"] <= 2
     path = history.loc[history["rep_id"] == "R005", "segment"]
     assert path.nunique() == 1  # R005: D/S/D/D/S/D/S/D under the rules alone
 
