@@ -238,17 +238,20 @@ def gap_decomposition(counts: pd.DataFrame, benchmark: Benchmark = "median") -> 
 def largest_gaps(decomposition: pd.DataFrame, factors: Sequence[str] = FACTORS) -> pd.DataFrame:
     """Per rep, the factor that costs the most: the most negative log term among ``factors``.
 
-    ``factor = argmin_f log_term_f`` over ``factors`` with ``log_term_f < 0``;
-    ``revenue_uplift = revenue * (exp(-log_term) - 1)``: the funnel revenue the rep would
-    add if that factor alone rose to the benchmark. A rep ahead of the benchmark on every
-    one of ``factors`` has a missing ``factor`` and an uplift of 0; a rep not decomposed
-    has NaN figures. Pass ``COMPETENCY_FACTORS`` to leave volume (dials) out.
+    ``factor = argmin_f log_term_f`` over ``factors`` with ``log_term_f < 0``: the factor
+    that explains the largest part of the rep's gap (``share``). A rep ahead of the
+    benchmark on every one of ``factors`` has a missing ``factor`` and a term of 0; a rep
+    not decomposed has NaN figures. Pass ``COMPETENCY_FACTORS`` to leave volume (dials) out.
+
+    This describes the gap; it does not price it. What closing a competency gap is worth,
+    whether the gap is certain enough to coach, and what the funnel can add at most are
+    :func:`salesx2lib.coaching.competency_gains` (the one owner of that figure).
 
     Returns
     -------
     pandas.DataFrame
         ``rep_id``, ``team``, ``revenue``, ``benchmark_revenue``, ``log_gap``, ``factor``,
-        ``log_term``, ``share``, ``revenue_uplift``, ``decomposed``; sorted by ``log_term``,
+        ``log_term``, ``share``, ``decomposed``; sorted by ``log_term``,
         most negative first (not decomposed last).
     """
     unknown = sorted(set(factors) - set(FACTORS))
@@ -260,15 +263,9 @@ def largest_gaps(decomposition: pd.DataFrame, factors: Sequence[str] = FACTORS) 
     worst = behind.sort_values("log_term", kind="stable").drop_duplicates(["team", "rep_id"])
     out = reps.merge(worst[["rep_id", "team", "factor", "log_term", "share"]], on=["team", "rep_id"], how="left")
     ahead = out["decomposed"] & out["factor"].isna()
-    uplift = out["revenue"] * np.expm1(-out["log_term"])
-    out = out.assign(
-        log_term=out["log_term"].where(~ahead, 0.0),
-        share=out["share"].where(~ahead, 0.0),
-        revenue_uplift=uplift.where(~ahead, 0.0),
-    )
+    out = out.assign(log_term=out["log_term"].where(~ahead, 0.0), share=out["share"].where(~ahead, 0.0))
     out = out.astype({"factor": "str"})
-    columns = ["rep_id", "team", "revenue", "benchmark_revenue", "log_gap", "factor", "log_term", "share",
-               "revenue_uplift", "decomposed"]
+    columns = ["rep_id", "team", "revenue", "benchmark_revenue", "log_gap", "factor", "log_term", "share", "decomposed"]
     return out[columns].sort_values("log_term", na_position="last", kind="stable").reset_index(drop=True)
 
 
@@ -339,11 +336,14 @@ def _show(factor: str, value: float) -> str:
 
 
 def top_competency_gaps(decomposition: pd.DataFrame, reps: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    """The ``n`` reps whose largest competency gap costs the most, with a sentence each.
+    """The ``n`` reps furthest behind the benchmark on one competency, with a sentence each.
 
-    Ranks reps by ``revenue_uplift`` of :func:`largest_gaps` over
-    :data:`COMPETENCY_FACTORS` (volume left out: principle 1 trains competencies, not
-    tasks), the revenue the rep would add if that one ratio rose to the team benchmark.
+    Ranks reps by ``log_term`` of :func:`largest_gaps` over :data:`COMPETENCY_FACTORS`
+    (most negative first; volume left out: principle 1 trains competencies, not tasks):
+    ``exp(-log_term)`` is how many times the benchmark's ratio exceeds the rep's. The
+    sentence says what share of the rep's gap that competency explains. It does not put a
+    revenue figure on it: whether to coach it and what it is worth, with its uncertainty
+    and the funnel's ceiling, is :func:`salesx2lib.coaching.coaching_review`.
 
     Parameters
     ----------
@@ -358,21 +358,21 @@ def top_competency_gaps(decomposition: pd.DataFrame, reps: pd.DataFrame, n: int 
     -------
     pandas.DataFrame
         ``rep_id``, ``rep_name``, ``team``, ``factor``, ``rep_value``, ``benchmark_value``,
-        ``share``, ``revenue_uplift``, ``sentence``; reps with no gap are left out.
+        ``share``, ``log_term``, ``sentence``; reps with no gap are left out.
     """
     worst = largest_gaps(decomposition, COMPETENCY_FACTORS)
-    worst = worst.loc[worst["decomposed"] & (worst["revenue_uplift"] > 0)]
-    worst = worst.sort_values("revenue_uplift", ascending=False, kind="stable").head(n)
+    worst = worst.loc[worst["decomposed"] & (worst["log_term"] < 0)]
+    worst = worst.sort_values("log_term", kind="stable").head(n)
     values = decomposition[["rep_id", "team", "factor", "rep_value", "benchmark_value"]]
     out = worst.merge(values, on=["rep_id", "team", "factor"], how="left").merge(
         reps[["rep_id", "rep_name"]], on="rep_id", how="left"
     )
     sentences = [
         f"{row.rep_name} ({row.rep_id}): {FACTOR_NAMES[row.factor]} {_show(row.factor, row.rep_value)} "
-        f"against the team's {_show(row.factor, row.benchmark_value)}; at the team's level the funnel "
-        f"would bring about {row.revenue_uplift:,.0f} more ({abs(row.share):.0%} of the rep's gap)."
+        f"against the team's {_show(row.factor, row.benchmark_value)}: {abs(row.share):.0%} of what "
+        f"separates the rep's funnel from the benchmark."
         for row in out.itertuples()
     ]
     out = out.assign(sentence=pd.Series(sentences, index=out.index, dtype="str"))
-    columns = ["rep_id", "rep_name", "team", "factor", "rep_value", "benchmark_value", "share", "revenue_uplift", "sentence"]
+    columns = ["rep_id", "rep_name", "team", "factor", "rep_value", "benchmark_value", "share", "log_term", "sentence"]
     return out[columns].reset_index(drop=True)

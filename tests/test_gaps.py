@@ -72,13 +72,14 @@ def test_largest_gaps(hand):
     assert top["rep_id"].tolist() == ["a", "b", "c"]  # most negative term first, not decomposed last
     a = top.iloc[0]
     assert a["factor"] == "win_rate"
-    assert a["revenue_uplift"] == pytest.approx(1000 * (2.5 - 1))  # win_rate at benchmark: 1000 -> 2500
+    assert a["log_term"] == pytest.approx(math.log(0.4))  # win rate 0.2 against 0.5
+    assert "revenue_uplift" not in top.columns  # the gap is described here, priced by coaching only
     b = top.iloc[1]
-    assert pd.isna(b["factor"]) and b["revenue_uplift"] == 0.0 and b["decomposed"]
-    assert not top.iloc[2]["decomposed"] and np.isnan(top.iloc[2]["revenue_uplift"])
+    assert pd.isna(b["factor"]) and b["log_term"] == 0.0 and b["share"] == 0.0 and b["decomposed"]
+    assert not top.iloc[2]["decomposed"] and np.isnan(top.iloc[2]["log_term"])
     volume_only = gaps.largest_gaps(hand, factors=["dials"]).set_index("rep_id")
     assert volume_only.loc["a", "factor"] == "dials"
-    assert volume_only.loc["a", "revenue_uplift"] == pytest.approx(1000.0)
+    assert volume_only.loc["a", "log_term"] == pytest.approx(math.log(0.5))
     with pytest.raises(ValueError, match="unknown factor"):
         gaps.largest_gaps(hand, factors=["calls"])
 
@@ -201,17 +202,18 @@ def test_gaps_are_over_one_range():
         gaps.gap_decomposition(_counts().assign(period_start=pd.Timestamp("2026-01-05")))
 
 
-def test_top_competency_gaps_ranks_by_revenue_and_says_it_in_words():
+def test_top_competency_gaps_ranks_by_the_largest_gap_and_says_it_in_words():
     counts = _counts()
     decomposition = gaps.gap_decomposition(counts)
     reps = pd.DataFrame({"rep_id": list("abcde"), "rep_name": ["Ann", "Bob", "Cy", "Dee", "Eve"]})
     top = gaps.top_competency_gaps(decomposition, reps, n=2)
     worst = gaps.largest_gaps(decomposition, gaps.COMPETENCY_FACTORS)
-    expected = worst.loc[worst["revenue_uplift"] > 0].nlargest(2, "revenue_uplift")
+    expected = worst.loc[worst["log_term"] < 0].nsmallest(2, "log_term")
     assert top["rep_id"].tolist() == expected["rep_id"].tolist()
+    assert top["log_term"].is_monotonic_increasing and (top["log_term"] < 0).all()
     assert "dials" not in set(top["factor"])  # volume is not a competency
     first = top.iloc[0]
     assert first["sentence"].startswith(f"{first['rep_name']} ({first['rep_id']}): ")
-    assert f"{first['revenue_uplift']:,.0f} more" in first["sentence"]
+    assert f"{abs(first['share']):.0%} of what separates" in first["sentence"]
     row = decomposition.set_index(["rep_id", "factor"]).loc[(first["rep_id"], first["factor"])]
     assert first["rep_value"] == row["rep_value"] and first["benchmark_value"] == row["benchmark_value"]
