@@ -22,10 +22,12 @@ window's won deals: :func:`attainment_confidence`).
 
 Those rules judge one date. A rep's segment over time follows them with hysteresis
 (:func:`hysteresis`, the state machine of docs/metrics-segments.md): evaluated at month
-ends, a rep enters a better segment only after ``confirm_evaluations`` (3 by default)
-consecutive evaluations past its rule, and leaves it only after as many below a lower exit
-threshold. Three because each evaluation looks at the trailing 13 weeks: two consecutive
-month ends share 8 or 9 of them, while three span 21 or more.
+ends, a rep enters a better segment only after ``enter_evaluations`` (3 by default)
+consecutive evaluations past its rule, and leaves it only after ``exit_evaluations`` (2 by
+default) below a lower exit threshold. Three to enter because each evaluation looks at the
+trailing 13 weeks: two consecutive month ends share 8 or 9 of them, while three span 21 or
+more. Two to leave because the lower exit threshold already absorbs the noise and a wrong
+"back off" costs more than a late promotion (a slipping rep needs attention quickly).
 :func:`segment_history` runs it over the month ends, :func:`current_segments` gives each
 rep's segment as of a date (the state after the last month end), :func:`transitions`
 lists who moved up, who slipped and which moves reverse the previous one, and
@@ -428,7 +430,7 @@ def segment(scores: pd.DataFrame, settings: Settings | None = None) -> pd.DataFr
 _LEVEL_SEGMENT: dict[int, str] = {v: k for k, v in SEGMENT_RANK.items()}
 
 
-def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 3) -> list[int]:
+def hysteresis_path(entry: Sequence[int], hold: Sequence[int], enter: int = 3, exit: int = 2) -> list[int]:
     """The state machine of the segments over one rep's evaluations: the level after each.
 
     Levels are :data:`SEGMENT_RANK` (0 ramping, 1 hands_on, 2 developing, 3 self_sustained).
@@ -440,34 +442,38 @@ def hysteresis_path(entry: Sequence[int], hold: Sequence[int], confirm: int = 3)
 
     1. ``entry[t] == 0`` (ramping): the state is 0 and both run lengths restart;
     2. first evaluation, or first after ramping: the state is ``entry[t]``;
-    3. otherwise, from state ``s``: up to ``max{L > s : up_L >= confirm}`` if any;
-       else, if ``s >= 2`` and ``down_s >= confirm``, down to
-       ``max({L < s, L >= 2 : down_L < confirm} | {1})``; else stay at ``s``.
+    3. otherwise, from state ``s``: up to ``max{L > s : up_L >= enter}`` if any;
+       else, if ``s >= 2`` and ``down_s >= exit``, down to
+       ``max({L < s, L >= 2 : down_L < exit} | {1})``; else stay at ``s``.
 
-    So entering a better segment takes ``confirm`` consecutive evaluations past its rule,
-    and leaving it ``confirm`` consecutive evaluations below its exit threshold; a move
-    goes as far as every one of those evaluations agrees (with ``confirm = 2``, levels 3 then
-    2 -> 2).
+    So entering a better segment takes ``enter`` consecutive evaluations past its rule,
+    and leaving it ``exit`` consecutive evaluations below its exit threshold; a move
+    goes as far as every one of those evaluations agrees (with ``enter = 2``, levels 3 then
+    2 -> 2; with ``exit = 2``, hold levels 1 then 2 from state 3 -> 2).
 
     Parameters
     ----------
     entry, hold
         One level per evaluation, oldest first, same length.
-    confirm
-        ``confirm_evaluations`` (at least 1; 3, the default setting).
+    enter
+        ``enter_evaluations`` (at least 1; 3, the default setting).
+    exit
+        ``exit_evaluations`` (at least 1; 2, the default setting).
 
     Returns
     -------
     list of int
         The state after each evaluation; the last one is the current segment.
     """
-    return [state for state, _, _ in _walk(entry, hold, confirm)]
+    return [state for state, _, _ in _walk(entry, hold, enter, exit)]
 
 
-def _walk(entry: Sequence[int], hold: Sequence[int], confirm: int) -> list[tuple[int, int, int]]:
+def _walk(entry: Sequence[int], hold: Sequence[int], enter: int, exit: int) -> list[tuple[int, int, int]]:
     """:func:`hysteresis_path` with, per evaluation, the pending move: (state, pending level, run length)."""
-    if confirm < 1:
-        raise ValueError(f"confirm_evaluations must be at least 1, not {confirm}")
+    if enter < 1:
+        raise ValueError(f"enter_evaluations must be at least 1, not {enter}")
+    if exit < 1:
+        raise ValueError(f"exit_evaluations must be at least 1, not {exit}")
     if len(entry) != len(hold):
         raise ValueError("entry and hold must have one level per evaluation each")
     out: list[tuple[int, int, int]] = []
@@ -486,11 +492,11 @@ def _walk(entry: Sequence[int], hold: Sequence[int], confirm: int) -> list[tuple
         if state is None or state == 0:
             state = e
         else:
-            ups = [level for level in (2, 3) if level > state and up[level] >= confirm]
+            ups = [level for level in (2, 3) if level > state and up[level] >= enter]
             if ups:
                 state = max(ups)
-            elif state >= 2 and down[state] >= confirm:
-                state = max([level for level in range(2, state) if down[level] < confirm], default=1)
+            elif state >= 2 and down[state] >= exit:
+                state = max([level for level in range(2, state) if down[level] < exit], default=1)
         pending_up = [level for level in (2, 3) if level > state and up[level] >= 1]
         if pending_up:
             out.append((state, max(pending_up), up[max(pending_up)]))
@@ -502,8 +508,10 @@ def _walk(entry: Sequence[int], hold: Sequence[int], confirm: int) -> list[tuple
 
 
 def _check_bands(s: Settings) -> None:
-    if s.segments_confirm_evaluations < 1:
-        raise ValueError(f"segments.confirm_evaluations must be at least 1, not {s.segments_confirm_evaluations}")
+    if s.segments_enter_evaluations < 1:
+        raise ValueError(f"segments.enter_evaluations must be at least 1, not {s.segments_enter_evaluations}")
+    if s.segments_exit_evaluations < 1:
+        raise ValueError(f"segments.exit_evaluations must be at least 1, not {s.segments_exit_evaluations}")
     pairs = (
         ("self_sustained_exit_attainment", s.segments_self_sustained_exit_attainment,
          "self_sustained_attainment", s.segments_self_sustained_attainment),
@@ -528,7 +536,8 @@ def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> p
       2 if attainment >= developing_exit_attainment, else 1)`` (a missing attainment
       holds only what the rule gives);
 
-    and :func:`hysteresis_path` with ``confirm = confirm_evaluations`` gives the state.
+    and :func:`hysteresis_path` with ``enter = enter_evaluations`` and
+    ``exit = exit_evaluations`` gives the state.
 
     Parameters
     ----------
@@ -545,18 +554,18 @@ def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> p
         one-date rules say), ``segment_since`` (the as-of date of the first evaluation of
         the current run in that segment), ``pending_segment`` (the segment the rep is
         heading to, ``""`` if none) and ``pending_evaluations`` (how many of the
-        ``confirm_evaluations`` are already there), ``management_style`` of the state, and
+        ``enter_evaluations`` or ``exit_evaluations`` are already there), ``management_style`` of the state, and
         ``reason`` starting with what the state machine did, then the rules' reason;
         sorted by as-of date, team and rep.
 
     Raises
     ------
     ValueError
-        An exit threshold above its entry threshold, or ``confirm_evaluations < 1``.
+        An exit threshold above its entry threshold, or ``enter_evaluations`` or
+        ``exit_evaluations`` below 1.
     """
     s = settings or load_settings()
     _check_bands(s)
-    k = s.segments_confirm_evaluations
     frame = evaluations.sort_values(["rep_id", "as_of"], kind="stable").reset_index(drop=True)
     rule = frame["segment"].astype("str")
     entry = rule.map(SEGMENT_RANK)
@@ -573,7 +582,8 @@ def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> p
     since = as_of.copy()
     entry_levels = entry.to_numpy()
     for idx in frame.groupby("rep_id", sort=False).indices.values():
-        walked = np.array(_walk(entry_levels[idx], hold[idx], k), dtype="int64").reshape(-1, 3)
+        walked = np.array(_walk(entry_levels[idx], hold[idx], s.segments_enter_evaluations,
+                                      s.segments_exit_evaluations), dtype="int64").reshape(-1, 3)
         state[idx], pending[idx], runs[idx] = walked[:, 0], walked[:, 1], walked[:, 2]
         starts = np.r_[True, walked[1:, 0] != walked[:-1, 0]]
         run_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
@@ -602,7 +612,7 @@ def hysteresis(evaluations: pd.DataFrame, settings: Settings | None = None) -> p
 
 def _state_words(state: str, previous: object, rule: str, pending: str, run: int, s: Settings) -> str:
     """What the state machine did at one evaluation, in words."""
-    k = s.segments_confirm_evaluations
+    enter, leave = s.segments_enter_evaluations, s.segments_exit_evaluations
     exits = {"self_sustained": s.segments_self_sustained_exit_attainment,
              "developing": s.segments_developing_exit_attainment}
     if state == "ramping":
@@ -611,13 +621,13 @@ def _state_words(state: str, previous: object, rule: str, pending: str, run: int
         return f"{state}: first evaluation, as the rules say"
     if state != previous:
         if SEGMENT_RANK[state] > SEGMENT_RANK[str(previous)]:
-            return f"entered {state}: its rule held at {k} evaluation{'s' if k > 1 else ''} in a row"
-        return (f"left {previous}: attainment under its {exits[str(previous)]:.0%} exit line at {k} "
-                f"evaluation{'s' if k > 1 else ''} in a row")
+            return f"entered {state}: its rule held at {enter} evaluation{'s' if enter > 1 else ''} in a row"
+        return (f"left {previous}: attainment under its {exits[str(previous)]:.0%} exit line at {leave} "
+                f"evaluation{'s' if leave > 1 else ''} in a row")
     if pending and SEGMENT_RANK[pending] > SEGMENT_RANK[state]:
-        return f"stays {state}: the {pending} rule holds at {run} of the {k} evaluations in a row needed to enter"
+        return f"stays {state}: the {pending} rule holds at {run} of the {enter} evaluations in a row needed to enter"
     if pending:
-        return (f"stays {state}: attainment under its {exits[state]:.0%} exit line at {run} of the {k} "
+        return (f"stays {state}: attainment under its {exits[state]:.0%} exit line at {run} of the {leave} "
                 "evaluations in a row needed to leave")
     if rule != state:
         return f"stays {state}: attainment is at or above its {exits[state]:.0%} exit line (the rules alone say {rule})"
@@ -652,8 +662,8 @@ def segment_history(
     Each date is scored and ruled as :func:`segment` of :func:`rep_scores` would, and
     :func:`hysteresis` turns the sequence into each rep's segment.
 
-    The hysteresis bands and ``confirm_evaluations`` count evaluations: they are meant for
-    month ends; with ``freq="week"`` three confirmations are three weeks.
+    The hysteresis bands, ``enter_evaluations`` and ``exit_evaluations`` count evaluations:
+    they are meant for month ends; with ``freq="week"`` three evaluations are three weeks.
 
     Returns
     -------

@@ -352,28 +352,42 @@ def test_scores_carry_the_won_deals_and_the_confidence(scores):
     ],
 )
 def test_hysteresis_path_by_hand(entry, hold, expected):
-    assert segments.hysteresis_path(entry, hold, confirm=2) == expected
+    assert segments.hysteresis_path(entry, hold, enter=2, exit=2) == expected
 
 
-def test_hysteresis_path_confirm_settings():
-    assert segments.hysteresis_path([1, 2, 1, 3], [1, 2, 1, 3], confirm=1) == [1, 2, 1, 3]
-    assert segments.hysteresis_path([3, 2, 2], [3, 2, 2], confirm=1) == [3, 2, 2]
-    assert segments.hysteresis_path([1, 2, 2, 2], [1, 2, 2, 2], confirm=3) == [1, 1, 1, 2]
-    # the default (3, as the setting): only as far as all three agree; three below the exit line to leave
+def test_hysteresis_path_counts():
+    # enter 1, exit 1: the rules alone (the hold levels here are the rules')
+    assert segments.hysteresis_path([1, 2, 1, 3], [1, 2, 1, 3], enter=1, exit=1) == [1, 2, 1, 3]
+    assert segments.hysteresis_path([3, 2, 2], [3, 2, 2], enter=1, exit=1) == [3, 2, 2]
+    # enter 3, exit 3
+    assert segments.hysteresis_path([1, 2, 2, 2], [1, 2, 2, 2], enter=3, exit=3) == [1, 1, 1, 2]
+    assert segments.hysteresis_path([3, 1, 1, 1], [3, 1, 1, 1], enter=3, exit=3) == [3, 3, 3, 1]
+    # the counts differ: each direction uses its own
+    assert segments.hysteresis_path([1, 2, 2], [1, 2, 2], enter=3, exit=2) == [1, 1, 1]
+    assert segments.hysteresis_path([3, 2, 2], [3, 2, 2], enter=3, exit=2) == [3, 3, 2]
+    assert segments.hysteresis_path([1, 2, 2], [1, 2, 2], enter=2, exit=3) == [1, 1, 2]
+    assert segments.hysteresis_path([3, 2, 2], [3, 2, 2], enter=2, exit=3) == [3, 3, 3]
+    assert segments.hysteresis_path([3, 2, 2, 2], [3, 2, 2, 2], enter=2, exit=3) == [3, 3, 3, 2]
+    # the defaults (enter 3, exit 2, as the settings): only as far as all three agree to enter;
+    # two below the exit line to leave
     assert segments.hysteresis_path([1, 3, 3, 2], [1, 3, 3, 2]) == [1, 1, 1, 2]
     assert segments.hysteresis_path([1, 3, 3, 3], [1, 3, 3, 3]) == [1, 1, 1, 3]
-    assert segments.hysteresis_path([3, 2, 2, 3, 2, 2, 2], [3, 2, 2, 3, 2, 2, 2]) == [3] * 6 + [2]
-    assert segments.hysteresis_path([3, 1, 1, 1], [3, 1, 1, 1]) == [3, 3, 3, 1]
-    with pytest.raises(ValueError, match="at least 1"):
-        segments.hysteresis_path([1], [1], confirm=0)
+    assert segments.hysteresis_path([3, 2, 2, 3, 3, 3], [3, 2, 2, 3, 3, 3]) == [3, 3, 2, 2, 2, 3]
+    assert segments.hysteresis_path([3, 1, 1, 1], [3, 1, 1, 1]) == [3, 3, 1, 1]
+    assert segments.hysteresis_path([3, 1, 2], [3, 1, 2]) == [3, 3, 2]  # below both lines, then only one
+    with pytest.raises(ValueError, match="enter_evaluations must be at least 1"):
+        segments.hysteresis_path([1], [1], enter=0, exit=2)
+    with pytest.raises(ValueError, match="exit_evaluations must be at least 1"):
+        segments.hysteresis_path([1], [1], enter=3, exit=0)
     with pytest.raises(ValueError, match="one level per evaluation"):
-        segments.hysteresis_path([1, 2], [1], confirm=2)
+        segments.hysteresis_path([1, 2], [1], enter=2, exit=2)
 
 
-def _evaluations(attainments: list[float], confirm: int | None = None) -> pd.DataFrame:
+def _evaluations(attainments: list[float], enter: int | None = None, exit: int | None = None) -> pd.DataFrame:
     """One rep's evaluations at successive month ends, scored by hand (percentile 70, 3 of 3 months
     at quota when attainment >= 1, else 1 of 3), then ruled by ``segments.segment``; the hysteresis
-    with ``confirm_evaluations = confirm`` (the default setting when ``None``)."""
+    with ``enter_evaluations = enter`` and ``exit_evaluations = exit`` (the default settings when
+    ``None``)."""
     n = len(attainments)
     at_quota = [3 if a >= 1 else 1 for a in attainments]
     rows = pd.DataFrame(
@@ -385,12 +399,20 @@ def _evaluations(attainments: list[float], confirm: int | None = None) -> pd.Dat
             "trend_slope": 0.0, "trend_ci_low": -1.0, "tenure_days": 1000.0,
         }
     )
-    s = S if confirm is None else replace(S, segments_confirm_evaluations=confirm)
+    s = replace(S, segments_enter_evaluations=_enter(enter), segments_exit_evaluations=_exit(exit))
     return segments.hysteresis(segments.segment(rows, S), s)
 
 
-def _path(attainments: list[float], confirm: int | None = None) -> list[str]:
-    return _evaluations(attainments, confirm)["segment"].tolist()
+def _enter(enter: int | None) -> int:
+    return S.segments_enter_evaluations if enter is None else enter
+
+
+def _exit(exit: int | None) -> int:
+    return S.segments_exit_evaluations if exit is None else exit
+
+
+def _path(attainments: list[float], enter: int | None = None, exit: int | None = None) -> list[str]:
+    return _evaluations(attainments, enter, exit)["segment"].tolist()
 
 
 SS, DEV, HO = "self_sustained", "developing", "hands_on"
@@ -398,8 +420,8 @@ EXIT_SS, EXIT_DEV = S.segments_self_sustained_exit_attainment, S.segments_develo
 EPS = 1e-9
 
 
-def test_default_bands_sit_below_the_entry_thresholds():
-    assert S.segments_confirm_evaluations == 3
+def test_default_settings():
+    assert (S.segments_enter_evaluations, S.segments_exit_evaluations) == (3, 2)
     assert EXIT_DEV < S.segments_developing_attainment < EXIT_SS < S.segments_self_sustained_attainment
 
 
@@ -416,71 +438,72 @@ def test_why_three_confirmations_month_end_windows_overlap():
     assert shared == {8, 9} and span == {21, 22} and first_third == {4, 5}
 
 
-# Boundaries: on, just below and just above each entry and exit line, with the default confirm (3,
-# None below) and with 2 (the mechanism at another setting). k - 1 evaluations at the level, then
-# the k-th on the boundary.
-CONFIRMS = [None, 2]
+# Boundaries: on, just below and just above each entry and exit line, with the default counts
+# (enter 3, exit 2: None below) and with others (the mechanism at other settings). n - 1
+# evaluations past the line, then the n-th on the boundary (n the count of that direction).
+COUNTS = [(None, None), (2, 2), (1, 1), (2, 3)]
 
 
-def _k(confirm: int | None) -> int:
-    return S.segments_confirm_evaluations if confirm is None else confirm
-
-
-@pytest.mark.parametrize("confirm", CONFIRMS)
+@pytest.mark.parametrize(("enter", "exit"), COUNTS)
 @pytest.mark.parametrize(
     ("last", "expected"),
     [(1.0, SS), (1.0 - EPS, DEV), (1.0 + EPS, SS)],  # on, just below, just above the entry line
 )
-def test_entering_self_sustained_boundaries(confirm, last, expected):
-    k = _k(confirm)
-    assert _path([0.9] + [1.2] * (k - 1) + [last], confirm) == [DEV] * k + [expected]
+def test_entering_self_sustained_boundaries(enter, exit, last, expected):
+    n = _enter(enter)
+    assert _path([0.9] + [1.2] * (n - 1) + [last], enter, exit) == [DEV] * n + [expected]
 
 
-@pytest.mark.parametrize("confirm", CONFIRMS)
+@pytest.mark.parametrize(("enter", "exit"), COUNTS)
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(EXIT_SS, SS), (EXIT_SS - EPS, DEV), (EXIT_SS + EPS, SS)],  # on the exit line holds; below leaves
 )
-def test_leaving_self_sustained_boundaries(confirm, value, expected):
-    k = _k(confirm)
-    assert _path([1.2] + [EXIT_SS - 0.05] * (k - 1) + [value], confirm) == [SS] * k + [expected]
+def test_leaving_self_sustained_boundaries(enter, exit, value, expected):
+    n = _exit(exit)
+    assert _path([1.2] + [EXIT_SS - 0.05] * (n - 1) + [value], enter, exit) == [SS] * n + [expected]
 
 
-@pytest.mark.parametrize("confirm", CONFIRMS)
+@pytest.mark.parametrize(("enter", "exit"), COUNTS)
 @pytest.mark.parametrize(
     ("last", "expected"),
     [(0.8, DEV), (0.8 - EPS, HO), (0.8 + EPS, DEV)],
 )
-def test_entering_developing_boundaries(confirm, last, expected):
-    k = _k(confirm)
-    assert _path([0.5] + [0.85] * (k - 1) + [last], confirm) == [HO] * k + [expected]
+def test_entering_developing_boundaries(enter, exit, last, expected):
+    n = _enter(enter)
+    assert _path([0.5] + [0.85] * (n - 1) + [last], enter, exit) == [HO] * n + [expected]
 
 
-@pytest.mark.parametrize("confirm", CONFIRMS)
+@pytest.mark.parametrize(("enter", "exit"), COUNTS)
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(EXIT_DEV, DEV), (EXIT_DEV - EPS, HO), (EXIT_DEV + EPS, DEV)],
 )
-def test_leaving_developing_boundaries(confirm, value, expected):
-    k = _k(confirm)
-    assert _path([0.9] + [EXIT_DEV - 0.05] * (k - 1) + [value], confirm) == [DEV] * k + [expected]
+def test_leaving_developing_boundaries(enter, exit, value, expected):
+    n = _exit(exit)
+    assert _path([0.9] + [EXIT_DEV - 0.05] * (n - 1) + [value], enter, exit) == [DEV] * n + [expected]
 
 
-def test_with_the_default_two_evaluations_are_not_enough():
-    """Default 3: two month ends past a line (entry or exit) leave the segment unchanged; a third
-    not past it restarts the count."""
+def test_with_the_defaults_enter_after_three_leave_after_two():
+    """Defaults: two month ends past an entry line leave the segment unchanged, the third enters;
+    one month end under an exit line leaves it unchanged, the second leaves. A month end not past
+    the line restarts the count."""
     assert _path([0.9, 1.2, 1.2]) == [DEV] * 3
     assert _path([0.9, 1.2, 1.2, 0.95, 1.2, 1.2]) == [DEV] * 6
     assert _path([0.9, 1.2, 1.2, 1.2]) == [DEV] * 3 + [SS]
-    assert _path([1.2, 0.8, 0.8]) == [SS] * 3
-    assert _path([1.2, 0.8, 0.8, 0.9, 0.8, 0.8]) == [SS] * 6  # 0.9 is above the 85% exit line
     assert _path([0.5, 0.85, 0.85]) == [HO] * 3
-    assert _path([0.9, 0.5, 0.5]) == [DEV] * 3
-    assert _path([0.9, 0.5, 0.5, 0.5]) == [DEV] * 3 + [HO]
+    assert _path([0.5, 0.85, 0.85, 0.85]) == [HO] * 3 + [DEV]
+    assert _path([1.2, 0.8]) == [SS] * 2
+    assert _path([1.2, 0.8, 0.8]) == [SS] * 2 + [DEV]
+    assert _path([1.2, 0.8, 0.9, 0.8]) == [SS] * 4  # 0.9 is above the 85% exit line: the count restarts
+    assert _path([1.2, 0.8, 0.9, 0.8, 0.8]) == [SS] * 4 + [DEV]
+    assert _path([1.2, 0.5, 0.5]) == [SS] * 2 + [HO]  # under both lines twice: straight to hands_on
+    assert _path([0.9, 0.5]) == [DEV] * 2
+    assert _path([0.9, 0.5, 0.5]) == [DEV] * 2 + [HO]
 
 
 def test_hysteresis_columns_and_reasons():
-    h = _evaluations([0.9, 1.2, 1.2, 0.8, 0.8, 0.5], confirm=2)
+    h = _evaluations([0.9, 1.2, 1.2, 0.8, 0.8, 0.5], enter=2, exit=2)
     assert h["rule_segment"].tolist() == [DEV, SS, SS, DEV, DEV, HO]
     assert h["segment"].tolist() == [DEV, DEV, SS, SS, DEV, DEV]
     assert h["segment_since"].tolist() == [pd.Timestamp("2026-01-31")] * 2 + [pd.Timestamp("2026-03-31")] * 2 + [
@@ -496,17 +519,20 @@ def test_hysteresis_columns_and_reasons():
     assert (h["management_style"] == h["segment"].map(segments.MANAGEMENT_STYLES)).all()
 
 
-def test_hysteresis_reasons_with_the_default_confirm():
-    h = _evaluations([0.9, 1.2, 1.2, 1.2, 0.8, 0.8, 0.8])
-    assert h["segment"].tolist() == [DEV, DEV, DEV, SS, SS, SS, DEV]
-    assert h["pending_segment"].tolist() == ["", SS, SS, "", DEV, DEV, ""]
-    assert h["pending_evaluations"].tolist() == [0, 1, 2, 0, 1, 2, 0]
+def test_hysteresis_reasons_with_the_default_counts():
+    h = _evaluations([0.9, 1.2, 1.2, 1.2, 0.8, 0.8])
+    assert h["segment"].tolist() == [DEV, DEV, DEV, SS, SS, DEV]
+    assert h["pending_segment"].tolist() == ["", SS, SS, "", DEV, ""]
+    assert h["pending_evaluations"].tolist() == [0, 1, 2, 0, 1, 0]
     assert h["reason"].iloc[2].startswith("stays developing: the self_sustained rule holds at 2 of the 3 evaluations")
     assert h["reason"].iloc[3].startswith("entered self_sustained: its rule held at 3 evaluations in a row")
-    assert h["reason"].iloc[5].startswith(f"stays self_sustained: attainment under its {EXIT_SS:.0%} exit line at 2 "
-                                          "of the 3 evaluations in a row needed to leave")
-    assert h["reason"].iloc[6].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line at 3 "
+    assert h["reason"].iloc[4].startswith(f"stays self_sustained: attainment under its {EXIT_SS:.0%} exit line at 1 "
+                                          "of the 2 evaluations in a row needed to leave")
+    assert h["reason"].iloc[5].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line at 2 "
                                           "evaluations in a row")
+    one = _evaluations([0.9, 1.2, 0.5, 0.5], enter=1, exit=1)["reason"].tolist()
+    assert one[1].startswith("entered self_sustained: its rule held at 1 evaluation in a row")
+    assert one[2].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line at 1 evaluation in")
 
 
 def test_held_above_the_rules_says_so():
@@ -521,21 +547,84 @@ def test_bands_must_sit_below_the_entry_thresholds():
     with pytest.raises(ValueError, match="self_sustained_exit_attainment"):
         segments.hysteresis(segments.segment(_row(), S).assign(rep_id="r", as_of=pd.Timestamp("2026-01-31"),
                                                                reason="r"), bad)
-    with pytest.raises(ValueError, match="confirm_evaluations"):
-        segments.hysteresis(segments.segment(_row(), S).assign(rep_id="r", as_of=pd.Timestamp("2026-01-31"),
-                                                               reason="r"), replace(S, segments_confirm_evaluations=0))
+    for key in ("enter_evaluations", "exit_evaluations"):
+        with pytest.raises(ValueError, match=f"segments.{key} must be at least 1"):
+            segments.hysteresis(segments.segment(_row(), S).assign(rep_id="r", as_of=pd.Timestamp("2026-01-31"),
+                                                                   reason="r"), replace(S, **{f"segments_{key}": 0}))
 
 
 def test_new_settings_come_from_the_file(tmp_path):
     path = tmp_path / "settings.toml"
-    path.write_text("[segments]\nconfirm_evaluations = 2\nself_sustained_exit_attainment = 0.7\n"
+    path.write_text("[segments]\nenter_evaluations = 2\nexit_evaluations = 1\nself_sustained_exit_attainment = 0.7\n"
                     "developing_exit_attainment = 0.5\n", encoding="utf-8")
     custom = load_settings(path)
-    assert (custom.segments_confirm_evaluations, custom.segments_self_sustained_exit_attainment,
-            custom.segments_developing_exit_attainment) == (2, 0.7, 0.5)
-    path.write_text("[segments]\nconfirm_evaluations = 2.5\n", encoding="utf-8")
-    with pytest.raises(DataError):
-        load_settings(path)
+    assert (custom.segments_enter_evaluations, custom.segments_exit_evaluations,
+            custom.segments_self_sustained_exit_attainment, custom.segments_developing_exit_attainment) == (2, 1, 0.7, 0.5)
+    for text in ("enter_evaluations = 2.5", "exit_evaluations = 2.5", "confirm_evaluations = 2"):  # the last: renamed
+        path.write_text(f"[segments]\n{text}\n", encoding="utf-8")
+        with pytest.raises(DataError):
+            load_settings(path)
+
+
+def _slipping_dataset(edge_deal: str) -> Dataset:
+    """One established rep, quota 1000 a month from December 2025: won 1500 on the 15th of each
+    month December to April, then nothing but one won deal of 3000 closed at ``edge_deal``; as of
+    5 August 2026. A month end's window is the 13 weeks up to the Monday after its last complete
+    week (periods.trailing_range). By hand (quota prorated by days):
+
+    - 31 March: [29 Dec, 30 Mar), 4500 / 1000 (3/31 + 2 + 29/31) = 1.48, self_sustained (first
+      evaluation; alone in its team, percentile 50);
+    - 30 April: [26 Jan, 27 Apr), 4500 / 1000 (6/31 + 2 + 26/30) = 1.47;
+    - 31 May (a Sunday): [2 Mar, 1 Jun), 3000 / 1000 (30/31 + 2) = 1.01;
+    - 30 June: [30 Mar, 29 Jun), 1500 / 1000 (2/31 + 2 + 28/30) = 0.50, under the 85% exit line once;
+    - 31 July: [27 Apr, 27 Jul), 3000 / 1000 (4/30 + 2 + 26/31) = 1.01 if the edge deal closed
+      before 27 July, else 0: under the line a second time (and under the 60% line twice).
+    """
+    reps = pd.DataFrame({"rep_id": ["a"], "rep_name": ["Ann"], "team": ["T"], "manager": ["M"],
+                         "hire_date": pd.to_datetime(["2020-01-01"])}).astype(
+        {"rep_id": "str", "rep_name": "str", "team": "str", "manager": "str", "hire_date": "datetime64[us]"})
+    months = pd.date_range("2025-12-01", "2026-08-01", freq="MS", unit="us")
+    quotas = pd.DataFrame({"rep_id": "a", "period_start": months, "period_end": months + pd.offsets.MonthEnd(0),
+                           "quota": 1000.0}).astype({"rep_id": "str", "period_start": "datetime64[us]",
+                                                     "period_end": "datetime64[us]"})
+    closed = [pd.Timestamp(f"{m}-15") for m in ("2025-12", "2026-01", "2026-02", "2026-03", "2026-04")]
+    closed.append(pd.Timestamp(edge_deal))
+    amounts = [1500.0] * 5 + [3000.0]
+    closed_at = pd.Series(closed, dtype="datetime64[us]")
+    opps = pd.DataFrame({
+        "opportunity_id": [f"o{i}" for i in range(6)], "rep_id": "a", "created_at": closed_at - pd.Timedelta(days=5),
+        "amount": amounts, "status": "won", "closed_at": closed_at, "stage": "Closed Won",
+        "expected_close_date": closed_at,
+    }).astype({"opportunity_id": "str", "rep_id": "str", "status": "str", "stage": "str"})
+    return Dataset(tables={"reps": reps, "opportunities": opps, "quotas": quotas}, activities=None,
+                   as_of=pd.Timestamp("2026-08-05"))
+
+
+@pytest.mark.parametrize(
+    ("edge_deal", "leaves"),
+    [
+        ("2026-07-25", False),  # before the last day of the 31 July window: one month end under the line
+        ("2026-07-26 23:00", False),  # on it (Sunday 26 July): still one, stays self_sustained
+        ("2026-07-27", True),  # after it (the window ends on Monday 27 July): two in a row, leaves
+    ],
+)
+def test_self_sustained_leaves_after_exactly_two_month_ends_under_the_exit_line(edge_deal, leaves):
+    history = segments.segment_history(_slipping_dataset(edge_deal), S)
+    assert history["as_of"].dt.strftime("%m-%d").tolist() == ["03-31", "04-30", "05-31", "06-30", "07-31"]
+    expected_att = [4500 / (1000 * (3 / 31 + 2 + 29 / 31)), 4500 / (1000 * (6 / 31 + 2 + 26 / 30)),
+                    3000 / (1000 * (30 / 31 + 2)), 1500 / (1000 * (2 / 31 + 2 + 28 / 30)),
+                    0.0 if leaves else 3000 / (1000 * (4 / 30 + 2 + 26 / 31))]
+    assert history["attainment"].tolist() == pytest.approx(expected_att)
+    assert history["segment"].tolist()[:4] == [SS] * 4  # 30 June: under the line once, stays
+    assert history["reason"].iloc[3].startswith(
+        f"stays self_sustained: attainment under its {EXIT_SS:.0%} exit line at 1 of the 2 evaluations")
+    last = history.iloc[-1]
+    if leaves:  # 0.5 then 0: under both lines twice
+        assert last["segment"] == HO and last["management_style"] == segments.MANAGEMENT_STYLES[HO]
+        assert last["reason"].startswith(f"left self_sustained: attainment under its {EXIT_SS:.0%} exit line at 2 "
+                                         "evaluations in a row")
+    else:
+        assert last["segment"] == SS and last["pending_segment"] == ""
 
 
 # --- transitions, reversals, stability ----------------------------------------------------------
@@ -595,31 +684,36 @@ def world():
 
 def test_stable_reps_rarely_change_segment(world):
     """Declared truth: a stable rep's attainment is constant (0.6 to 1.3, on and around each threshold),
-    so every change of segment is noise. With the default confirm_evaluations = 3, over 200 seeds:
-    6.3% of their rep-months change segment pooled (bound 8%; with confirm 2: 10.0%, with 1: 17.9%,
-    the rules alone: 32.6%), 8.7% for the rep worst placed (bound 11%; true attainment 0.9, between
-    the developing and self_sustained lines; with confirm 2: 14.5%), and 19% of what the one-date
-    rules alone do (bound 25%; with confirm 2: 31%). So each bound fails if the hysteresis is removed
-    or confirm goes back to 2 or 1."""
+    so every change of segment is noise. With the defaults (enter 3, exit 2), over 200 seeds: 8.0%
+    of their rep-months change segment pooled (bound 9%; enter 3/exit 3: 6.3%, enter 2/exit 2:
+    10.0%, enter 3/exit 1: 11.3%, enter 1/exit 1: 17.9%, the rules alone: 32.6%), 11.1% for the
+    rep worst placed (bound 12.5%; S090, true attainment 0.9, between the developing and
+    self_sustained lines; 2/2: 14.5%, 3/1: 14.9%, 1/1: 24.2%, rules alone 41.9%), and 24.6% of
+    what the one-date rules alone do (bound 28%; 2/2: 31%, 1/1: 55%). S130 (true 1.3, clearly
+    self_sustained) changes in 3.4% of its rep-months (bound 5%; 1/1: 7.5%, 3/1: 6.7%, rules alone
+    25.2%) and is self_sustained at 89.5% of them (bound 86%; 3/1: 81%, rules alone 74%). So each
+    bound fails if the hysteresis is removed or the counts go back to 1."""
     history, truth = world
     stable = history.loc[history["rep_name"].map(truth.kind).eq("stable") & ~history["first"]]
-    assert stable["moved"].mean() <= 0.08
-    assert stable.groupby("rep_name")["moved"].mean().max() <= 0.11
-    assert stable["moved"].mean() <= 0.25 * stable["rule_moved"].mean()
+    assert stable["moved"].mean() <= 0.09
+    assert stable.groupby("rep_name")["moved"].mean().max() <= 0.125
+    assert stable["moved"].mean() <= 0.28 * stable["rule_moved"].mean()
     far = stable.loc[stable["rep_name"] == "S130"]  # clearly self_sustained
-    assert far["moved"].mean() <= 0.04 and far["segment"].eq("self_sustained").mean() >= 0.90  # measured 0.023, 0.92
+    assert far["moved"].mean() <= 0.05 and far["segment"].eq("self_sustained").mean() >= 0.86  # measured 0.034, 0.895
 
 
 def test_drifting_rep_reaches_self_sustained(world):
     """Declared truth: DRIFT's attainment is 0.5, then rises linearly to 1.3 over 26 weeks (it passes
-    1.0 at week 29) and stays there. With the default confirm_evaluations = 3 it arrives about a
-    month later than with 2 (slower but surer: the price of the stable reps' 6.3% instead of 10.0%).
-    Measured over 200 seeds: self_sustained a median 5 month ends after its true attainment passes
-    1.0 (with 2: 4), within 9 month ends (36 weeks) in 87% of seeds, within 8 in 78% (with 2: 91%
-    within 8). So the bound that was "85% within 8 month ends" with 2 is relaxed by one month end,
-    the one extra confirmation: at least 82% within 9, median at most 6. At the last month end at
-    least 90% of seeds have it self_sustained (measured 92%; with 2: 94%). It is never
-    self_sustained while its true attainment is still 0.5."""
+    1.0 at week 29) and stays there. This test guards the other side: the hysteresis must not be
+    so slow that real improvement goes unrecognised. With the default enter_evaluations = 3 it
+    arrives about a month later than with 2 (slower but surer: the price of the stable reps' 8.0%
+    instead of 10.0%). Measured over 200 seeds: self_sustained a median 5 month ends after its true
+    attainment passes 1.0 (enter 2: 4; enter 4: 6; enter 5: 7), within 9 month ends (36 weeks) in
+    87% of seeds (enter 2: 93.5%, enter 4: 68%, enter 5: 53.5%), within 8 in 78%. Bounds: at least
+    82% within 9, median at most 6, so an entry count of 4 or more fails. At the last month end at
+    least 85% of seeds have it self_sustained (measured 88.5% with exit 2: a noisy month end can
+    now move it down sooner; exit 3: 92%; enter 4: 77%). It is never self_sustained while its
+    true attainment is still 0.5."""
     history, truth = world
     drift = history.loc[history["rep_name"] == "DRIFT"]
     crossed = int(np.argmax(truth.levels["DRIFT"] >= 1.0))
@@ -627,18 +721,19 @@ def test_drifting_rep_reaches_self_sustained(world):
     evaluations_after = (first_ss - crossed) / 4
     assert (evaluations_after <= 9).mean() >= 0.82
     assert evaluations_after.median() <= 6
-    assert drift.loc[drift["week"] == drift["week"].max(), "segment"].eq("self_sustained").mean() >= 0.90
+    assert drift.loc[drift["week"] == drift["week"].max(), "segment"].eq("self_sustained").mean() >= 0.85
     assert not drift.loc[drift["true_attainment"] <= 0.5, "segment"].eq("self_sustained").any()
 
 
 def test_segment_history_end_to_end_on_a_dataset_world():
     """The same truth written as a Dataset (deals, monthly quotas): segment_history runs the rules
-    and the hysteresis at each month end. With seed 2: 12 month ends; DRIFT ends self_sustained; the
-    stable reps change segment in 7.8% of their rep-months (6 of 77; bound 10%; with confirm 2: 11.7%)
-    and the rules alone 27 times, more than three times as often. S130 (true attainment 1.3) is never
-    hands_on; its competencies are declared typical (the team's win rate), so its percentile wanders
-    around the median and its rules say self_sustained at 4 of the 12 month ends, never 3 in a row:
-    it stays developing (with confirm 2 it became self_sustained in August)."""
+    and the hysteresis at each month end. With seed 2: 12 month ends; DRIFT ends self_sustained; with
+    the defaults (enter 3, exit 2) the stable reps change segment in 7.8% of their rep-months (6 of
+    77, the same as with exit 3; bound 10%; enter 2/exit 2: 11.7%, 1/1: 18.2%) and the rules alone
+    27 times, more than three times as often. S130 (true attainment 1.3) is never hands_on; its
+    competencies are declared typical (the team's win rate), so its percentile wanders around the
+    median and its rules say self_sustained at 4 of the 12 month ends, never 3 in a row: it stays
+    developing (with enter 2 it became self_sustained in August)."""
     ds, truth = dataset_world(2)
     history = segments.segment_history(ds, S)
     assert history["as_of"].nunique() == 12 and history["as_of"].dt.is_month_end.all()
@@ -680,16 +775,20 @@ def test_current_segments_adds_reps_hired_since_the_last_month_end():
 def test_the_sample_segments_flip_far_less_with_hysteresis(sample):
     """On data/sample (8 month ends, March to October 2026): the one-date rules change 30% of
     rep-months (58 of 192) with 20 reversals and 13 reps through 3 segments; with the hysteresis
-    (default confirm 3) 15 of 192 (7.8%) change, within the issue's 10% (with confirm 2: 23, 12.0%),
-    with no reversal and one rep (R018, hands_on -> developing -> self_sustained) through 3
-    segments."""
+    (defaults: enter 3, exit 2) 19 of 192 (9.9%) change, within the issue's 10% (enter 3/exit 3:
+    15, 7.8%; enter 2/exit 2: 23, 12.0%): 15 up, 4 down, 2 reversals (R027 developing ->
+    self_sustained in August -> developing in October, at 82% then 68% attainment; R026
+    self_sustained -> developing in June -> self_sustained in October), none a one-month blip, and
+    one rep (R018, hands_on -> developing -> self_sustained) through 3 segments."""
     history = segments.segment_history(sample, S)
     assert history["as_of"].dt.is_month_end.all() and history["as_of"].nunique() == 8
     st = segments.stability(history).iloc[0]
     rules = segments.stability(history.assign(segment=history["rule_segment"])).iloc[0]
     assert (rules["transitions"], rules["reversals"], rules["blip_reversals"]) == (58, 20, 11)
-    assert st["share_changing"] <= 0.10 and st["transitions"] <= 0.3 * rules["transitions"]
-    assert st["reversals"] <= 1 and st["blip_reversals"] == 0 and st["reps_three_segments"] <= 2
+    assert st["share_changing"] <= 0.10 and st["transitions"] <= 0.35 * rules["transitions"]
+    assert st["reversals"] <= 2 and st["blip_reversals"] == 0 and st["reps_three_segments"] <= 2
+    r027 = history.loc[history["rep_id"] == "R027"]  # a slipping rep is not backed off
+    assert r027["segment"].iloc[-1] == "developing" and (r027["attainment"].iloc[-2:] < 0.85).all()
     path = history.loc[history["rep_id"] == "R005", "segment"]
     assert path.nunique() == 1  # R005: D/S/D/D/S/D/S/D under the rules alone
 
