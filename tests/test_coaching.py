@@ -268,3 +268,14 @@ def test_needs_activities():
     no_log = type(ds)(tables=ds.tables, activities=None, as_of=ds.as_of)
     with pytest.raises(MissingTableError, match="activities"):
         coaching.coaching_priorities(no_log)
+
+
+@pytest.mark.parametrize(("p_below", "status"), [(0.9, "priority"), (0.9 - 1e-9, "no_clear_gap"), (0.95, "priority")])
+def test_a_priority_needs_p_below_at_least_the_minimum_probability(p_below, status):
+    """The rule is P(rate below target) >= coaching.min_probability (0.9): on the line is a priority,
+    a hair below is not."""
+    gains = coaching.competency_gains(*_one_team(4, 16, [(10, 10), (11, 9), (9, 11)]), None, settings=S)
+    gains = gains.assign(p_below=np.where(gains["rep_id"].eq("x") & gains["competency"].eq("win_rate"), p_below, 0.0),
+                         revenue_impact=np.where(gains["rep_id"].eq("x"), 1000.0, 0.0))
+    decided = coaching.choose_priorities(gains, pd.DataFrame({"rep_id": ["x", "o0", "o1", "o2"], "segment": "developing"}), S)
+    assert decided.set_index("rep_id").loc["x", "status"] == status

@@ -429,3 +429,17 @@ def test_relevance_and_scatter_charts_build():
     assert "appointments / conversations" in spec["title"]["subtitle"][0]
     with pytest.raises(ValueError, match="no metric"):
         charts.metric_vs_result_chart(points, relevance.trend(points), "calls")
+
+
+def test_the_label_holds_at_an_adjusted_p_exactly_on_alpha():
+    """``predicts_results`` when ``p_adjusted <= alpha``: a metric whose adjusted p equals alpha is
+    labelled, and with alpha a hair lower it is not (the p-values themselves do not depend on alpha)."""
+    counts = _weekly(seed=3)
+    first = relevance.relevance(counts, "week", horizon=1, n_resamples=99).set_index("metric")
+    p = float(first.loc["dials", "p_adjusted"])
+    assert 0.0 < p < 1.0
+    on = relevance.relevance(counts, "week", horizon=1, n_resamples=99, alpha=p).set_index("metric")
+    below = relevance.relevance(counts, "week", horizon=1, n_resamples=99, alpha=p * (1 - 1e-9)).set_index("metric")
+    assert on.loc["dials", "p_adjusted"] == below.loc["dials", "p_adjusted"] == p
+    assert on.loc["dials", "label"] == "predicts_results"
+    assert below.loc["dials", "label"] == "not_predictive"

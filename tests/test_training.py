@@ -319,3 +319,24 @@ def test_an_opportunity_created_days_after_its_appointment_is_counted():
     events = training.competency_events(with_opp, "appointment_to_opportunity")
     assert (events["n"].sum(), events["x"].sum()) == (1.0, 1.0)
     assert len(events) == 2  # the appointment's day and the opportunity's day
+
+
+@pytest.mark.parametrize(("min_trials", "too_few"), [(199, False), (200, False), (201, True)])
+def test_the_minimum_size_is_met_by_exactly_that_many_trials(min_trials, too_few):
+    """The trained rep has 200 trials before and 200 after: a minimum of 200 is met (on the edge),
+    201 is not. The verdict here is insufficient_data anyway (one date: no placebos), so the test
+    reads the warning, which names the minimum only when the sample is too small."""
+    t = pd.Timestamp("2026-03-02")
+    rows = []
+    for rep, (h1, h2, af) in {"t": (10, 10, 40), "a": (20, 20, 50), "b": (30, 30, 60)}.items():
+        rows += [(rep, t - pd.Timedelta(days=28), 100, h1), (rep, t - pd.Timedelta(days=14), 100, h2),
+                 (rep, t, 200, af)]
+    reps = pd.DataFrame({"rep_id": ["t", "a", "b"], "team": ["T", "T", "T"]}).astype("str")
+    trainings = pd.DataFrame({"rep_id": ["t"], "competency": ["connect_rate"], "completed_at": [t]})
+    from dataclasses import replace
+
+    settings = replace(load_settings(), training_controls=2, training_min_team_controls=2, training_min_trials=min_trials)
+    row = training.effects_from_events(_events(rows), reps, trainings, kind="rate", start=t - pd.Timedelta(days=28),
+                                       as_of=t + pd.Timedelta(days=28), settings=settings, weeks=4).iloc[0]
+    assert (row["rep_n_before"], row["rep_n_after"]) == (200, 200)
+    assert ("too few trials: 200 before, 200 after" in row["warning"]) is too_few
