@@ -267,3 +267,12 @@ def test_win_within_leaves_out_deals_created_before_the_start():
     naive = win_within(ds, settings=_settings("none"), days=[30], freq="week").set_index(["team", "cohort"])
     assert bool(naive.loc[("all", pd.Timestamp("2024-01-08")), "complete"])
     assert (week["n"] == week["n_judged"] + week["n_too_young"] + week["n_before_start"]).all()
+
+
+def test_metric_table_passes_the_data_start_setting():
+    from salesx2lib.metrics import metric_table
+
+    ds = _trunc_dataset()
+    late = metric_table(ds, "cycle", settings=_settings()).set_index("team").loc["all", "km_median_days"]
+    naive = metric_table(ds, "cycle", settings=_settings("none")).set_index("team").loc["all", "km_median_days"]
+    assert (late, naive) == (4, 6)
