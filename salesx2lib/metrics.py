@@ -69,7 +69,7 @@ def _gaps(ds: Dataset, q: Query) -> pd.DataFrame:
 
 
 def _cycle(ds: Dataset, q: Query) -> pd.DataFrame:
-    return cycle.sales_cycle(ds, q.as_of)
+    return cycle.sales_cycle(ds, q.as_of, settings=q.settings)
 
 
 def _horizon(ds: Dataset, q: Query) -> pd.DataFrame:

@@ -190,7 +190,7 @@ def windows(
     settings = settings or load_settings()
     days = float(settings.relevance_horizon_days)
     if days <= 0:
-        table = cycle.sales_cycle(dataset, as_of)
+        table = cycle.sales_cycle(dataset, as_of, settings=settings)
         days = float(table.loc[table["team"] == ALL, "km_median_days"].iloc[0])
         if not np.isfinite(days) or days <= 0:
             raise ValueError(

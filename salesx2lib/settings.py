@@ -33,6 +33,7 @@ class Settings:
     trailing_weeks: int
     forecast_min_decided_deals: int = 10
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
+    cycle_data_start: str = ""
     scrub_push_threshold: int = 2
     scrub_stale_activity_days: int = 14
     scrub_stage_duration_factor: float = 1.5
@@ -150,6 +151,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         trailing_weeks=raw["report"]["trailing_weeks"],
         forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
         cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
+        cycle_data_start=raw["cycle"]["data_start"],
         scrub_push_threshold=raw["scrub"]["push_threshold"],
         scrub_stale_activity_days=raw["scrub"]["stale_activity_days"],
         scrub_stage_duration_factor=float(raw["scrub"]["stage_duration_factor"]),

@@ -5,7 +5,9 @@ its cycle is *longer* than its age. Dropping it (the median of closed deals only
 counting its age as a cycle both bias the answer towards short cycles. The Kaplan-Meier
 estimator uses every deal for as long as it was observed:
 ``S(t) = prod over event times t_i <= t of (1 - d_i / n_i)``, with ``d_i`` deals decided at
-``t_i`` and ``n_i`` deals still undecided and observed just before ``t_i``.
+``t_i`` and ``n_i`` deals still undecided and observed just before ``t_i``. A deal that
+only came under observation at some age (created before the data starts: delayed entry,
+or left truncation) joins the risk set at that age, not at 0.
 
 Vectorised NumPy; small typed functions returning DataFrames or floats. Checked against
 statsmodels ``SurvfuncRight`` in ``tests/test_survival.py``.
@@ -26,11 +28,20 @@ _EPS = 1e-12
 
 
 def kaplan_meier(
-    durations: npt.ArrayLike, observed: npt.ArrayLike, confidence: float = 0.95
+    durations: npt.ArrayLike,
+    observed: npt.ArrayLike,
+    confidence: float = 0.95,
+    entry: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
-    """Kaplan-Meier survival table with Greenwood standard errors.
+    """Kaplan-Meier survival table with Greenwood standard errors, optionally with delayed entry.
 
-    ``S(t) = prod_{t_i <= t} (1 - d_i / n_i)``; Greenwood:
+    ``S(t) = prod_{t_i <= t} (1 - d_i / n_i)``. Without ``entry``, ``n_i = #{j : T_j >= t_i}``.
+    With delayed entry (left truncation: subject ``j`` only came under observation at age
+    ``entry_j``, so it would not be in the data had its event happened earlier),
+    ``n_i = #{j : entry_j < t_i <= T_j}``, statsmodels ``SurvfuncRight(entry=...)``'s
+    convention (a subject is not in the risk set on or before its entry time); ``entry_j = 0``
+    means no truncation (at risk from age 0 inclusive, so ``entry`` of all zeros gives the
+    same table as ``entry=None``). Greenwood:
     ``se(S(t)) = S(t) * sqrt(sum_{t_i <= t} d_i / (n_i (n_i - d_i)))``; the interval is the
     log-log ("exponential Greenwood") one, ``S(t) ** exp(±z * se / (S |log S|))``.
 
@@ -44,12 +55,17 @@ def kaplan_meier(
         the subject was censored then (still open).
     confidence
         Two-sided coverage of the pointwise interval.
+    entry
+        Optional age at which each subject entered observation (``0 <= entry <= durations``).
+        A subject with ``entry == durations > 0`` was never at risk under the convention
+        above and is left out of the table (its event, if any, is not counted).
 
     Returns
     -------
     pandas.DataFrame
         One row per distinct duration (event or censoring), sorted: ``time`` (float),
-        ``n_at_risk`` (subjects with duration >= time), ``n_events``, ``n_censored``
+        ``n_at_risk`` (``n_i`` above: subjects with duration >= time that had
+        entered before it), ``n_events``, ``n_censored``
         (int64), ``survival``, ``se``, ``ci_low``, ``ci_high`` (float; ``se`` and the
         interval are NaN where Greenwood's sum is undefined, i.e. once ``n_i = d_i``).
         Empty input gives an empty table with these columns.
@@ -75,12 +91,26 @@ def kaplan_meier(
         raise ValueError("durations must not be negative")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    if entry is not None:
+        a = np.asarray(entry, dtype="float64")
+        if a.shape != t.shape:
+            raise ValueError("entry must have the same length as durations")
+        if np.isnan(a).any() or (a < 0).any() or (a > t).any():
+            raise ValueError("entry must be given, >= 0 and <= durations")
+        keep = (a < t) | (a == 0)
+        t, e, a = t[keep], e[keep], a[keep]
     times, inverse = np.unique(t, return_inverse=True)
     m = len(times)
     n_total = np.bincount(inverse, minlength=m)
     d = np.bincount(inverse, weights=e.astype("float64"), minlength=m).astype("int64")
     c = n_total - d
-    at_risk = np.cumsum(n_total[::-1])[::-1]
+    if entry is None:
+        at_risk = np.cumsum(n_total[::-1])[::-1]
+    else:
+        # n_i = #{entry_j < t_i} - #{T_j < t_i}; entry 0 counts as entered before age 0.
+        entered = np.searchsorted(np.sort(np.where(a == 0, -np.inf, a)), times, side="left")
+        left = np.searchsorted(np.sort(t), times, side="left")
+        at_risk = entered - left
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.cumprod(1.0 - d / at_risk)
         terms = np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0)
