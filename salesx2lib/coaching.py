@@ -358,7 +358,9 @@ def choose_priorities(gains: pd.DataFrame, segment: pd.DataFrame, settings: Sett
     return out[columns].astype({"trials": "int64", "competency": "str"}).reset_index(drop=True)
 
 
-def _current_segments(dataset: Dataset, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
+def _current_segments(
+    dataset: Dataset, as_of: pd.Timestamp, settings: Settings, history: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """``rep_id``, ``segment``: each rep's current segment, the one place coaching learns it.
 
     The segment to act on: :func:`salesx2lib.segments.current_segments` (month-end reviews
@@ -368,7 +370,7 @@ def _current_segments(dataset: Dataset, as_of: pd.Timestamp, settings: Settings)
     """
     if not dataset.has("quotas"):
         return pd.DataFrame({"rep_id": dataset.reps["rep_id"].astype("str"), "segment": "unknown"})
-    return segments.current_segments(dataset, as_of, settings)[["rep_id", "segment"]]
+    return segments.current_segments(dataset, as_of, settings, history=history)[["rep_id", "segment"]]
 
 
 def _show(competency_name: str, value: float) -> str:
@@ -403,6 +405,7 @@ def coaching_review(
     benchmark: gaps.Benchmark = "median",
     weeks: int = 13,
     settings: Settings | None = None,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every rep's coaching decision: the priority, or why there is none.
 
@@ -422,6 +425,23 @@ def coaching_review(
 
     Without a quotas table no segment is known (``segment = unknown``) and nobody is
     backed off: the sentence cannot say who the self-starters are.
+
+    Parameters
+    ----------
+    dataset
+        The data (narrow it to a team first if needed); needs activities.
+    start, end
+        The range ``[start, end)``; the trailing ``weeks`` weeks by default.
+    benchmark
+        ``median`` (default) or ``top_quartile`` of the team's tenured reps.
+    weeks
+        Length of the default range.
+    settings
+        The settings (the packaged defaults when ``None``).
+    history
+        :func:`salesx2lib.segments.segment_history` of the same dataset and settings, when
+        the caller has it already (the weekly report shows it too): the segments are then
+        not recomputed; rows after the range's last day are ignored.
 
     Returns
     -------
@@ -445,7 +465,7 @@ def coaching_review(
     deals = competency.closed_deals(dataset.opportunities, lo, hi)
     gains = competency_gains(counts, deals, ramp_factors(dataset.reps, lo, hi, s), benchmark=benchmark, settings=s)
     when = min(hi - pd.Timedelta(days=1), dataset.as_of)
-    decided = choose_priorities(gains, _current_segments(dataset, when, s), s)
+    decided = choose_priorities(gains, _current_segments(dataset, when, s, history), s)
     reps = dataset.reps[["rep_id"]].assign(
         rep_name=dataset.reps["rep_name"] if "rep_name" in dataset.reps.columns else dataset.reps["rep_id"]
     )

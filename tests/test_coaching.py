@@ -279,3 +279,15 @@ def test_a_priority_needs_p_below_at_least_the_minimum_probability(p_below, stat
                          revenue_impact=np.where(gains["rep_id"].eq("x"), 1000.0, 0.0))
     decided = coaching.choose_priorities(gains, pd.DataFrame({"rep_id": ["x", "o0", "o1", "o2"], "segment": "developing"}), S)
     assert decided.set_index("rep_id").loc["x", "status"] == status
+
+
+def test_a_given_segment_history_is_used_instead_of_recomputed(review, monkeypatch):
+    """The weekly report computes the month-end reviews once and hands them over: same decisions,
+    and segment_history is not called again."""
+    from salesx2lib import segments
+
+    ds = world.small_floor()
+    history = segments.segment_history(ds, S)
+    monkeypatch.setattr(segments, "segment_history", lambda *a, **k: pytest.fail("recomputed the segment history"))
+    given = coaching.coaching_review(ds, history=history).set_index("rep_id")
+    pd.testing.assert_frame_equal(given, review)
