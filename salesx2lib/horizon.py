@@ -15,6 +15,20 @@ see ``[forecast] horizon_buckets``) and per group:
 - ``mape = mean(|F - A| / A)`` over submissions with ``A > 0``; ``n_zero_actual`` says how
   many it had to skip (MAPE is undefined at ``A = 0``).
 
+Two things a bare accuracy cannot say, :func:`horizon_accuracy` adds per bucket:
+
+- **A naive baseline.** Each judged submission gets the *run-rate* the rep could have
+  written without thinking: ``run_rate = won(rep, (submitted_at - L, submitted_at]) x
+  period_days / L`` with ``L = run_rate_days`` (91) and ``period_days = period_end -
+  period_start + 1``, i.e. the won revenue known at submission, scaled to the period. It is
+  scored with the same formulas (``run_rate_bias``, ``run_rate_wape``, ...), so a reader
+  sees where the reps' commits beat a run-rate (within the cycle) and where they do not.
+- **Intervals that respect the data's grain.** A rep submits several forecasts for the
+  same period (the same actual, the same knowledge): they are not independent. The hit
+  rate's and WAPE's 95% intervals are percentile intervals of a cluster bootstrap that
+  resamples whole rep-periods (``cluster="rep_period"``, the default) or whole reps
+  (``cluster="rep"``), never single submissions (:func:`cluster_intervals`).
+
 Vendors compute "forecast accuracy" differently (Gong shows F/A, HubSpot
 ``max(0, 1 - |A - F| / A)``), which is why every output carries its formula's name.
 """
@@ -28,19 +42,24 @@ import numpy as np
 import pandas as pd
 
 from salesx2lib.competency import closed_deals
+from salesx2lib.cycle import data_start
 from salesx2lib.dataset import Dataset
 from salesx2lib.pipeline import ALL, resolve_as_of
 from salesx2lib.settings import Settings, load_settings
-from salesx2lib.stats import wilson_interval
+from salesx2lib.stats import cluster_resample_counts, wilson_interval
 
 __all__ = [
     "SUMMARY_COLUMNS",
     "bucket_bounds",
+    "BOOTSTRAP_COLUMNS",
+    "RUN_RATE_COLUMNS",
     "bucket_labels",
+    "cluster_intervals",
     "error_summary",
     "forecast_errors",
     "horizon_accuracy",
     "horizon_bucket",
+    "run_rate_baseline",
     "won_amount_between",
 ]
 
@@ -59,8 +78,37 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "n_zero_actual",
 )
 
+#: Columns :func:`cluster_intervals` adds to its group keys, in order.
+BOOTSTRAP_COLUMNS: tuple[str, ...] = (
+    "n_clusters",
+    "hit_rate_ci_low",
+    "hit_rate_ci_high",
+    "wape_ci_low",
+    "wape_ci_high",
+    "run_rate_wape_ci_low",
+    "run_rate_wape_ci_high",
+    "wape_minus_run_rate_ci_low",
+    "wape_minus_run_rate_ci_high",
+)
+
+#: The run-rate columns :func:`horizon_accuracy` adds, in order (after the bootstrap ones).
+RUN_RATE_COLUMNS: tuple[str, ...] = (
+    "n_run_rate",
+    "run_rate_forecast",
+    "run_rate_bias",
+    "run_rate_wape",
+    "run_rate_hit_rate",
+    "wape_minus_run_rate",
+)
+
 _US = "datetime64[us]"
 _DAY = pd.Timedelta(days=1)
+_TICK = pd.Timedelta(microseconds=1)  # the timestamps' resolution: turns [s, e) into (s, e]
+#: The cluster keys of each ``cluster`` choice of :func:`cluster_intervals`.
+_CLUSTER_KEYS: dict[str, tuple[str, ...]] = {
+    "rep_period": ("rep_id", "period_start", "period_end"),
+    "rep": ("rep_id",),
+}
 
 
 def bucket_labels(edges: Sequence[int]) -> list[str]:
@@ -158,18 +206,85 @@ def won_amount_between(
     return cum_before(ends) - cum_before(starts)
 
 
+def run_rate_baseline(
+    opportunities: pd.DataFrame,
+    rep_ids: Sequence[str] | pd.Series,
+    at: Sequence[pd.Timestamp] | pd.Series,
+    period_days: Sequence[float] | pd.Series | np.ndarray,
+    lookback_days: int = 91,
+    *,
+    start: pd.Timestamp | None = None,
+    min_days: float = 28.0,
+) -> np.ndarray:
+    """The naive run-rate forecast a rep could write at ``at`` for a period of ``period_days``.
+
+    ``run_rate = won(rep, (lo, at]) x period_days / days(at - lo)`` with
+    ``lo = max(at - L, start)`` and ``L = lookback_days``: the won amount with
+    ``lo < closed_at <= at`` (what was known at ``at``, nothing after it; a close exactly at
+    ``start`` counts), scaled from the observed days to the period's length. Without a
+    data start the window is the full ``L`` days. When fewer than ``min_days`` were
+    observed (a submission made soon after the data starts) there is no baseline: NaN,
+    not a run-rate of zero made from days the data does not hold.
+
+    Parameters
+    ----------
+    opportunities
+        The opportunities table (``rep_id``, ``status``, ``closed_at``, ``amount``).
+    rep_ids, at, period_days
+        One forecast per position: the rep, the instant it is made, the period's length
+        in days.
+    lookback_days
+        ``L``, the trailing window (91 days: a quarter).
+    start
+        When the data starts (:func:`salesx2lib.cycle.data_start`); ``None``: no cut.
+    min_days
+        The fewest observed days a baseline is made from.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per position (NaN where there is no baseline).
+
+    Examples
+    --------
+    A rep who won 150 in the 91 days before submitting a 29-day forecast has a run-rate
+    of ``150 x 29 / 91 = 47.8``.
+    """
+    if lookback_days < 1:
+        raise ValueError(f"lookback_days must be at least 1, not {lookback_days}")
+    t = pd.DatetimeIndex(pd.Series(at)).as_unit("us")
+    lo = t - pd.Timedelta(days=lookback_days)
+    lo_open = lo  # the window is (lo_open, t]
+    if start is not None:
+        first = pd.Timestamp(start).as_unit("us")
+        cut = lo < first
+        lo = lo.where(~cut, first)
+        lo_open = lo.where(~cut, first - _TICK)
+    days = np.asarray((t - lo) / _DAY, dtype="float64")
+    won = won_amount_between(opportunities, rep_ids, lo_open + _TICK, t + _TICK)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = won * np.asarray(period_days, dtype="float64") / days
+    return np.where(days >= min_days, rate, np.nan)
+
+
 def forecast_errors(
     dataset: Dataset,
     as_of: pd.Timestamp | str | None = None,
     settings: Settings | None = None,
     *,
     category: str | None = "commit",
+    run_rate_days: int = 91,
+    run_rate_min_days: float = 28.0,
 ) -> pd.DataFrame:
-    """Each judged forecast submission with its horizon, bucket and actual.
+    """Each judged forecast submission with its horizon, bucket, actual and run-rate baseline.
 
     ``horizon_days = period_end - date(submitted_at)``; ``actual = won amount of the rep with
     period_start <= date(closed_at) <= period_end``; judged when
-    ``period_end + 1 day <= as_of`` and ``submitted_at <= as_of``.
+    ``period_end + 1 day <= as_of`` and ``submitted_at <= as_of``;
+    ``run_rate = won(rep, (lo, submitted_at]) x period_days / days(submitted_at - lo)``,
+    ``lo = max(submitted_at - L, data start)`` (:func:`run_rate_baseline`, ``L =
+    run_rate_days``, the start from :func:`salesx2lib.cycle.data_start`; NaN with fewer
+    than ``run_rate_min_days`` observed).
 
     Parameters
     ----------
@@ -182,6 +297,9 @@ def forecast_errors(
     category
         Keep submissions of this forecast category (``commit`` by default) when the table
         has categories; ``None`` keeps all. A table without categories is kept whole.
+    run_rate_days, run_rate_min_days
+        ``L``, the trailing window of the run-rate baseline, and the fewest observed days
+        (after the data's start) it is made from.
 
     Returns
     -------
@@ -189,7 +307,8 @@ def forecast_errors(
         ``rep_id``, ``team``, ``submitted_at``, ``period_start``, ``period_end``,
         ``category`` (the filter applied: a category or ``all``), ``horizon_days``
         (int64), ``horizon_bucket`` (str; NA when submitted after the period ended),
-        ``forecast``, ``actual``, ``error`` (``F - A``), ``abs_error``.
+        ``forecast``, ``actual``, ``error`` (``F - A``), ``abs_error``, ``run_rate``
+        (float64: the naive baseline known at submission; NaN when too little history).
 
     Raises
     ------
@@ -237,7 +356,19 @@ def forecast_errors(
     out.insert(7, "horizon_bucket", horizon_bucket(out["horizon_days"], settings.horizon_buckets))
     out["error"] = out["forecast"] - out["actual"]
     out["abs_error"] = out["error"].abs()
+    period_days = (out["period_end"] - out["period_start"]) / _DAY + 1.0
+    out["run_rate"] = run_rate_baseline(
+        dataset.opportunities, out["rep_id"], out["submitted_at"], period_days, run_rate_days,
+        start=data_start(dataset, settings), min_days=run_rate_min_days,
+    )
     return out.sort_values(["rep_id", "submitted_at", "period_start"], kind="stable").reset_index(drop=True)
+
+
+def _hits(f: np.ndarray, a: np.ndarray, tolerance: float) -> np.ndarray:
+    """``|F - A| <= tolerance x A`` (the edge counts; a rounding hair is forgiven), NaN-safe."""
+    ok = ~np.isnan(f) & ~np.isnan(a)
+    with np.errstate(invalid="ignore"):
+        return ok & (np.abs(f - a) <= tolerance * a + 1e-9)
 
 
 def error_summary(errors: pd.DataFrame, by: Sequence[str], tolerance: float) -> pd.DataFrame:
@@ -274,7 +405,7 @@ def error_summary(errors: pd.DataFrame, by: Sequence[str], tolerance: float) -> 
             "actual": np.where(ok, a, 0.0),
             "err": np.where(ok, f - a, 0.0),
             "abs_err": np.where(ok, np.abs(f - a), 0.0),
-            "hit": (ok & (np.abs(f - a) <= tolerance * a + 1e-9)).astype("int64"),
+            "hit": _hits(f, a, tolerance).astype("int64"),
             "ape": np.where(ok, ape, np.nan),
             "zero": (ok & (a == 0)).astype("int64"),
         },
@@ -322,6 +453,125 @@ def error_summary(errors: pd.DataFrame, by: Sequence[str], tolerance: float) -> 
     return agg[[*keys, *SUMMARY_COLUMNS]]
 
 
+def cluster_intervals(
+    errors: pd.DataFrame,
+    by: Sequence[str],
+    tolerance: float,
+    *,
+    cluster: Literal["rep_period", "rep"] = "rep_period",
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Cluster-bootstrap intervals of the hit rate and WAPE, per group.
+
+    Within each group the submissions are grouped in clusters ``c`` (a rep-period: same
+    ``rep_id``, ``period_start``, ``period_end``; or a rep). Each of ``B = n_resamples``
+    resamples draws the group's ``K`` clusters with replacement, ``w_c`` times each, and
+    computes::
+
+        hit_rate* = sum_c w_c hits_c / sum_c w_c n_c
+        wape*     = sum_c w_c |F - A|_c / sum_c w_c A_c
+        run_rate_wape* = sum_c w_c |R - A|_c / sum_c w_c A_c      (over submissions with a run-rate R)
+        diff*          = (sum_c w_c |F - A|_c - sum_c w_c |R - A|_c) / sum_c w_c A_c   (same submissions)
+
+    The interval is the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of
+    the ``B`` values (percentile bootstrap; resamples whose ``sum A`` is 0, where WAPE is
+    undefined, are left out). Submissions of one rep for one period share their actual and
+    the rep's knowledge, so resampling them one by one (or a Wilson interval on ``n``
+    submissions) pretends to more evidence than there is.
+
+    Parameters
+    ----------
+    errors
+        One row per submission: ``forecast``, ``actual``, the cluster keys, the ``by`` keys
+        and optionally ``run_rate`` (then the run-rate intervals are filled).
+    by
+        Group keys (may be empty: one group).
+    tolerance
+        Hit tolerance as a share of the actual (``[forecast] hit_tolerance``).
+    cluster
+        ``rep_period`` (default) or ``rep``.
+    n_resamples, confidence, seed
+        Bootstrap resamples, two-sided level, NumPy seed (deterministic results).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns then :data:`BOOTSTRAP_COLUMNS`; ``n_clusters`` (int64) is ``K``.
+        Groups with fewer than 2 clusters get NaN bounds (one cluster says nothing about
+        the spread between clusters).
+
+    References
+    ----------
+    A. C. Cameron, J. B. Gelbach and D. L. Miller (2008), "Bootstrap-based improvements for
+    inference with clustered errors", Review of Economics and Statistics 90(3), 414-427
+    (the pairs cluster bootstrap resamples whole clusters).
+    """
+    if cluster not in _CLUSTER_KEYS:
+        raise ValueError(f"cluster must be one of {', '.join(_CLUSTER_KEYS)}, not {cluster!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    keys = list(by)
+    cluster_keys = list(_CLUSTER_KEYS[cluster])
+    missing = [c for c in ["forecast", "actual", *cluster_keys, *keys] if c not in errors.columns]
+    if missing:
+        raise ValueError(f"errors is missing column {missing[0]!r}")
+    f = errors["forecast"].to_numpy(dtype="float64", na_value=np.nan)
+    a = errors["actual"].to_numpy(dtype="float64", na_value=np.nan)
+    has_rr = "run_rate" in errors.columns
+    r = errors["run_rate"].to_numpy(dtype="float64", na_value=np.nan) if has_rr else np.full(len(errors), np.nan)
+    ok = ~np.isnan(f) & ~np.isnan(a)
+    paired = ok & ~np.isnan(r)
+    cols = ["n", "hit", "abs_err", "actual", "p_abs_err", "p_rr_abs_err", "p_actual"]
+    parts = pd.DataFrame(
+        {
+            "n": ok.astype("float64"),
+            "hit": _hits(f, a, tolerance).astype("float64"),
+            "abs_err": np.where(ok, np.abs(f - a), 0.0),
+            "actual": np.where(ok, a, 0.0),
+            # the run-rate comparison: only submissions that have a baseline (paired)
+            "p_abs_err": np.where(paired, np.abs(f - a), 0.0),
+            "p_rr_abs_err": np.where(paired, np.abs(r - a), 0.0),
+            "p_actual": np.where(paired, a, 0.0),
+        },
+        index=errors.index,
+    )
+    for k in [*keys, *cluster_keys]:
+        parts[k] = errors[k].to_numpy()
+    parts = parts.loc[ok]
+    per_cluster = parts.groupby([*keys, *cluster_keys], sort=True, dropna=False)[cols].sum()
+    q = [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0]
+    rows: list[dict[str, object]] = []
+    grouped = per_cluster.groupby(level=list(range(len(keys))), sort=True, dropna=False) if keys else [((), per_cluster)]
+    for key, block in grouped:
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, object] = dict(zip(keys, key, strict=True))
+        k_clusters = len(block)
+        row["n_clusters"] = k_clusters
+        bounds = dict.fromkeys(BOOTSTRAP_COLUMNS[1:], np.nan)
+        if k_clusters >= 2:
+            w = cluster_resample_counts(k_clusters, n_resamples, seed)
+            n, hit, abs_err, actual, p_abs, p_rr, p_act = (w @ block.to_numpy(dtype="float64")).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stats = {
+                    "hit_rate": hit / n,
+                    "wape": np.where(actual > 0, abs_err / actual, np.nan),
+                    "run_rate_wape": np.where(p_act > 0, p_rr / p_act, np.nan),
+                    "wape_minus_run_rate": np.where(p_act > 0, (p_abs - p_rr) / p_act, np.nan),
+                }
+            for name, values in stats.items():
+                kept = values[~np.isnan(values)]
+                if len(kept):
+                    lo, hi = np.quantile(kept, q)
+                    bounds[f"{name}_ci_low"], bounds[f"{name}_ci_high"] = float(lo), float(hi)
+        row.update(bounds)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=[*keys, *BOOTSTRAP_COLUMNS])
+    out = out.astype({"n_clusters": "int64", **dict.fromkeys(BOOTSTRAP_COLUMNS[1:], "float64")})
+    return out
+
+
 def horizon_accuracy(
     dataset: Dataset,
     as_of: pd.Timestamp | str | None = None,
@@ -329,12 +579,25 @@ def horizon_accuracy(
     *,
     by: Literal["team", "rep"] = "team",
     category: str | None = "commit",
+    run_rate_days: int = 91,
+    run_rate_min_days: float = 28.0,
+    cluster: Literal["rep_period", "rep"] = "rep_period",
+    n_resamples: int = 2000,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Forecast accuracy per horizon bucket, per team (plus ``all``) or per rep.
+    """Forecast accuracy per horizon bucket, per team (plus ``all``) or per rep, with a baseline.
 
     Per group and bucket, over the judged submissions of :func:`forecast_errors`:
     ``bias = sum(F-A)/sum(A)``, ``wape = sum|F-A|/sum(A)``, ``accuracy = 1 - wape``,
     ``hit_rate = mean(|F-A| <= tol*A)``, ``mape`` over ``A > 0`` (``n_zero_actual`` skipped).
+    The same formulas with ``F = run_rate`` (:func:`run_rate_baseline`: ``won(rep, (lo,
+    submitted_at]) x period_days / days(submitted_at - lo)``, ``lo = max(submitted_at - L,
+    data start)``) over the ``n_run_rate`` submissions that have one give
+    ``run_rate_bias``, ``run_rate_wape``, ``run_rate_hit_rate``; ``wape_minus_run_rate =
+    (sum|F-A| - sum|R-A|) / sum(A)`` over those same submissions.
+    The 95% intervals of ``hit_rate``, ``wape``, ``run_rate_wape`` and ``wape -
+    run_rate_wape`` come from :func:`cluster_intervals` (whole rep-periods or reps
+    resampled, not submissions).
 
     Parameters
     ----------
@@ -349,6 +612,12 @@ def horizon_accuracy(
         block per rep (with its team).
     category
         Forecast category to judge (see :func:`forecast_errors`).
+    run_rate_days, run_rate_min_days
+        ``L``, the run-rate baseline's trailing window (91 days), and the fewest days of
+        data (after its start) a baseline is made from (28).
+    cluster, n_resamples, seed
+        The bootstrap's cluster (``rep_period`` or ``rep``; with ``by="rep"`` a rep is one
+        cluster, so use ``rep_period``), resamples and seed.
 
     Returns
     -------
@@ -356,9 +625,15 @@ def horizon_accuracy(
         ``team`` (and ``rep_id`` when ``by="rep"``), ``category``, ``horizon_bucket``,
         ``horizon_min_days``, ``horizon_max_days``, ``horizon_median_days`` (median
         horizon of the bucket's submissions: where to draw it on a days axis), then
-        :data:`SUMMARY_COLUMNS`. Every bucket appears for every group (``n = 0`` and NaN
-        ratios when empty), in bucket order. Submissions made after their period ended
-        (negative horizon) are not in any bucket.
+        :data:`SUMMARY_COLUMNS` (``hit_rate_ci_low/high`` being the cluster-bootstrap
+        interval), then ``n_clusters``, ``wape_ci_low``, ``wape_ci_high``, the
+        run-rate columns (``n_run_rate``, ``run_rate_forecast`` = sum of the baselines,
+        ``run_rate_bias``, ``run_rate_wape``, ``run_rate_hit_rate``,
+        ``wape_minus_run_rate``, ``run_rate_wape_ci_low/high``) and
+        ``wape_minus_run_rate_ci_low/high`` (above 0: the submissions are worse than the
+        run-rate). Every bucket appears for every group (``n = 0`` and NaN ratios when
+        empty), in bucket order. Submissions made after their period ended (negative
+        horizon) are not in any bucket.
 
     Raises
     ------
@@ -367,12 +642,14 @@ def horizon_accuracy(
 
     Examples
     --------
-    >>> horizon_accuracy(dataset)[["team", "horizon_bucket", "n", "accuracy"]]  # doctest: +SKIP
+    >>> horizon_accuracy(dataset)[["team", "horizon_bucket", "n", "wape", "run_rate_wape"]]  # doctest: +SKIP
     """
     if by not in ("team", "rep"):
         raise ValueError(f"by must be 'team' or 'rep', not {by!r}")
     settings = settings or load_settings()
-    errors = forecast_errors(dataset, as_of, settings, category=category)
+    errors = forecast_errors(
+        dataset, as_of, settings, category=category, run_rate_days=run_rate_days, run_rate_min_days=run_rate_min_days
+    )
     errors = errors.loc[errors["horizon_bucket"].notna()]
     used = errors["category"].iloc[0] if len(errors) else ("all" if category is None else category)
     buckets = bucket_bounds(settings.horizon_buckets)
@@ -383,14 +660,34 @@ def horizon_accuracy(
     else:
         keys = ["team", "rep_id"]
         groups = dataset.reps[["team", "rep_id"]].sort_values(keys).reset_index(drop=True).astype("str")
-    summary = error_summary(errors, [*keys, "horizon_bucket"], settings.hit_tolerance)
-    medians = errors.groupby([*keys, "horizon_bucket"])["horizon_days"].median().rename("horizon_median_days").reset_index()
+    group_keys = [*keys, "horizon_bucket"]
+    summary = error_summary(errors, group_keys, settings.hit_tolerance)
+    summary = summary.drop(columns=["hit_rate_ci_low", "hit_rate_ci_high"])
+    paired = errors.loc[errors["run_rate"].notna()]
+    baseline = error_summary(paired.assign(forecast=paired["run_rate"]), group_keys, settings.hit_tolerance)
+    baseline = baseline[[*group_keys, "n", "forecast", "bias", "wape", "hit_rate"]].rename(
+        columns={"n": "n_run_rate", "forecast": "run_rate_forecast", "bias": "run_rate_bias", "wape": "run_rate_wape",
+                 "hit_rate": "run_rate_hit_rate"}
+    )
+    same = error_summary(paired, group_keys, settings.hit_tolerance)[[*group_keys, "wape"]]
+    baseline = baseline.merge(same, on=group_keys, how="left")
+    baseline["wape_minus_run_rate"] = baseline["wape"] - baseline["run_rate_wape"]
+    baseline = baseline.drop(columns="wape")
+    boot = cluster_intervals(errors, group_keys, settings.hit_tolerance, cluster=cluster, n_resamples=n_resamples, seed=seed)
+    medians = errors.groupby(group_keys)["horizon_days"].median().rename("horizon_median_days").reset_index()
     frame = groups.merge(buckets, how="cross")
-    out = frame.merge(medians, on=[*keys, "horizon_bucket"], how="left").merge(summary, on=[*keys, "horizon_bucket"], how="left")
-    out["n"] = out["n"].fillna(0).astype("int64")
-    out["n_zero_actual"] = out["n_zero_actual"].fillna(0).astype("int64")
-    out["forecast"] = out["forecast"].fillna(0.0)
-    out["actual"] = out["actual"].fillna(0.0)
+    out = frame.merge(medians, on=group_keys, how="left")
+    for part in (summary, baseline, boot):
+        out = out.merge(part, on=group_keys, how="left")
+    for col in ("n", "n_zero_actual", "n_clusters", "n_run_rate"):
+        out[col] = out[col].fillna(0).astype("int64")
+    for col in ("forecast", "actual", "run_rate_forecast"):
+        out[col] = out[col].fillna(0.0)
     out.insert(len(keys), "category", used)
     out = out.astype({"category": "str", "horizon_median_days": "float64"})
-    return out.reset_index(drop=True)
+    head = [*keys, "category", "horizon_bucket", "horizon_min_days", "horizon_max_days", "horizon_median_days"]
+    tail = [
+        "n_clusters", "wape_ci_low", "wape_ci_high", *RUN_RATE_COLUMNS, "run_rate_wape_ci_low", "run_rate_wape_ci_high",
+        "wape_minus_run_rate_ci_low", "wape_minus_run_rate_ci_high",
+    ]
+    return out[[*head, *SUMMARY_COLUMNS, *tail]].reset_index(drop=True)
