@@ -216,6 +216,8 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     table = metric_table(
         ds, args.table, team=args.team, start=args.start, end=args.end, freq=args.freq, as_of=args.as_of, settings=settings
     )
+    if table.attrs.get("note"):  # e.g. deals kept out of the accounts table: said, never silent
+        print(f"salesx2 metrics: {table.attrs['note']}", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(table.to_json(orient="records", date_format="iso", indent=1) + "\n")
     else:

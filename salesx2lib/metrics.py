@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from salesx2lib import (
+    accounts,
     coaching,
     competency,
     cycle,
@@ -84,6 +85,10 @@ def _scrub(ds: Dataset, q: Query) -> pd.DataFrame:
     return scrub.scrub(ds, q.as_of, q.settings)
 
 
+def _accounts(ds: Dataset, q: Query) -> pd.DataFrame:
+    return accounts.account_table(ds, q.as_of, q.settings)
+
+
 def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
     return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
 
@@ -140,6 +145,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
+    "accounts": (_accounts, "per account as of --as-of: open pipeline, reps, last activity, win history (Wilson interval), the account flags and what to ask"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
@@ -179,7 +185,7 @@ def metric_table(
         Period of the tables that have periods (``activity``, ``relevance``).
     as_of
         The as-of date of the tables that have one (``cycle``, ``horizon``, ``rolling``,
-        ``scrub``, ``segments``; ``segment_history`` runs up to it); default the dataset's.
+        ``scrub``, ``accounts``, ``segments``; ``segment_history`` runs up to it); default the dataset's.
     settings
         Settings; default the packaged defaults.
     """

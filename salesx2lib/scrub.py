@@ -39,7 +39,7 @@ from salesx2lib.pipeline import prepare_history, resolve_as_of, snapshots
 from salesx2lib.rollup import last_activity
 from salesx2lib.settings import Settings, load_settings
 
-__all__ = ["FLAGS", "flag_counts", "gate", "scrub", "stage_durations"]
+__all__ = ["FLAGS", "flag_counts", "gate", "pipeline_state", "scrub", "stage_durations"]
 
 #: The scrub flags, in the order they appear as ``flag_<name>`` columns.
 FLAGS: tuple[str, ...] = (
@@ -156,6 +156,68 @@ def _join(parts: list[pd.Series], index: pd.Index) -> pd.Series:
     return out
 
 
+def pipeline_state(dataset: Dataset, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """Every deal created by ``as_of``, as it stood then: the scrub's (and the accounts') view.
+
+    With ``opportunity_history``: :func:`salesx2lib.pipeline.snapshots` at ``as_of`` (stage,
+    amount, expected close date of the last history row by then; ``status = open`` unless
+    ``closed_at <= as_of``). Without it, only the dataset's own date (or later) can be
+    described: the current table, deals created after ``as_of`` left out, closes after it
+    undone; ``n_pushes`` and ``stage_entered_at`` are then unknown (NA). When both the
+    history and the current table are available at the current date, the current row is
+    used and the history adds ``n_pushes`` and ``stage_entered_at`` (the latter only where
+    the history's stage agrees with the current one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``opportunities`` (values as of ``as_of``), ``n_pushes`` (Int64),
+        ``stage_entered_at``; one row per deal created by ``as_of``.
+
+    Raises
+    ------
+    MissingTableError
+        If ``as_of`` is before the dataset's as-of date and there is no history.
+    """
+    return _state_at(dataset, resolve_as_of(dataset, as_of))[0]
+
+
+def _state_at(dataset: Dataset, when: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`pipeline_state` and the prepared history (``None`` without one), for reuse."""
+    opps = dataset.opportunities
+    has_history = dataset.has("opportunity_history")
+    current = when >= pd.Timestamp(dataset.as_of)
+    if not current and not has_history:
+        try:
+            dataset.require("opportunity_history")
+        except MissingTableError as exc:
+            raise MissingTableError(f"{exc} (to rebuild the pipeline as of {when:%Y-%m-%d}, before the data's own date)") from None
+
+    if has_history:
+        hist = dataset.table("opportunity_history")
+        prepared = prepare_history(opps, hist)
+        snap = snapshots(opps, hist, [when], prepared=prepared)
+    else:
+        prepared = None
+        snap = None
+    if current:
+        state = opps.loc[opps["created_at"] <= when].reset_index(drop=True)
+        closed = state["closed_at"].notna() & (state["closed_at"] <= when)
+        state = state.assign(status=state["status"].where(closed, "open"), closed_at=state["closed_at"].where(closed))
+        if snap is not None:
+            extra = snap[["opportunity_id", "stage", "n_pushes", "stage_entered_at"]].rename(columns={"stage": "_hstage"})
+            state = state.merge(extra, on="opportunity_id", how="left")
+            consistent = state["_hstage"] == state["stage"]
+            state["stage_entered_at"] = state["stage_entered_at"].where(consistent)
+            state = state.drop(columns="_hstage")
+        else:
+            state["n_pushes"] = pd.Series(pd.NA, index=state.index, dtype="Int64")
+            state["stage_entered_at"] = pd.Series(pd.NaT, index=state.index, dtype=_US)
+    else:
+        state = snap
+    return state, prepared
+
+
 def scrub(
     dataset: Dataset, as_of: pd.Timestamp | str | None = None, settings: Settings | None = None
 ) -> pd.DataFrame:
@@ -197,36 +259,8 @@ def scrub(
     day = when.normalize()
     opps = dataset.opportunities
     has_history = dataset.has("opportunity_history")
-    current = when >= pd.Timestamp(dataset.as_of)
-    if not current and not has_history:
-        try:
-            dataset.require("opportunity_history")
-        except MissingTableError as exc:
-            raise MissingTableError(f"{exc} (to rebuild the pipeline as of {when:%Y-%m-%d}, before the data's own date)") from None
-
-    if has_history:
-        hist = dataset.table("opportunity_history")
-        prepared = prepare_history(opps, hist)
-        snap = snapshots(opps, hist, [when], prepared=prepared)
-        medians = stage_durations(opps, hist, when, settings, prepared)
-    else:
-        snap = None
-        medians = None
-    if current:
-        state = opps.loc[opps["created_at"] <= when].reset_index(drop=True)
-        closed = state["closed_at"].notna() & (state["closed_at"] <= when)
-        state = state.assign(status=state["status"].where(closed, "open"), closed_at=state["closed_at"].where(closed))
-        if snap is not None:
-            extra = snap[["opportunity_id", "stage", "n_pushes", "stage_entered_at"]].rename(columns={"stage": "_hstage"})
-            state = state.merge(extra, on="opportunity_id", how="left")
-            consistent = state["_hstage"] == state["stage"]
-            state["stage_entered_at"] = state["stage_entered_at"].where(consistent)
-            state = state.drop(columns="_hstage")
-        else:
-            state["n_pushes"] = pd.Series(pd.NA, index=state.index, dtype="Int64")
-            state["stage_entered_at"] = pd.Series(pd.NaT, index=state.index, dtype=_US)
-    else:
-        state = snap
+    state, prepared = _state_at(dataset, when)
+    medians = stage_durations(opps, dataset.table("opportunity_history"), when, settings, prepared) if has_history else None
 
     teams = dataset.reps.set_index("rep_id")["team"]
     state = state.assign(team=state["rep_id"].map(teams).astype("str"))

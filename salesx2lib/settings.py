@@ -83,6 +83,12 @@ class Settings:
     relevance_adjust: str = "holm"
     relevance_min_reps: int = 10
     relevance_n_resamples: int = 9999
+    accounts_several_open_deals: int = 2
+    accounts_repeated_losses: int = 2
+    accounts_loss_window_days: int = 365
+    accounts_stale_activity_days: int = 14
+    accounts_concentration_share: float = 0.5
+    accounts_push_threshold: int = 3
 
 
 def default_settings_text() -> str:
@@ -201,6 +207,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         relevance_adjust=raw["relevance"]["adjust"],
         relevance_min_reps=raw["relevance"]["min_reps"],
         relevance_n_resamples=raw["relevance"]["n_resamples"],
+        accounts_several_open_deals=raw["accounts"]["several_open_deals"],
+        accounts_repeated_losses=raw["accounts"]["repeated_losses"],
+        accounts_loss_window_days=raw["accounts"]["loss_window_days"],
+        accounts_stale_activity_days=raw["accounts"]["stale_activity_days"],
+        accounts_concentration_share=float(raw["accounts"]["concentration_share"]),
+        accounts_push_threshold=raw["accounts"]["push_threshold"],
     )
     where = path.name if path is not None else "settings.toml"
     relevance_choices = {
