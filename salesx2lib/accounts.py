@@ -256,7 +256,8 @@ def account_table(
     out["win_rate_ci_low"], out["win_rate_ci_high"] = lo, hi
     out["last_won_at"] = decided.loc[decided["won"] == 1].groupby("account_id")["closed_at"].max().reindex(accounts).astype(_US)
     out["last_lost_at"] = decided.loc[decided["lost"] == 1].groupby("account_id")["closed_at"].max().reindex(accounts).astype(_US)
-    after_win = decided["closed_at"] > decided["account_id"].map(out["last_won_at"]).fillna(pd.Timestamp.min)
+    last_win = decided["account_id"].map(out["last_won_at"])
+    after_win = last_win.isna() | (decided["closed_at"] > last_win)
     streak = decided.loc[(decided["lost"] == 1) & after_win.to_numpy()].groupby("account_id").size()
     out["losses_since_win"] = streak.reindex(accounts, fill_value=0).astype("int64")
 
@@ -279,10 +280,10 @@ def account_table(
     if concentration_checked:
         w = window[["opportunity_id", "rep_id", "weighted_amount"]].merge(
             d[["opportunity_id", "account_id"]], on="opportunity_id", how="left"
-        )
+        ).astype({"weighted_amount": "float64", "rep_id": "str"})
         rep_total = w.groupby("rep_id")["weighted_amount"].sum()
         part = w.loc[w["account_id"].notna()].groupby(["account_id", "rep_id"], as_index=False)["weighted_amount"].sum()
-        part["rep_total"] = part["rep_id"].map(rep_total)
+        part["rep_total"] = part["rep_id"].map(rep_total).astype("float64")
         part["share"] = np.where(part["rep_total"] > 0, part["weighted_amount"] / part["rep_total"], np.nan)
         top = part.sort_values(["account_id", "share"], ascending=[True, False], kind="stable").drop_duplicates("account_id")
         top = top.set_index("account_id")
@@ -308,9 +309,8 @@ def account_table(
     flags["several_open_deals"] = (out["open_deals"] >= s.accounts_several_open_deals).astype("boolean")
     open_ids = _listing(o["opportunity_id"], o["account_id"]).reindex(accounts).fillna("")
     reasons["several_open_deals"] = (
-        out["open_deals"].astype("str") + " deals open at once (" + open_ids + "; "
-        + out["open_amount"].map(_fmt_amount).astype("str")
-        + " in total): one buying decision or several, and who decides each?"
+        out["open_deals"].astype("str") + " deals open at once, " + out["open_amount"].map(_fmt_amount).astype("str")
+        + " in total (" + open_ids + "): one buying decision or several, and who decides each?"
     ).where(flags["several_open_deals"].fillna(False), "")
 
     flags["several_reps"] = (n_open_reps >= 2).astype("boolean")
