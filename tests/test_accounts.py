@@ -239,3 +239,25 @@ def test_metrics_accounts_says_how_many_deals_have_no_account(valid_folder, caps
     assert "1 deal(s) created by" in captured.err and "no account_id" in captured.err  # O2 has none
     lines = captured.out.splitlines()
     assert lines[0].startswith("as_of_date,account_id,") and len(lines) == 3  # AC1 and AC2
+
+
+def test_nothing_after_the_as_of_is_used():
+    """The table as of 1 June equals the table of the same data cut at 1 June (a different path:
+    the cut data's own date, its current rows), so no later close, push, amount, deal or
+    activity leaks in."""
+    hist = HIST.loc[HIST["changed_at"] <= AS_OF]
+    last = hist.sort_values("changed_at", kind="stable").groupby("opportunity_id").tail(1).set_index("opportunity_id")
+    opps = OPPS.loc[OPPS["created_at"] <= AS_OF].copy()
+    later = opps["closed_at"] > AS_OF
+    opps["status"] = opps["status"].where(~later, "open")
+    opps["closed_at"] = opps["closed_at"].where(~later)
+    for col in ("stage", "amount", "expected_close_date"):
+        opps[col] = opps["opportunity_id"].map(last[col]).astype(OPPS[col].dtype)
+    acts = ACTIVITIES.loc[ACTIVITIES["occurred_at"] <= AS_OF]
+    cut = Dataset(
+        tables={"reps": REPS, "opportunities": opps.reset_index(drop=True), "opportunity_history": hist},
+        activities=ibis.memtable(acts),
+        as_of=AS_OF,
+    )
+    pd.testing.assert_frame_equal(account_table(cut), account_table(_dataset(), AS_OF))
+    pd.testing.assert_frame_equal(deals_without_account(cut), deals_without_account(_dataset(), AS_OF))
