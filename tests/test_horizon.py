@@ -351,3 +351,20 @@ def test_clustered_interval_is_calibrated_where_the_naive_one_is_not():
             assert min(ratios) > 1.5
         else:
             assert 0.9 <= np.mean(ratios) <= 1.15
+
+
+def test_baseline_chart_draws_both_series_with_bands(dataset):
+    from salesx2lib.charts import forecast as charts
+
+    hz = horizon_accuracy(dataset)
+    spec = charts.horizon_baseline_chart(hz.loc[hz["team"] == "all"], 31.0).to_dict()
+    marks = [layer.get("mark", {}).get("type") for layer in spec["layer"]]
+    assert marks.count("area") == 2 and marks.count("line") == 2 and "rule" in marks
+    fields = {layer["encoding"]["y"]["field"] for layer in spec["layer"] if layer.get("mark", {}).get("type") == "line"}
+    assert fields == {"wape", "run_rate_wape"}
+    with pytest.raises(ValueError, match="one team"):
+        charts.horizon_baseline_chart(hz)
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(charts.horizon_baseline_chart(hz.loc[hz["team"] == "all"]).to_dict())
+    assert "run-rate (91 days)" in svg and "forecasts submitted" in svg  # the spec compiles and draws its legend

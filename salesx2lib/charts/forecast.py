@@ -7,6 +7,8 @@ is computed here (filter to one team before charting where a function says so).
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -14,6 +16,7 @@ __all__ = [
     "backtest_chart",
     "cycle_curve_chart",
     "horizon_accuracy_chart",
+    "horizon_baseline_chart",
     "scrub_flags_chart",
     "win_within_chart",
 ]
@@ -160,3 +163,42 @@ def win_within_chart(win: pd.DataFrame) -> alt.Chart:
             )
         )
     )
+
+
+def horizon_baseline_chart(horizon: pd.DataFrame, cycle_days: float | None = None) -> alt.LayerChart:
+    """WAPE of the reps' forecasts and of the naive run-rate per horizon, with 95% intervals.
+
+    Parameters
+    ----------
+    horizon
+        Rows of :func:`salesx2lib.horizon.horizon_accuracy` for one team (e.g. ``all``):
+        ``wape`` and ``run_rate_wape`` with their ``_ci_low``/``_ci_high`` (rep-period
+        cluster bootstrap), drawn at each bucket's median horizon.
+    cycle_days
+        The measured cycle (``km_median_days``), drawn as a vertical rule.
+    """
+    _one_team(horizon, "horizon_baseline_chart")
+    x = alt.X("horizon_median_days:Q", title="Forecast horizon: days from submission to period end")
+    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=["forecasts submitted", "run-rate (91 days)"]))
+    layers: list[alt.Chart] = []
+    for name, col in (("forecasts submitted", "wape"), ("run-rate (91 days)", "run_rate_wape")):
+        base = alt.Chart(horizon).transform_calculate(series=json.dumps(name))  # a quoted string literal
+        tooltip = [
+            alt.Tooltip("horizon_bucket:N", title="horizon (days)"),
+            alt.Tooltip("series:N"),
+            alt.Tooltip(f"{col}:Q", title="WAPE", format=".0%"),
+            alt.Tooltip(f"{col}_ci_low:Q", title="95% low", format=".0%"),
+            alt.Tooltip(f"{col}_ci_high:Q", title="95% high", format=".0%"),
+            alt.Tooltip("n_clusters:Q", title="rep-periods"),
+        ]
+        band = base.mark_area(opacity=0.2).encode(x=x, y=alt.Y(f"{col}_ci_low:Q"), y2=alt.Y2(f"{col}_ci_high:Q"), color=color)
+        y = alt.Y(f"{col}:Q", title="WAPE = sum|F - A| / sum(A) (lower is better)", axis=alt.Axis(format="%"))
+        line = base.mark_line(point=True).encode(x=x, y=y, color=color, tooltip=tooltip)
+        layers += [band, line]
+    if cycle_days is not None and pd.notna(cycle_days):
+        cyc = pd.DataFrame({"days": [float(cycle_days)], "label": [f"sales cycle (KM median) {cycle_days:.0f} d"]})
+        rule = alt.Chart(cyc).mark_rule(color="#D55E00", strokeWidth=2).encode(x="days:Q")
+        text = alt.Chart(cyc).mark_text(align="left", dx=4, dy=-6, color="#D55E00").encode(x="days:Q", y=alt.value(8), text="label:N")
+        layers += [rule, text]
+    title = alt.Title("Forecasts against a naive run-rate, by horizon", subtitle="Where the submitted forecasts err more than the run-rate, they add nothing")
+    return alt.layer(*layers).properties(title=title)
