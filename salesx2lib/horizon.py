@@ -646,6 +646,8 @@ def horizon_accuracy(
     """
     if by not in ("team", "rep"):
         raise ValueError(f"by must be 'team' or 'rep', not {by!r}")
+    if by == "rep" and cluster == "rep":
+        raise ValueError("with by='rep' every group is one rep, so one cluster: use cluster='rep_period'")
     settings = settings or load_settings()
     errors = forecast_errors(
         dataset, as_of, settings, category=category, run_rate_days=run_rate_days, run_rate_min_days=run_rate_min_days

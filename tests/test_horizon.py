@@ -291,6 +291,10 @@ def test_clusters_are_rep_periods(dataset):
     assert reps.loc[("all", "0-30"), "n_clusters"] == 2
     with pytest.raises(ValueError, match="cluster"):
         horizon_accuracy(dataset, cluster="submission")
+    with pytest.raises(ValueError, match="rep_period"):
+        horizon_accuracy(dataset, by="rep", cluster="rep")
+    per_rep = horizon_accuracy(dataset, by="rep").set_index(["rep_id", "horizon_bucket"])
+    assert per_rep.loc[("r1", "0-30"), "n_clusters"] == 2  # r1's January and February
 
 
 def test_cluster_intervals_bounds_and_degenerate_cases():
