@@ -20,6 +20,8 @@ module         declared truth
                shocks and a calendar: false calls, power, coverage, pre-trends
 ``routines``   one routine that truly differs between top producers and the rest, one
                that is the same for everyone (uninformative)
+``horizon``    forecast submissions copied several times per rep-period, with a known
+               hit rate and WAPE: coverage of the rep-period bootstrap vs a naive interval
 =============  =====================================================================
 
 They are test helpers, not part of the library: the sample (``salesx2lib.sample``) is
