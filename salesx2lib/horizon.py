@@ -50,6 +50,7 @@ from salesx2lib.stats import cluster_resample_counts, wilson_interval
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "baseline_verdict",
     "bucket_bounds",
     "BOOTSTRAP_COLUMNS",
     "RUN_RATE_COLUMNS",
@@ -693,3 +694,41 @@ def horizon_accuracy(
         "wape_minus_run_rate_ci_low", "wape_minus_run_rate_ci_high",
     ]
     return out[[*head, *SUMMARY_COLUMNS, *tail]].reset_index(drop=True)
+
+
+def baseline_verdict(horizon: pd.DataFrame, cycle_days: float | None = None) -> str:
+    """One sentence per reading of :func:`horizon_accuracy` rows against the run-rate.
+
+    A bucket's forecasts *beat* the run-rate when the 95% interval of
+    ``wape_minus_run_rate`` lies below 0, are *worse* when it lies above 0, and are *no
+    different* when it contains 0 (or is unknown with fewer than two rep-periods).
+
+    Parameters
+    ----------
+    horizon
+        The rows of one team (each bucket once), with ``horizon_bucket``, ``n``,
+        ``wape_minus_run_rate_ci_low`` and ``wape_minus_run_rate_ci_high``.
+    cycle_days
+        The measured sales cycle, quoted at the end when given.
+
+    Returns
+    -------
+    str
+        Markdown, e.g. "The submitted forecasts beat the run-rate at 0-30 days; are no
+        different from it at 31-60 days; are worse than it at 61-90 and 91+ days."
+    """
+    rows = horizon.loc[horizon["n"] > 0]
+    if rows.empty:
+        return "No submission has been judged yet: no period is over."
+    lo = rows["wape_minus_run_rate_ci_low"].to_numpy(dtype="float64", na_value=np.nan)
+    hi = rows["wape_minus_run_rate_ci_high"].to_numpy(dtype="float64", na_value=np.nan)
+    verdict = np.select([hi < 0, lo > 0], ["**beat** the run-rate", "are **worse** than the run-rate"], "are **no different** from the run-rate")
+    parts = []
+    for text in dict.fromkeys(verdict):  # in bucket order, each verdict once
+        buckets = rows["horizon_bucket"].to_numpy()[verdict == text]
+        listed = ", ".join(buckets[:-1]) + (" and " if len(buckets) > 1 else "") + buckets[-1]
+        parts.append(f"{text} at {listed} days")
+    sentence = "The submitted forecasts " + "; ".join(parts) + " (95% intervals over rep-periods)"
+    if cycle_days is not None and pd.notna(cycle_days):
+        sentence += f"; the measured cycle is {cycle_days:.0f} days"
+    return sentence + "."

@@ -372,3 +372,24 @@ def test_baseline_chart_draws_both_series_with_bands(dataset):
 
     svg = vl_convert.vegalite_to_svg(charts.horizon_baseline_chart(hz.loc[hz["team"] == "all"]).to_dict())
     assert "run-rate (91 days)" in svg and "forecasts submitted" in svg  # the spec compiles and draws its legend
+
+
+def test_baseline_verdict_reads_each_interval_against_zero():
+    from salesx2lib.horizon import baseline_verdict
+
+    rows = pd.DataFrame(
+        {
+            "horizon_bucket": ["0-30", "31-60", "61-90", "91+", "121+"],
+            "n": [10, 10, 10, 10, 0],
+            # below 0 | contains 0 | above 0 | edge: exactly 0 is not above | no submission
+            "wape_minus_run_rate_ci_low": [-0.2, -0.1, 0.01, 0.0, np.nan],
+            "wape_minus_run_rate_ci_high": [-0.01, 0.1, 0.2, 0.3, np.nan],
+        }
+    )
+    text = baseline_verdict(rows, 31.2)
+    assert text == (
+        "The submitted forecasts **beat** the run-rate at 0-30 days; are **no different** from the run-rate at "
+        "31-60 and 91+ days; are **worse** than the run-rate at 61-90 days (95% intervals over rep-periods); "
+        "the measured cycle is 31 days."
+    )
+    assert baseline_verdict(rows.assign(n=0)) == "No submission has been judged yet: no period is over."
