@@ -31,9 +31,10 @@ from salesx2lib import (
     training,
 )
 from salesx2lib.dataset import Dataset
+from salesx2lib.pipeline import resolve_as_of
 from salesx2lib.settings import Settings, load_settings
 
-__all__ = ["METRIC_TABLES", "Query", "metric_table"]
+__all__ = ["FORECAST_TABLES", "METRIC_TABLES", "Query", "default_as_of", "metric_table"]
 
 Freq = Literal["day", "week", "month"]
 
@@ -152,6 +153,21 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
 }
 
 
+#: Tables whose as-of date follows the weekly rule when none is given
+#: (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
+FORECAST_TABLES: frozenset[str] = frozenset({"rolling", "scrub", "backtest", "cadence", "waterfall", "waterfall_deals"})
+
+
+def default_as_of(dataset: Dataset, name: str) -> pd.Timestamp:
+    """The as-of date table ``name`` uses when none is given.
+
+    The weekly rule (:func:`salesx2lib.pipeline.resolve_as_of`, Monday 00:00 after the
+    latest complete week) for :data:`FORECAST_TABLES`; the dataset's own as-of date (its
+    latest event) for the others (``cycle`` and ``horizon`` measure the past up to it).
+    """
+    return resolve_as_of(dataset, None, default="week_end" if name in FORECAST_TABLES else "latest_event")
+
+
 def metric_table(
     dataset: Dataset,
     name: str,
@@ -179,7 +195,9 @@ def metric_table(
         Period of the tables that have periods (``activity``, ``relevance``).
     as_of
         The as-of date of the tables that have one (``cycle``, ``horizon``, ``rolling``,
-        ``scrub``, ``segments``; ``segment_history`` runs up to it); default the dataset's.
+        ``scrub``, ``cadence``, ``waterfall``, ``segments``; ``segment_history`` runs up to
+        it); default :func:`default_as_of` (the weekly rule for :data:`FORECAST_TABLES`,
+        the dataset's latest event for the others).
     settings
         Settings; default the packaged defaults.
     """
@@ -190,7 +208,7 @@ def metric_table(
         start=pd.Timestamp(start) if start is not None else None,
         end=pd.Timestamp(end) if end is not None else None,
         freq=freq,
-        as_of=pd.Timestamp(as_of) if as_of is not None else ds.as_of,
+        as_of=pd.Timestamp(as_of) if as_of is not None else default_as_of(ds, name),
         settings=settings or load_settings(),
     )
     if query.start is not None and query.end is not None and query.end <= query.start:
