@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from salesx2lib import (
+    cadence,
     coaching,
     competency,
     cycle,
@@ -85,6 +86,10 @@ def _scrub(ds: Dataset, q: Query) -> pd.DataFrame:
     return scrub.scrub(ds, q.as_of, q.settings)
 
 
+def _cadence(ds: Dataset, q: Query) -> pd.DataFrame:
+    return cadence.forecast_cadence(ds, q.as_of, q.settings)
+
+
 def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
     return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
 
@@ -141,6 +146,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
+    "cadence": (_cadence, "per rep: weeks with a forecast submission out of the last [forecast] cadence_weeks complete weeks before --as-of, Wilson 95% interval, last submission, submitted this week"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),

@@ -32,6 +32,7 @@ class Settings:
     hit_tolerance: float
     trailing_weeks: int
     forecast_min_decided_deals: int = 10
+    forecast_cadence_weeks: int = 13
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
     cycle_data_start: str = ""
     scrub_push_threshold: int = 2
@@ -150,6 +151,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         hit_tolerance=float(raw["forecast"]["hit_tolerance"]),
         trailing_weeks=raw["report"]["trailing_weeks"],
         forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
+        forecast_cadence_weeks=raw["forecast"]["cadence_weeks"],
         cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
         cycle_data_start=raw["cycle"]["data_start"],
         scrub_push_threshold=raw["scrub"]["push_threshold"],
