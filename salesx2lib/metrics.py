@@ -30,6 +30,7 @@ from salesx2lib import (
     scrub,
     segments,
     training,
+    waterfall,
 )
 from salesx2lib.dataset import Dataset
 from salesx2lib.pipeline import resolve_as_of
@@ -90,6 +91,14 @@ def _cadence(ds: Dataset, q: Query) -> pd.DataFrame:
     return cadence.forecast_cadence(ds, q.as_of, q.settings)
 
 
+def _waterfall(ds: Dataset, q: Query) -> pd.DataFrame:
+    return waterfall.waterfall(ds, q.as_of, q.settings, start=q.start)
+
+
+def _waterfall_deals(ds: Dataset, q: Query) -> pd.DataFrame:
+    return waterfall.waterfall_deals(ds, q.as_of, q.settings, start=q.start)
+
+
 def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
     return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
 
@@ -147,6 +156,8 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "cadence": (_cadence, "per rep: weeks with a forecast submission out of the last [forecast] cadence_weeks complete weeks before --as-of, Wilson 95% interval, last submission, submitted this week"),
+    "waterfall": (_waterfall, "per team and all: the pipeline of the quarter at --start (default a week before --as-of) and --as-of, and what moved it: new, pulled in, pushed out, amount up/down, won, lost"),
+    "waterfall_deals": (_waterfall_deals, "per deal: each movement of the waterfall between --start and --as-of, with what happened in words"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
