@@ -165,3 +165,16 @@ def test_world_recovers_the_declared_weeks_and_covers_the_rates() -> None:
         covered += int(((c["ci_low"] <= w.p) & (w.p <= c["ci_high"]))[judged].sum())
         total += int(judged.sum())
     assert 0.92 <= covered / total <= 0.98
+
+
+def test_cadence_weeks_from_the_settings_file(tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("[forecast]\ncadence_weeks = 4\n", encoding="utf-8")
+    custom = load_settings(path)
+    assert custom.forecast_cadence_weeks == 4 and SETTINGS.forecast_cadence_weeks == 13
+    t = cadence.forecast_cadence(_dataset(SUBS), AS_OF, custom)
+    assert (t["first_week"] == pd.Timestamp("2026-10-26")).all()
+    r2 = t.set_index("rep_id").loc["R2"]
+    # R2's submission at the last microsecond of Sunday 1 November is in the week of 26 October,
+    # inside a 4-week span: 2 of 4 weeks.
+    assert (r2.missed_weeks, r2.weeks_submitted, r2.n_weeks) == ("2026-11-09; 2026-11-16", 2, 4)
