@@ -5,6 +5,9 @@ November 2026). Timestamps are naive UTC, as in the :class:`~salesx2lib.dataset.
 an event belongs to the week ``[monday, monday + 7 days)``. These are the same weeks the
 engine truncates to in :func:`salesx2lib.rollup.activity_counts` (DuckDB and Postgres weeks
 start on Monday).
+
+:func:`forecast_as_of` is the weekly rule: the forecast tables and the weekly report are
+computed as of Monday 00:00 after the latest complete week, not as of the latest event.
 """
 
 from __future__ import annotations
