@@ -107,7 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_date, help="first day of the range, inclusive (default: all data)")
     p.add_argument("--end", type=_date, help="end of the range, exclusive (default: all data)")
     p.add_argument("--freq", choices=("day", "week", "month"), default="week", help="period of activity and relevance (default week, Monday to Sunday)")
-    p.add_argument("--as-of", type=_date, dest="as_of", help="as-of date (default: the latest event in DATA)")
+    p.add_argument(
+        "--as-of",
+        type=_date,
+        dest="as_of",
+        help="as-of date (default: for rolling, scrub, backtest, cadence, waterfall and waterfall_deals, Monday 00:00 "
+        "after the latest complete week, said on stderr; for the other tables the latest event in DATA)",
+    )
     p.add_argument("--settings", type=Path, help="settings TOML file overriding the defaults")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
@@ -202,7 +208,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
     from salesx2lib.load import load_dataset
-    from salesx2lib.metrics import metric_table
+    from salesx2lib.metrics import FORECAST_TABLES, default_as_of, metric_table
     from salesx2lib.settings import load_settings
 
     settings = load_settings(args.settings)
@@ -213,6 +219,13 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     if args.start is not None and args.end is not None and args.end <= args.start:
         print(f"salesx2 metrics: --end {args.end.date()} must be after --start {args.start.date()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.as_of is None and args.table in FORECAST_TABLES:
+        when = default_as_of(ds, args.table)
+        print(
+            f"salesx2 metrics: as of {when:%Y-%m-%d %H:%M} ({when:%A}), the end of the latest complete week "
+            f"(data as of {ds.as_of:%Y-%m-%d %H:%M}); pass --as-of to choose",
+            file=sys.stderr,
+        )
     table = metric_table(
         ds, args.table, team=args.team, start=args.start, end=args.end, freq=args.freq, as_of=args.as_of, settings=settings
     )

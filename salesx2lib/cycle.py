@@ -176,7 +176,7 @@ def sales_cycle(
     --------
     >>> sales_cycle(dataset)[["team", "km_median_days", "won_median_days"]]  # doctest: +SKIP
     """
-    when = resolve_as_of(dataset, as_of)
+    when = resolve_as_of(dataset, as_of, default="latest_event")
     d = _with_team(dataset, cycle_durations(dataset.opportunities, when, data_start(dataset, settings)))
     rows = []
     for team, g in _groups(dataset, d):
@@ -229,7 +229,7 @@ def cycle_curve(
     """
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2, not {max_points!r}")
-    when = resolve_as_of(dataset, as_of)
+    when = resolve_as_of(dataset, as_of, default="latest_event")
     d = _with_team(dataset, cycle_durations(dataset.opportunities, when, data_start(dataset, settings)))
     longest = float(d["days"].max()) if len(d) else 0.0
     step = max(1, int(np.ceil(longest / (max_points - 1))))
@@ -313,7 +313,7 @@ def win_within(
         raise ValueError(f"freq must be one of {', '.join(_FREQ)}, not {freq!r}")
     settings = settings or load_settings()
     windows = tuple(settings.cycle_win_within_days if days is None else days)
-    when = resolve_as_of(dataset, as_of)
+    when = resolve_as_of(dataset, as_of, default="latest_event")
     start = data_start(dataset, settings)
     d = _with_team(dataset, cycle_durations(dataset.opportunities, when))
     d["cohort"] = d["created_at"].dt.to_period(_FREQ[freq]).dt.start_time.astype(_US)

@@ -318,7 +318,7 @@ def forecast_errors(
     """
     dataset.require("forecasts")
     settings = settings or load_settings()
-    when = resolve_as_of(dataset, as_of)
+    when = resolve_as_of(dataset, as_of, default="latest_event")
     fc = dataset.table("forecasts")
     used = "all"
     if category is not None and "category" in fc.columns and fc["category"].notna().any():

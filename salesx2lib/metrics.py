@@ -16,6 +16,7 @@ import pandas as pd
 
 from salesx2lib import (
     accounts,
+    cadence,
     coaching,
     competency,
     cycle,
@@ -30,11 +31,13 @@ from salesx2lib import (
     scrub,
     segments,
     training,
+    waterfall,
 )
 from salesx2lib.dataset import Dataset
+from salesx2lib.pipeline import resolve_as_of
 from salesx2lib.settings import Settings, load_settings
 
-__all__ = ["METRIC_TABLES", "Query", "metric_table"]
+__all__ = ["FORECAST_TABLES", "METRIC_TABLES", "Query", "default_as_of", "metric_table"]
 
 Freq = Literal["day", "week", "month"]
 
@@ -87,6 +90,16 @@ def _scrub(ds: Dataset, q: Query) -> pd.DataFrame:
 
 def _accounts(ds: Dataset, q: Query) -> pd.DataFrame:
     return accounts.account_table(ds, q.as_of, q.settings)
+def _cadence(ds: Dataset, q: Query) -> pd.DataFrame:
+    return cadence.forecast_cadence(ds, q.as_of, q.settings)
+
+
+def _waterfall(ds: Dataset, q: Query) -> pd.DataFrame:
+    return waterfall.waterfall(ds, q.as_of, q.settings, start=q.start)
+
+
+def _waterfall_deals(ds: Dataset, q: Query) -> pd.DataFrame:
+    return waterfall.waterfall_deals(ds, q.as_of, q.settings, start=q.start)
 
 
 def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
@@ -146,6 +159,9 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "accounts": (_accounts, "per account as of --as-of: open pipeline, reps, last activity, win history (Wilson interval), the account flags and what to ask"),
+    "cadence": (_cadence, "per rep: weeks with a forecast submission out of the last [forecast] cadence_weeks complete weeks before --as-of, Wilson 95% interval, last submission, submitted this week"),
+    "waterfall": (_waterfall, "per team and all: the pipeline of the quarter at --start (default a week before --as-of) and --as-of, and what moved it: new, pulled in, pushed out, amount up/down, won, lost"),
+    "waterfall_deals": (_waterfall_deals, "per deal: each movement of the waterfall between --start and --as-of, with what happened in words"),
     "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
@@ -156,6 +172,21 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "coaching_review": (_coaching_review, "every rep's coaching decision: priority, backed_off (self_sustained), no_clear_gap, no_data"),
     "training": (_training, "per training: effect vs matched untrained reps (diff in diff), pre-trend check, placebo-calibrated interval, verdict"),
 }
+
+
+#: Tables whose as-of date follows the weekly rule when none is given
+#: (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
+FORECAST_TABLES: frozenset[str] = frozenset({"rolling", "scrub", "accounts", "backtest", "cadence", "waterfall", "waterfall_deals"})
+
+
+def default_as_of(dataset: Dataset, name: str) -> pd.Timestamp:
+    """The as-of date table ``name`` uses when none is given.
+
+    The weekly rule (:func:`salesx2lib.pipeline.resolve_as_of`, Monday 00:00 after the
+    latest complete week) for :data:`FORECAST_TABLES`; the dataset's own as-of date (its
+    latest event) for the others (``cycle`` and ``horizon`` measure the past up to it).
+    """
+    return resolve_as_of(dataset, None, default="week_end" if name in FORECAST_TABLES else "latest_event")
 
 
 def metric_table(
@@ -185,7 +216,9 @@ def metric_table(
         Period of the tables that have periods (``activity``, ``relevance``).
     as_of
         The as-of date of the tables that have one (``cycle``, ``horizon``, ``rolling``,
-        ``scrub``, ``accounts``, ``segments``; ``segment_history`` runs up to it); default the dataset's.
+        ``scrub``, ``accounts``, ``cadence``, ``waterfall``, ``segments``; ``segment_history``
+        runs up to it); default :func:`default_as_of` (the weekly rule for
+        :data:`FORECAST_TABLES`, the dataset's latest event for the others).
     settings
         Settings; default the packaged defaults.
     """
@@ -196,7 +229,7 @@ def metric_table(
         start=pd.Timestamp(start) if start is not None else None,
         end=pd.Timestamp(end) if end is not None else None,
         freq=freq,
-        as_of=pd.Timestamp(as_of) if as_of is not None else ds.as_of,
+        as_of=pd.Timestamp(as_of) if as_of is not None else default_as_of(ds, name),
         settings=settings or load_settings(),
     )
     if query.start is not None and query.end is not None and query.end <= query.start:

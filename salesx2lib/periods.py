@@ -5,6 +5,9 @@ November 2026). Timestamps are naive UTC, as in the :class:`~salesx2lib.dataset.
 an event belongs to the week ``[monday, monday + 7 days)``. These are the same weeks the
 engine truncates to in :func:`salesx2lib.rollup.activity_counts` (DuckDB and Postgres weeks
 start on Monday).
+
+:func:`forecast_as_of` is the weekly rule: the forecast tables and the weekly report are
+computed as of Monday 00:00 after the latest complete week, not as of the latest event.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pandas as pd
 
 __all__ = [
     "WEEK",
+    "forecast_as_of",
     "latest_complete_week",
     "parse_week",
     "to_timestamp",
@@ -119,6 +123,55 @@ def latest_complete_week(as_of: TimestampLike) -> pd.Timestamp:
     day = to_timestamp(as_of, "as-of date").normalize()
     # Sunday (weekday 6) keeps its own week; any other day goes back one week.
     return week_start(day) - (pd.Timedelta(0) if day.weekday() == 6 else WEEK)
+
+
+def forecast_as_of(data_as_of: TimestampLike, week: TimestampLike | None = None) -> pd.Timestamp:
+    """The instant the forecast-section analyses are computed as of: the weekly rule.
+
+    ``forecast_as_of(a) = latest_complete_week(a) + 7 days``: Monday 00:00 right after the
+    latest complete week of the data (the week the weekly report reports). With ``week``
+    given (any date of it, as ``--week``): Monday 00:00 after that week, or the data's own
+    as-of instant ``a`` when that week is not complete yet (its end is not in the data).
+
+    This is the one rule every as-of default of the forecast section follows (the cycle,
+    horizon, rolling forecast, backtest end, scrub, cadence and waterfall tables, through
+    :func:`salesx2lib.pipeline.resolve_as_of`, and the weekly report). What is inferred:
+    the data's as-of instant ``a`` is the latest event in it
+    (:attr:`salesx2lib.dataset.Dataset.as_of`), and the week containing ``a`` counts as
+    complete only when ``a`` falls on its Sunday (:func:`latest_complete_week`): data up
+    to Sunday 19:57 gives the Monday 00:00 a few hours later, data up to a Wednesday gives
+    the Monday before it (Monday to Wednesday are left to next week's run).
+
+    Parameters
+    ----------
+    data_as_of
+        The moment the data describes (the latest event in it).
+    week
+        Any date of the week to report; default the latest complete week.
+
+    Returns
+    -------
+    pandas.Timestamp
+        A naive UTC instant; everything stamped at or before it is known.
+
+    Raises
+    ------
+    ValueError
+        If a value is not a date, or ``week`` starts after the data ends.
+
+    Examples
+    --------
+    >>> forecast_as_of("2026-11-22 19:57")  # a Sunday: its week is complete
+    Timestamp('2026-11-23 00:00:00')
+    >>> forecast_as_of("2026-11-25 10:00")  # a Wednesday: the week before
+    Timestamp('2026-11-23 00:00:00')
+    >>> forecast_as_of("2026-11-25 10:00", week="2026-11-24")  # this week, not complete
+    Timestamp('2026-11-25 10:00:00')
+    """
+    data_end = to_timestamp(data_as_of, "as-of date")
+    last_complete = latest_complete_week(data_end)
+    monday = last_complete if week is None else parse_week(week, data_end)
+    return monday + WEEK if monday <= last_complete else data_end
 
 
 def parse_week(value: TimestampLike, as_of: TimestampLike | None = None) -> pd.Timestamp:

@@ -20,12 +20,13 @@ about a second.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
-from salesx2lib.periods import to_timestamp
+from salesx2lib.periods import forecast_as_of, to_timestamp
 
 __all__ = ["ALL", "as_of", "prepare_history", "resolve_as_of", "snapshots"]
 
@@ -36,14 +37,36 @@ _STATE = ("stage", "amount", "expected_close_date")
 _US = "datetime64[us]"
 
 
-def resolve_as_of(dataset: Dataset, as_of: pd.Timestamp | str | None) -> pd.Timestamp:
-    """The as-of instant to use: ``as_of`` as a naive UTC timestamp, or the dataset's own.
+def resolve_as_of(
+    dataset: Dataset,
+    as_of: pd.Timestamp | str | None,
+    *,
+    default: Literal["week_end", "latest_event"] = "week_end",
+) -> pd.Timestamp:
+    """The as-of instant to use: ``as_of`` as a naive UTC timestamp, or the default rule's.
 
-    ``None`` gives ``dataset.as_of``; an aware timestamp is converted to UTC; a string is
-    parsed (``"2026-03-02"`` is that day's midnight).
+    The one owner of the as-of defaults. ``as_of=None`` gives, by ``default``:
+
+    * ``"week_end"`` (the weekly rule, for what is forecast or acted on each week: the
+      rolling forecast and the end of its backtest, the scrub, the cadence and the
+      waterfall, the forecast explorer, the metrics tables of
+      :data:`salesx2lib.metrics.FORECAST_TABLES` and the weekly report):
+      ``forecast_as_of(dataset.as_of)`` (:func:`salesx2lib.periods.forecast_as_of`),
+      Monday 00:00 after the latest complete week of the data. On the sample: Monday
+      2026-11-23 00:00, not the latest event (Sunday 2026-11-22 19:57); for data ending on
+      a Wednesday, the Monday before it.
+    * ``"latest_event"`` (for what measures the past: the cycle and horizon tables):
+      ``dataset.as_of``, the latest event in the data.
+
+    An aware timestamp is converted to UTC; a string is parsed (``"2026-03-02"`` is that
+    day's midnight). A given ``as_of`` is always used as it is.
     """
     if as_of is None:
-        return pd.Timestamp(dataset.as_of).as_unit("us")
+        if default == "week_end":
+            return forecast_as_of(dataset.as_of)
+        if default == "latest_event":
+            return pd.Timestamp(dataset.as_of).as_unit("us")
+        raise ValueError(f"default must be 'week_end' or 'latest_event', not {default!r}")
     return to_timestamp(as_of, "as-of date")
 
 

@@ -222,7 +222,8 @@ def rolling_pipeline(
         Needs ``opportunity_history`` (the stage-to-win probabilities come from the stage
         paths of decided deals); ``activities`` adds the no-activity flag.
     as_of
-        The instant of the forecast; the dataset's as-of date if omitted.
+        The instant of the forecast; the weekly rule's if omitted
+        (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
     settings
         Stages, gate, window, ``min_decided_deals`` and the scrub thresholds.
     with_scrub
@@ -299,7 +300,8 @@ def backtest_dates(
     """The Mondays (00:00) of the backtest.
 
     Default span: from the first Monday after the first decided deal to the last Monday whose
-    window is over by the dataset's as-of date (``monday + window_days <= as_of``).
+    window is over by the weekly rule's as-of instant (``monday + window_days <= as_of``,
+    ``as_of`` = :func:`salesx2lib.pipeline.resolve_as_of` of ``None``).
     ``start`` and ``end`` (inclusive) narrow it; any date snaps to the Monday on or after it.
     """
     settings = settings or load_settings()
@@ -307,7 +309,7 @@ def backtest_dates(
     window = pd.Timedelta(days=settings.forecast_window_days)
     first_close = opps.loc[opps["status"].isin(["won", "lost"]), "closed_at"].min()
     lo = pd.Timestamp(start) if start is not None else (first_close + _DAY if pd.notna(first_close) else None)
-    hi = pd.Timestamp(end) if end is not None else pd.Timestamp(dataset.as_of) - window
+    hi = pd.Timestamp(end) if end is not None else resolve_as_of(dataset, None) - window
     if lo is None:
         return pd.DatetimeIndex([], dtype=_US)
     return pd.date_range(lo.normalize(), hi, freq="W-MON").as_unit("us")

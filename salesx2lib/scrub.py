@@ -234,7 +234,8 @@ def scrub(
         ``stale_in_stage`` (and is required for an as-of date before the dataset's own);
         ``activities`` enables ``no_recent_activity``.
     as_of
-        Scrub the pipeline as it stood at this instant; the dataset's as-of date if omitted.
+        Scrub the pipeline as it stood at this instant; the weekly rule's if omitted
+        (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
     settings
         Stage order, gate, forecast window and the ``[scrub]`` thresholds.
 

@@ -32,6 +32,8 @@ class Settings:
     hit_tolerance: float
     trailing_weeks: int
     forecast_min_decided_deals: int = 10
+    forecast_cadence_weeks: int = 13
+    forecast_waterfall_period: str = "quarter"
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
     cycle_data_start: str = ""
     scrub_push_threshold: int = 2
@@ -156,6 +158,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
         hit_tolerance=float(raw["forecast"]["hit_tolerance"]),
         trailing_weeks=raw["report"]["trailing_weeks"],
         forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
+        forecast_cadence_weeks=raw["forecast"]["cadence_weeks"],
+        forecast_waterfall_period=raw["forecast"]["waterfall_period"],
         cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
         cycle_data_start=raw["cycle"]["data_start"],
         scrub_push_threshold=raw["scrub"]["push_threshold"],
@@ -222,6 +226,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
     for key, (value, choices) in relevance_choices.items():
         if value not in choices:
             raise DataError([Problem(where, None, f"relevance.{key}", f"{value!r} is not one of {', '.join(choices)}")])
+    if settings.forecast_waterfall_period not in ("quarter", "month"):
+        raise DataError(
+            [Problem(where, None, "forecast.waterfall_period", f"{settings.forecast_waterfall_period!r} is not one of quarter, month")]
+        )
     if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
         raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
     if settings.gate_minimum_stage not in settings.stage_order:

@@ -75,7 +75,7 @@ def _dataset(history: bool = True, activities: bool = True) -> Dataset:
 
 @pytest.fixture(scope="module")
 def scrubbed() -> pd.DataFrame:
-    return scrub(_dataset()).set_index("opportunity_id")
+    return scrub(_dataset(), AS_OF).set_index("opportunity_id")
 
 
 def _flags(row: pd.Series) -> dict[str, object]:
@@ -160,14 +160,14 @@ def test_stage_durations_by_hand():
 
 
 def test_without_activities_the_activity_flag_is_na():
-    out = scrub(_dataset(activities=False)).set_index("opportunity_id")
+    out = scrub(_dataset(activities=False), AS_OF).set_index("opportunity_id")
     assert out["flag_no_recent_activity"].isna().all()
     assert out["not_checked"].str.contains("no_recent_activity: needs the activities table").all()
     assert bool(out.loc["P1", "flag_pushed"])  # the rest still runs
 
 
 def test_without_history_only_history_flags_are_na():
-    out = scrub(_dataset(history=False)).set_index("opportunity_id")
+    out = scrub(_dataset(history=False), AS_OF).set_index("opportunity_id")
     assert out["flag_pushed"].isna().all() and out["flag_stale_in_stage"].isna().all()
     assert out["not_checked"].str.contains("pushed: needs the opportunity_history table").all()
     assert bool(out.loc["P2", "flag_past_close_date"]) and bool(out.loc["P5", "flag_amount_outlier"])

@@ -65,9 +65,11 @@ def test_view_is_the_library_result(dataset: Dataset, monday: pd.Timestamp) -> N
     assert any("This window is over" in n for n in view.notes)
 
 
-def test_defaults_are_the_datasets_as_of_and_the_settings_gate(dataset: Dataset) -> None:
+def test_defaults_are_the_weekly_rule_and_the_settings_gate(dataset: Dataset) -> None:
     view = fw.rolling_view(dataset)
-    assert view.as_of == pd.Timestamp(dataset.as_of)
+    # The sample ends on a Sunday evening: the weekly rule gives the Monday 00:00 after it.
+    assert pd.Timestamp(dataset.as_of).weekday() == 6
+    assert view.as_of == pd.Timestamp(dataset.as_of).normalize() + pd.Timedelta(days=1)
     assert view.teams.loc[view.teams["team"] == ALL, "actual"].isna().all()  # window not over yet
     assert not any("This window is over" in n for n in view.notes)
 
@@ -146,14 +148,16 @@ def test_gate_settings_returns_a_variant() -> None:
     assert "account_id" in fw.gate_fields(SETTINGS)
 
 
-def test_as_of_options_are_the_mondays_then_the_data_date(dataset: Dataset) -> None:
+def test_as_of_options_are_the_mondays_and_the_data_date(dataset: Dataset) -> None:
     options = fw.as_of_options(dataset, SETTINGS)
     values = [pd.Timestamp(v) for _, v in options]
     assert values == sorted(values)
-    assert all(v.weekday() == 0 and v == v.normalize() for v in values[:-1])
-    assert values[-1] == pd.Timestamp(dataset.as_of)
-    assert values[-1] - values[-2] <= pd.Timedelta(days=7)
-    assert options[-1][0].endswith("(data as of)")
+    data_end = pd.Timestamp(dataset.as_of)  # a Sunday evening
+    mondays = [v for v in values if v != data_end]
+    assert all(v.weekday() == 0 and v == v.normalize() for v in mondays)
+    assert values[-1] == data_end.normalize() + pd.Timedelta(days=1)  # the weekly rule's, last
+    assert values[-2] == data_end and options[-2][0].endswith("(data as of)")
+    assert values[-1] - values[-3] == pd.Timedelta(days=7)
 
 
 # -- the widget ---------------------------------------------------------------------
@@ -169,7 +173,7 @@ def test_explorer_wiring(dataset: Dataset, monday: pd.Timestamp) -> None:
     assert isinstance(app.children[4], ipywidgets.HTML)  # an Output can stall papermill
     assert "<svg" in app.children[4].value or app.result.chart is None
     assert isinstance(app.result, fw.ForecastView)
-    assert app.result.as_of == pd.Timestamp(dataset.as_of)
+    assert app.result.as_of == pd.Timestamp(dataset.as_of).normalize() + pd.Timedelta(days=1)
 
     as_of.value = f"{monday:%Y-%m-%d}"
     assert app.result.as_of == monday

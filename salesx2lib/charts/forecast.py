@@ -1,7 +1,8 @@
 """Charts for forecasting within the cycle (principle 4).
 
 Each function takes a result table of :mod:`salesx2lib.horizon`, :mod:`salesx2lib.cycle`,
-:mod:`salesx2lib.rolling` or :mod:`salesx2lib.scrub` and returns an Altair chart; nothing
+:mod:`salesx2lib.rolling`, :mod:`salesx2lib.scrub`, :mod:`salesx2lib.cadence` or
+:mod:`salesx2lib.waterfall` and returns an Altair chart; nothing
 is computed here (filter to one team before charting where a function says so).
 """
 
@@ -12,14 +13,30 @@ import json
 import altair as alt
 import pandas as pd
 
+from salesx2lib.waterfall import STEPS
+
 __all__ = [
     "backtest_chart",
     "cycle_curve_chart",
     "horizon_accuracy_chart",
     "horizon_baseline_chart",
     "scrub_flags_chart",
+    "waterfall_chart",
     "win_within_chart",
 ]
+
+#: Bar colours of the waterfall's steps: totals neutral, additions green, removals vermillion.
+WATERFALL_COLORS: dict[str, str] = {
+    "start": "#0072B2",
+    "new": "#009E73",
+    "pulled_in": "#009E73",
+    "pushed_out": "#D55E00",
+    "amount_up": "#009E73",
+    "amount_down": "#D55E00",
+    "won": "#E69F00",
+    "lost": "#D55E00",
+    "end": "#0072B2",
+}
 
 
 def _one_team(df: pd.DataFrame, what: str) -> None:
@@ -202,3 +219,44 @@ def horizon_baseline_chart(horizon: pd.DataFrame, cycle_days: float | None = Non
         layers += [rule, text]
     title = alt.Title("Forecasts against a naive run-rate, by horizon", subtitle="Where the submitted forecasts err more than the run-rate, they add nothing")
     return alt.layer(*layers).properties(title=title)
+def waterfall_chart(waterfall: pd.DataFrame) -> alt.LayerChart:
+    """The pipeline waterfall of one team: start, each movement as a floating bar, end.
+
+    Each bar spans ``level_before`` to ``level_after`` (the running total), so the end
+    bar's top is where the movements lead:
+    ``end = start + new + pulled_in + amount_up - pushed_out - amount_down - won - lost``.
+    Won deals are shown in orange: they leave the pipeline as revenue, not as a loss.
+
+    Parameters
+    ----------
+    waterfall
+        Rows of :func:`salesx2lib.waterfall.waterfall` for one team (e.g. ``all``).
+    """
+    _one_team(waterfall, "waterfall_chart")
+    order = list(STEPS)
+    first = waterfall.iloc[0] if len(waterfall) else None
+    subtitle = (
+        f"Open deals expected to close {first['period_start']:%d %b} to {first['period_end']:%d %b %Y}, "
+        f"from {first['from_date']:%a %d %b %H:%M} to {first['to_date']:%a %d %b %H:%M}"
+        if first is not None
+        else ""
+    )
+    x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(waterfall)
+    bars = base.mark_bar(size=40).encode(
+        x=x,
+        y=alt.Y("level_before:Q", title="Pipeline amount", axis=alt.Axis(format=",.2~s")),
+        y2="level_after:Q",
+        color=alt.Color("step:N", scale=alt.Scale(domain=order, range=[WATERFALL_COLORS[s] for s in order]), legend=None),
+        tooltip=[
+            alt.Tooltip("step:N"),
+            alt.Tooltip("amount:Q", format=",.0f", title="amount (signed)"),
+            alt.Tooltip("n_deals:Q", title="deals"),
+            alt.Tooltip("level_after:Q", format=",.0f", title="pipeline after"),
+        ],
+    )
+    labels = base.mark_text(dy=-6, fontSize=10, color="#333333").encode(
+        x=x, y=alt.Y("level_top:Q"), text=alt.Text("amount:Q", format=",.3~s")
+    ).transform_calculate(level_top="max(datum.level_before, datum.level_after)")
+    title = alt.Title("What changed in the pipeline this week", subtitle=subtitle)
+    return alt.layer(bars, labels).properties(title=title, width=640)

@@ -111,24 +111,31 @@ def gate_settings(
 
 
 def as_of_options(dataset: Dataset, settings: Settings | None = None) -> list[tuple[str, str]]:
-    """The as-of dates the explorer offers: every Monday 00:00 of the data, then its as-of.
+    """The as-of dates the explorer offers: every Monday 00:00 of the data, and the data's as-of.
 
     The Mondays are those of :func:`salesx2lib.rolling.backtest_dates` (from the first
-    Monday after the first decided deal) up to the dataset's as-of date; the dataset's own
-    as-of instant comes last unless it is a Monday midnight already.
+    Monday after the first decided deal) up to the weekly rule's as-of instant
+    (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete
+    week), which comes last and is the explorer's default; the data's own as-of instant
+    (its latest event) is offered too, in time order, unless it is a Monday midnight already.
 
     Returns
     -------
     list of (label, value)
-        ``value`` is ``YYYY-MM-DD`` for a Monday, ``YYYY-MM-DD HH:MM:SS[.ffffff]`` for the
-        data's as-of; labels read ``Mon 2026-11-16`` and ``2026-11-22 19:57 (data as of)``.
+        In time order. ``value`` is ``YYYY-MM-DD`` for a Monday, ``YYYY-MM-DD
+        HH:MM:SS[.ffffff]`` for the data's as-of; labels read ``Mon 2026-11-16`` and
+        ``2026-11-22 19:57 (data as of)``.
     """
     settings = settings or load_settings()
     last = resolve_as_of(dataset, None)
     mondays = rolling.backtest_dates(dataset, settings, end=last)
     options = [(f"Mon {d:%Y-%m-%d}", f"{d:%Y-%m-%d}") for d in mondays]
     if not len(mondays) or mondays[-1] != last:
-        options.append((f"{last:%Y-%m-%d %H:%M} (data as of)", last.isoformat(sep=" ")))
+        options.append((f"Mon {last:%Y-%m-%d}", f"{last:%Y-%m-%d}"))  # the rule gives a Monday midnight
+    data_end = pd.Timestamp(dataset.as_of)
+    if data_end not in {pd.Timestamp(v) for _, v in options}:
+        options.append((f"{data_end:%Y-%m-%d %H:%M} (data as of)", data_end.isoformat(sep=" ")))
+        options.sort(key=lambda o: pd.Timestamp(o[1]))
     return options
 
 
@@ -223,7 +230,7 @@ def rolling_view(
         Needs ``opportunity_history``; ``activities`` adds the no-activity flag.
     as_of
         The instant of the forecast (``YYYY-MM-DD`` is that day's midnight; the weekly rule
-        uses Mondays); the dataset's as-of date if omitted.
+        uses Mondays); the weekly rule's if omitted (:func:`salesx2lib.pipeline.resolve_as_of`).
     minimum_stage
         The gate's minimum stage; ``gate.minimum_stage`` of the settings if omitted.
     settings
@@ -337,7 +344,8 @@ def explorer(
     dataset
         Needs ``opportunity_history`` (narrow it with ``for_team`` first if you like).
     as_of
-        The starting date; the dataset's as-of date if omitted. A date that is not a
+        The starting date; the weekly rule's if omitted (Monday 00:00 after the latest
+        complete week, :func:`salesx2lib.pipeline.resolve_as_of`). A date that is not a
         Monday of the data is added to the slider.
     settings
         Stages, the starting gate, window and scrub thresholds; the defaults if omitted.
@@ -370,7 +378,8 @@ def explorer(
     if rep is not None and rep not in set(dataset.reps["rep_id"]):
         raise ValueError(f"unknown rep {rep!r} (reps: {', '.join(sorted(dataset.reps['rep_id']))})")
     options = as_of_options(dataset, settings)
-    value = options[-1][1]
+    default = resolve_as_of(dataset, None)
+    value = next(v for _, v in options if pd.Timestamp(v) == default)
     if as_of is not None:
         when = resolve_as_of(dataset, as_of)
         value = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat(sep=" ")
