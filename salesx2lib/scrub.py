@@ -191,7 +191,10 @@ def _state_at(dataset: Dataset, when: pd.Timestamp) -> tuple[pd.DataFrame, pd.Da
         try:
             dataset.require("opportunity_history")
         except MissingTableError as exc:
-            raise MissingTableError(f"{exc} (to rebuild the pipeline as of {when:%Y-%m-%d}, before the data's own date)") from None
+            raise MissingTableError(
+                    f"{exc} (to rebuild the pipeline as of {when:%Y-%m-%d %H:%M}, before the data's own date "
+                    f"{dataset.as_of:%Y-%m-%d %H:%M}; give that date as the as-of to use the current pipeline)"
+                ) from None
 
     if has_history:
         hist = dataset.table("opportunity_history")

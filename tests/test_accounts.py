@@ -218,7 +218,8 @@ def test_deals_without_an_account_are_counted_not_dropped_silently(table):
 
 
 def test_missing_tables_leave_their_flags_empty():
-    no_hist = account_table(_dataset(history=False)).set_index("account_id")  # the dataset's own date: allowed
+    bare = _dataset(history=False)
+    no_hist = account_table(bare, bare.as_of).set_index("account_id")  # the dataset's own date: allowed
     assert no_hist["flag_pushed"].isna().all() and no_hist["flag_concentrated"].isna().all()
     assert "pushed: needs the opportunity_history table" in no_hist.loc["ACC_MULTI", "not_checked"]
     assert bool(no_hist.loc["ACC_MULTI", "flag_several_open_deals"])  # the rest still works
@@ -259,5 +260,5 @@ def test_nothing_after_the_as_of_is_used():
         activities=ibis.memtable(acts),
         as_of=AS_OF,
     )
-    pd.testing.assert_frame_equal(account_table(cut), account_table(_dataset(), AS_OF))
-    pd.testing.assert_frame_equal(deals_without_account(cut), deals_without_account(_dataset(), AS_OF))
+    pd.testing.assert_frame_equal(account_table(cut, cut.as_of), account_table(_dataset(), AS_OF))
+    pd.testing.assert_frame_equal(deals_without_account(cut, cut.as_of), deals_without_account(_dataset(), AS_OF))

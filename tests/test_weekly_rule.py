@@ -97,6 +97,24 @@ def test_resolve_as_of_defaults() -> None:
         resolve_as_of(ds, None, default="today")  # type: ignore[arg-type]
 
 
+def test_without_history_a_monday_before_the_data_is_refused_with_the_fix() -> None:
+    from dataclasses import replace
+
+    from salesx2lib.dataset import MissingTableError
+
+    def without_history(ds: Dataset) -> Dataset:
+        return replace(ds, tables={k: v for k, v in ds.tables.items() if k != "opportunity_history"})
+
+    # Wednesday data: Monday 2026-11-23 is before it and cannot be rebuilt without history.
+    wednesday = without_history(_dataset("2026-11-25 10:00"))
+    with pytest.raises(MissingTableError, match=r"as of 2026-11-23 00:00, before the data's own date 2026-11-25 10:00; give"):
+        scrub.scrub(wednesday)
+    assert len(scrub.scrub(wednesday, wednesday.as_of)) == 2  # the current pipeline, as told
+    # Sunday-evening data: the rule's Monday is after it, the current state is that Monday's.
+    sunday = without_history(_dataset("2026-11-22 19:57"))
+    assert scrub.scrub(sunday)["as_of_date"].unique().tolist() == [pd.Timestamp("2026-11-23")]
+
+
 def test_scrub_and_rolling_default_to_the_week_end() -> None:
     ds = _dataset("2026-11-25 10:00")
     # O2 was created on Wednesday 25th, after the week's end: not in the pipeline as of Monday 23rd.
