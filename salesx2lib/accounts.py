@@ -44,7 +44,7 @@ from salesx2lib.competency import closed_deals
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.pipeline import resolve_as_of
 from salesx2lib.rollup import last_activity
-from salesx2lib.scrub import pipeline_state
+from salesx2lib.scrub import join_reasons, pipeline_state
 from salesx2lib.settings import Settings, load_settings
 from salesx2lib.stats import wilson_interval
 
@@ -110,16 +110,6 @@ def deals_without_account(
             "won_amount": [float(loose.loc[won, "amount"].fillna(0.0).sum())],
         }
     ).astype({"n_deals": "int64", "n_open": "int64", "n_won": "int64", "n_lost": "int64"})
-
-
-def _join(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    """Join text columns element-wise with '; ', skipping empty pieces."""
-    out = pd.Series("", index=index, dtype="str")
-    for part in parts:
-        part = part.fillna("").astype("str")
-        both = (out != "") & (part != "")
-        out = (out + part).where(~both, out + "; " + part)
-    return out
 
 
 def _listing(ids: pd.Series, by: pd.Series, limit: int = 5) -> pd.Series:
@@ -380,8 +370,8 @@ def account_table(
     for name in ACCOUNT_FLAGS:
         out[f"flag_{name}"] = flags[name].astype("boolean")
     out["n_flags"] = sum(flags[name].fillna(False).astype("int64") for name in ACCOUNT_FLAGS)
-    out["reasons"] = _join([reasons[name] for name in ACCOUNT_FLAGS], accounts)
-    out["not_checked"] = _join(not_checked, accounts)
+    out["reasons"] = join_reasons([reasons[name] for name in ACCOUNT_FLAGS], accounts)
+    out["not_checked"] = join_reasons(not_checked, accounts)
     out = out.astype({"n_flags": "int64", "reasons": "str", "not_checked": "str", "team": "str", "reps": "str"})
     out = out.reset_index()
     out = out.sort_values(["n_flags", "open_amount", "account_id"], ascending=[False, False, True], kind="stable")

@@ -39,7 +39,7 @@ from salesx2lib.pipeline import prepare_history, resolve_as_of, snapshots
 from salesx2lib.rollup import last_activity
 from salesx2lib.settings import Settings, load_settings
 
-__all__ = ["FLAGS", "flag_counts", "gate", "pipeline_state", "scrub", "stage_durations"]
+__all__ = ["FLAGS", "flag_counts", "gate", "join_reasons", "pipeline_state", "scrub", "stage_durations"]
 
 #: The scrub flags, in the order they appear as ``flag_<name>`` columns.
 FLAGS: tuple[str, ...] = (
@@ -146,8 +146,11 @@ def _fmt_date(x: pd.Timestamp) -> str:
     return "never" if pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d")
 
 
-def _join(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    """Join text columns element-wise with '; ', skipping empty and missing pieces."""
+def join_reasons(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    """Join text columns element-wise with ``"; "``, skipping empty and missing pieces.
+
+    The ``reasons`` and ``not_checked`` columns of the scrub and of the accounts table.
+    """
     out = pd.Series("", index=index, dtype="str")
     for part in parts:
         part = part.fillna("").astype("str")
@@ -280,7 +283,7 @@ def scrub(
         text = why if isinstance(why, pd.Series) else pd.Series(why, index=o.index, dtype="str")
         mask = pd.Series(True, index=o.index) if where is None else where.fillna(False).astype(bool)
         entry = (flag + ": " + text).where(mask, "").astype("str")
-        not_checked[flag] = _join([not_checked.get(flag, empty_text), entry], o.index)
+        not_checked[flag] = join_reasons([not_checked.get(flag, empty_text), entry], o.index)
 
     # -- pushed ------------------------------------------------------------------------
     pushes = o["n_pushes"].astype("Int64")
@@ -413,8 +416,8 @@ def scrub(
     for name in FLAGS:
         out[f"flag_{name}"] = flags[name].astype("boolean")
     out["n_flags"] = sum(flags[name].fillna(False).astype("int64") for name in FLAGS)
-    out["reasons"] = _join([reasons[name] for name in FLAGS], o.index)
-    out["not_checked"] = _join(list(not_checked.values()), o.index)
+    out["reasons"] = join_reasons([reasons[name] for name in FLAGS], o.index)
+    out["not_checked"] = join_reasons(list(not_checked.values()), o.index)
     out = out.astype({"n_flags": "int64", "reasons": "str", "not_checked": "str"})
     out = out.sort_values(["team", "rep_id", "n_flags", "expected_close_date"], ascending=[True, True, False, True], kind="stable")
     return out.reset_index(drop=True)
