@@ -32,6 +32,18 @@ class Settings:
     hit_tolerance: float
     trailing_weeks: int
     forecast_min_decided_deals: int = 10
+    forecast_training_weeks: int = 52
+    forecast_refit_weeks: int = 4
+    forecast_max_training_rows: int = 20000
+    forecast_min_training_events: int = 30
+    forecast_prior_strength: int = 2
+    forecast_new_business_weeks: int = 26
+    forecast_new_business_prior_windows: float = 8.0
+    forecast_new_business_prior_deals: float = 5.0
+    forecast_interval: float = 0.8
+    forecast_simulations: int = 500
+    forecast_seed: int = 0
+    forecast_run_rate_days: int = 91
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
     cycle_data_start: str = ""
     scrub_push_threshold: int = 2
@@ -150,6 +162,18 @@ def load_settings(path: str | Path | None = None) -> Settings:
         hit_tolerance=float(raw["forecast"]["hit_tolerance"]),
         trailing_weeks=raw["report"]["trailing_weeks"],
         forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
+        forecast_training_weeks=raw["forecast"]["training_weeks"],
+        forecast_refit_weeks=raw["forecast"]["refit_weeks"],
+        forecast_max_training_rows=raw["forecast"]["max_training_rows"],
+        forecast_min_training_events=raw["forecast"]["min_training_events"],
+        forecast_prior_strength=raw["forecast"]["prior_strength"],
+        forecast_new_business_weeks=raw["forecast"]["new_business_weeks"],
+        forecast_new_business_prior_windows=float(raw["forecast"]["new_business_prior_windows"]),
+        forecast_new_business_prior_deals=float(raw["forecast"]["new_business_prior_deals"]),
+        forecast_interval=float(raw["forecast"]["interval"]),
+        forecast_simulations=raw["forecast"]["simulations"],
+        forecast_seed=raw["forecast"]["seed"],
+        forecast_run_rate_days=raw["forecast"]["run_rate_days"],
         cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
         cycle_data_start=raw["cycle"]["data_start"],
         scrub_push_threshold=raw["scrub"]["push_threshold"],
