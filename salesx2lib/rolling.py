@@ -514,7 +514,7 @@ def calibration(
     settings = settings or load_settings()
     dates = backtest_dates(dataset, settings, start=start, end=end)
     run = _run(dataset, dates.to_numpy(), settings)
-    complete = run.deals["window_end"] <= pd.Timestamp(dataset.as_of)
+    complete = run.deals["outcome_by"] <= pd.Timestamp(dataset.as_of)
     table = reliability_table(run.deals.loc[complete & (run.deals["probability_source"] != "none")], bins)
     table.insert(0, "kind", np.where(table["bin"] == "all", "all", "decile"))
     rows = []

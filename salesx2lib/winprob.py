@@ -233,7 +233,7 @@ def deal_frame(
     ``flag_early_stage_in_window`` (the scrub's rules), ``rep_win_rate`` (shrunk, as of D).
 
     Labels (known once the window is over): ``won_in_window`` (won with
-    ``D < closed_at < day(D) + window``), ``window_end`` (``day(D) + window``, exclusive),
+    ``D < closed_at < day(D) + window``), ``outcome_by`` (``day(D) + window``, exclusive: the label is known from then on),
     ``won_amount`` (amount recorded at the win, for the amount ratio).
 
     Returns
@@ -304,7 +304,7 @@ def deal_frame(
     rates = rep_win_rates(opps, dataset.reps, d)
     frame = frame.merge(rates[["as_of_date", "rep_id", "win_rate_shrunk"]].rename(columns={"win_rate_shrunk": "rep_win_rate"}), on=["as_of_date", "rep_id"], how="left")
     frame["won_in_window"] = won_in
-    frame["window_end"] = end
+    frame["outcome_by"] = end
     won_amount = _won_amount_known(opps, h)[pos]
     frame["won_amount"] = np.where(won_in, won_amount, np.nan)
     return frame
@@ -691,7 +691,8 @@ def simulate_totals(
 
     Per draw: each deal is won with its probability (Bernoulli), at ``amount * r`` with
     ``r`` resampled from the won/listed ratios of its model's training wins (``r = 1``
-    without any); new business adds ``N ~ Poisson(lambda)`` deals whose total is
+    without any); new business adds ``N ~ Poisson(lambda')`` deals, ``lambda'`` drawn from
+    the rate's gamma posterior ``Gamma(C + k lambda_T, n + k)`` (mean ``lambda``), whose total is
     ``Gamma(N / cv2, mu * cv2)`` (``N`` gamma amounts of mean ``mu``). A team's draw is the
     sum of its reps' draws (the same draw), so a team interval is not a sum of rep intervals.
     ``forecast_low`` / ``forecast_high`` are the ``(1 - interval) / 2`` and
@@ -739,7 +740,10 @@ def simulate_totals(
         lam = nbd["rate_per_window"].to_numpy(dtype="float64")
         mu = nbd["mean_amount"].to_numpy(dtype="float64")
         cv2 = nbd["amount_cv2"].to_numpy(dtype="float64")
-        n_new = rng.poisson(np.broadcast_to(lam[:, None], (len(lam), s)))
+        # the rate is itself uncertain: its gamma posterior (shape C + k lambda_T, rate n + k)
+        weight = nbd["n_windows"].to_numpy(dtype="float64") + float(settings.forecast_new_business_prior_windows)
+        lam_draw = rng.gamma(np.broadcast_to(np.maximum(lam * weight, 1e-9)[:, None], (len(lam), s))) / np.maximum(weight, 1e-9)[:, None]
+        n_new = rng.poisson(np.where(lam[:, None] > 0, lam_draw, 0.0))
         shape = n_new / cv2[:, None]
         new = np.where(n_new > 0, rng.gamma(np.where(shape > 0, shape, 1.0), (mu * cv2)[:, None]), 0.0)
         totals = totals + new
