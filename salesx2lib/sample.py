@@ -19,7 +19,11 @@ hire (ramps from the hire date, :data:`RAMP_DAYS`). A trained rep's competency r
 :data:`TRAINING_LIFT` from the completion date. Cycles are lognormal (:data:`CYCLE_WON_MEDIAN_DAYS`). The
 simulation starts :data:`BURN_IN_WEEKS` before the window (so the window opens on a
 live pipeline) and runs past ``end`` (so forecasts can be scored against what would
-have been won); every table is then cut at ``end``.
+have been won); every table is then cut at ``end``. Every Monday each rep submits a
+``commit`` for three months, made only from what the rep knows at that moment
+(:func:`_rep_forecast`: the pipeline as it stands, weighted by the rep's own stage win
+rates, plus a run-rate guess for deals not created yet) times the rep's declared optimism
+or sandbagging (``forecast_bias``); never from what is won afterwards.
 """
 
 from __future__ import annotations
@@ -48,7 +52,12 @@ __all__ = [
     "CYCLE_WON_MEDIAN_DAYS",
     "CYCLE_WON_SIGMA",
     "DEFAULT_END",
-    "FORECAST_SIGMA",
+    "FORECAST_GUESS_NOISE",
+    "FORECAST_MEMORY_DAYS",
+    "FORECAST_NOISE",
+    "FORECAST_PRIOR_DEALS",
+    "FORECAST_RUN_RATE_DAYS",
+    "FORECAST_STAGE_PRIOR",
     "LOST_STAGE_P",
     "MANAGERS",
     "NEW_HIRE_QUOTA_RAMP",
@@ -57,6 +66,8 @@ __all__ = [
     "RAMP_VOLUME_FLOOR",
     "REGIONS",
     "ROLES",
+    "SANDBAG_BIAS",
+    "SANDBAG_SHARE",
     "STAGES",
     "STAGE_LOST",
     "STAGE_WON",
@@ -137,11 +148,26 @@ STALE_PROBABILITY: dict[bool, float] = {True: 0.08, False: 0.35}  # by won
 LOST_STAGE_P: tuple[float, ...] = (0.35, 0.30, 0.22, 0.13)
 _LOST_STAGE_CUM = [sum(LOST_STAGE_P[: i + 1]) for i in range(len(LOST_STAGE_P))]
 
-#: The forecast error model: ``amount = base * exp(bias + sigma(h) * eps)`` with
-#: ``sigma(h) = base + slope * max(0, h - 27) / 30`` for a horizon of ``h`` days from
-#: submission to period end; ``base`` blends the period's actual won amount (known at
-#: short horizons) with the rep's run rate (all that is known at long ones).
-FORECAST_SIGMA: dict[str, float] = {"base": 0.08, "slope": 0.16}
+#: How a rep makes a forecast (:func:`_rep_forecast`): only from what the rep knows at the
+#: submission (the pipeline as it stands then, their own closed deals and won revenue
+#: before it), never from what happens after it. A rep weights each open deal by their own
+#: stage win rate: the won share of their deals closed in the last ``FORECAST_MEMORY_DAYS``
+#: that reached the stage, shrunk toward ``FORECAST_STAGE_PRIOR`` (a CRM's default stage
+#: table) with the weight of ``FORECAST_PRIOR_DEALS`` deals. Deals not created yet are
+#: judged from the run rate (won over the last ``FORECAST_RUN_RATE_DAYS``). Each number
+#: is then multiplied by ``exp(forecast_bias + FORECAST_NOISE * eps)``.
+FORECAST_STAGE_PRIOR: tuple[float, ...] = (0.10, 0.25, 0.50, 0.75)
+FORECAST_PRIOR_DEALS: float = 10.0
+FORECAST_MEMORY_DAYS: int = 365
+FORECAST_RUN_RATE_DAYS: int = 91
+FORECAST_NOISE: float = 0.10
+#: The log-spread of a rep's guess at the revenue of deals not created yet (one draw per
+#: submission: the rep's outlook that Monday, shared by the three months).
+FORECAST_GUESS_NOISE: float = 0.25
+#: Sandbaggers: this share of the floor (tenured reps who are not optimistic) forecasts
+#: low on purpose, with a log bias drawn uniformly in ``SANDBAG_BIAS``.
+SANDBAG_SHARE: float = 0.15
+SANDBAG_BIAS: tuple[float, float] = (-0.30, -0.15)
 
 #: Weeks simulated before the window (a live pipeline at its start), and days after.
 BURN_IN_WEEKS: int = 12
@@ -778,6 +804,34 @@ def _check_args(reps: int, weeks: int, end: date) -> None:
         raise ValueError(f"end must be a Sunday, not {end!r}")
 
 
+@dataclass(frozen=True)
+class _Streams:
+    """Independent random streams, children of ``SeedSequence(seed)`` by position: 0 the
+    profiles, 1 the forecasts, 2 .. reps + 1 one per rep's simulation, then the sandbaggers
+    and the reps' outlooks (added later at the end, so the earlier streams, and the tables
+    drawn from them, did not change)."""
+
+    profile: np.random.Generator
+    forecast: np.random.Generator
+    reps: list[np.random.Generator]
+    sandbag: np.random.Generator
+    outlook: np.random.Generator
+
+
+def _streams(seed: int, reps: int) -> _Streams:
+    profile, forecast, *rest = np.random.default_rng(seed).spawn(4 + reps)
+    return _Streams(profile, forecast, rest[:reps], rest[reps], rest[reps + 1])
+
+
+def _assign_sandbaggers(rng: np.random.Generator, profiles: list[_Profile]) -> None:
+    """Make ``round(SANDBAG_SHARE * reps)`` tenured reps who are not optimistic into
+    sandbaggers: their ``forecast_bias`` becomes a draw in ``SANDBAG_BIAS`` (< 0)."""
+    candidates = [p for p in profiles if p.role != "new_hire" and p.forecast_bias < 0.1]
+    n = min(len(candidates), int(round(SANDBAG_SHARE * len(profiles))))
+    for i in sorted(int(x) for x in rng.choice(len(candidates), size=n, replace=False)):
+        candidates[i].forecast_bias = float(rng.uniform(*SANDBAG_BIAS))
+
+
 def rep_profiles(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date = DEFAULT_END) -> pd.DataFrame:
     """The latent truth behind :func:`generate` with the same arguments: one row per rep.
 
@@ -789,13 +843,15 @@ def rep_profiles(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date =
         ``rep_id``, ``rep_name``, ``team``, ``role`` (one of :data:`ROLES`), ``hire_date``,
         ``dials_per_day`` (mean on a full workday, before ramp), the four funnel
         competencies as probabilities (before ramp and training), ``deal_size`` (median
-        amount, currency units), ``forecast_bias`` (log bias; > 0 is optimistic),
+        amount, currency units), ``forecast_bias`` (log factor on the rep's forecasts; > 0 is
+        optimistic, < 0 a sandbagger),
         ``training`` (competency trained, or missing) and ``training_completed_at``.
     """
     _check_args(reps, weeks, end)
     win = _window(weeks, end)
-    profile_rng = np.random.default_rng(seed).spawn(1)[0]
-    profiles = _draw_profiles(profile_rng, reps, win)
+    streams = _streams(seed, reps)
+    profiles = _draw_profiles(streams.profile, reps, win)
+    _assign_sandbaggers(streams.sandbag, profiles)
     return _profiles_frame(profiles, win)
 
 
@@ -818,6 +874,22 @@ def _profiles_frame(profiles: list[_Profile], win: _Window) -> pd.DataFrame:
             "training_completed_at": pd.Series([ts(p.training_at) for p in profiles], dtype="datetime64[us]"),
         }
     )
+
+
+def _simulate(
+    reps: int, weeks: int, seed: int, end: date
+) -> tuple[_Window, _Streams, list[_Profile], list[_RepLog]]:
+    """The simulation behind :func:`generate`: the window, the random streams (the forecast
+    and outlook streams not used yet), the profiles and every rep's log."""
+    win = _window(weeks, end)
+    streams = _streams(seed, reps)
+    profiles = _draw_profiles(streams.profile, reps, win)
+    _assign_sandbaggers(streams.sandbag, profiles)
+    calendar = _day_factors(win)
+    month = np.array([_month(win.day(d)) for d in range(win.horizon)])
+    month = month - month[0]
+    logs = [_simulate_rep(rng, p, win, calendar, month) for rng, p in zip(streams.reps, profiles, strict=True)]
+    return win, streams, profiles, logs
 
 
 def generate(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date = DEFAULT_END) -> dict[str, pd.DataFrame]:
@@ -849,13 +921,7 @@ def generate(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date = DEF
     ['activities', 'forecasts']
     """
     _check_args(reps, weeks, end)
-    win = _window(weeks, end)
-    profile_rng, forecast_rng, *rep_rngs = np.random.default_rng(seed).spawn(2 + reps)
-    profiles = _draw_profiles(profile_rng, reps, win)
-    calendar = _day_factors(win)
-    month = np.array([_month(win.day(d)) for d in range(win.horizon)])
-    month = month - month[0]
-    logs = [_simulate_rep(rng, p, win, calendar, month) for rng, p in zip(rep_rngs, profiles, strict=True)]
+    win, streams, profiles, logs = _simulate(reps, weeks, seed, end)
     epoch = np.datetime64(win.sim_start, "s")
     end_s = (win.end + 1) * _DAY
     start_s = win.start * _DAY
@@ -872,7 +938,7 @@ def generate(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date = DEF
     opp["opportunity_id"] = [f"O{i + 1:06d}" for i in range(len(opp))]
     opp_id = {(int(r), int(k)): i for i, (r, k) in enumerate(zip(opp["rep"], opp["k"], strict=True))}
 
-    # forecast truth: won amount per rep and month over the whole simulation
+    # won amount per rep and month over the whole simulation (sets the quotas' level)
     won_by_month = _won_by_month(logs, win)
 
     tables = {
@@ -883,7 +949,8 @@ def generate(*, reps: int = 30, weeks: int = 52, seed: int = 42, end: date = DEF
     }
     tables["opportunities"], tables["opportunity_history"] = _opportunity_tables(logs, profiles, opp, epoch, end_s)
     tables["quotas"] = _quotas_table(profiles, win, won_by_month)
-    tables["forecasts"] = _forecasts_table(forecast_rng, profiles, win, won_by_month)
+    deals = [_DealRows.of(log) for log in logs]
+    tables["forecasts"] = _forecasts_table(streams.forecast, streams.outlook, profiles, win, deals)
     tables["trainings"] = _trainings_table(profiles, win)
     return {name: tables[name] for name in TABLE_ORDER}
 
@@ -1022,9 +1089,6 @@ class _Won:
     first: int
     amount: np.ndarray
 
-    def at(self, rep: int, m: int) -> float:
-        return float(self.amount[rep, m - self.first])
-
     def mean(self, rep: int, months: range) -> float:
         return float(self.amount[rep, months.start - self.first : months.stop - self.first].mean())
 
@@ -1094,25 +1158,135 @@ def _forecast_months(when: date) -> tuple[int, int, int]:
     return m, m + 1, m + 2
 
 
-def _forecasts_table(rng: np.random.Generator, profiles: list[_Profile], win: _Window, won: _Won) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _DealRows:
+    """One rep's deal history over the whole simulation, sorted by deal then time: the rows
+    of ``_RepLog.history`` as arrays (deal index, second, stage index in ``STAGES`` then
+    won, lost; amount, NaN if not set yet; expected close day, NaN if not set)."""
+
+    deal: np.ndarray
+    t: np.ndarray
+    stage: np.ndarray
+    amount: np.ndarray
+    ecd: np.ndarray
+
+    @classmethod
+    def of(cls, log: _RepLog) -> _DealRows:
+        h = np.array(log.history, dtype=np.float64).reshape(-1, 5)
+        h = h[np.lexsort((h[:, 1], h[:, 0]))]
+        return cls(h[:, 0].astype(np.int64), h[:, 1].astype(np.int64), h[:, 2].astype(np.int64), h[:, 3], h[:, 4])
+
+    def until(self, s: int) -> _DealRows:
+        """The rows written at or before second ``s``: what the CRM held at that moment."""
+        keep = self.t <= s
+        return _DealRows(self.deal[keep], self.t[keep], self.stage[keep], self.amount[keep], self.ecd[keep])
+
+
+def _rep_forecast(
+    rows: _DealRows, p: _Profile, s: int, periods: list[tuple[int, int]], win: _Window
+) -> list[tuple[float, float]]:
+    """What rep ``p`` expects to win in each period, judged at second ``s`` from the CRM as
+    it stands then: only the rows of ``rows`` written at or before ``s`` are read.
+
+    For a period of days ``[first, last]`` (simulation day indices, both included) it
+    returns ``(known, guessed)``: ``known = won_so_far + sum(amount_i * q_rep(stage_i) *
+    on_time)`` and ``guessed = new_business``, where
+
+    - ``won_so_far``: the rep's deals already won on a day of the period;
+    - the sum runs over the deals open at ``s`` whose expected close date as it stands then
+      falls in the period (an overdue date counts as today; a missing one as created + the
+      rep's habitual estimate); a missing amount counts as the median amount the rep won
+      over the last ``FORECAST_MEMORY_DAYS``;
+    - ``q_rep(j) = (won_j + n0 * prior_j) / (closed_j + n0)``: the won share of the rep's
+      deals closed in the last ``FORECAST_MEMORY_DAYS`` that reached stage ``j``, shrunk
+      toward ``FORECAST_STAGE_PRIOR`` with ``n0 = FORECAST_PRIOR_DEALS``;
+    - ``on_time = (on_time_won + 5 * 0.5) / (won_dated + 5)``: the share of those won deals
+      that closed in the calendar month of their first expected close date (the rep's
+      experience of slipping deals);
+    - ``new_business = sum over the period's days d after today of
+      run_rate * clip((d - today - C / 2) / C, 0, 1)``: a deal closing ``x`` days out is
+      not created yet with a chance that rises from 0 at half the rep's median won cycle
+      ``C`` (from the same memory) to 1 at one and a half cycles; ``run_rate`` is the
+      rep's won amount per day over the last ``FORECAST_RUN_RATE_DAYS``, counted from three
+      weeks after the hire or the start of the records at the earliest (the time a new book
+      takes to close its first deal); with less than 14 such days it is 0.
+
+    The rep's bias and noise are applied by the caller.
+    """
+    known = rows.until(s)
+    today = s // _DAY
+    if len(known.deal) == 0:
+        return [(0.0, 0.0) for _ in periods]
+    n_open = len(STAGES)
+    starts = np.flatnonzero(np.r_[True, known.deal[1:] != known.deal[:-1]])
+    ends = np.r_[starts[1:], len(known.deal)] - 1
+    stage, amount, ecd, last_t = known.stage[ends], known.amount[ends], known.ecd[ends], known.t[ends]
+    created_day, first_ecd = known.t[starts] // _DAY, known.ecd[starts]
+    reached = np.maximum.reduceat(np.where(known.stage < n_open, known.stage, -1), starts)
+    won = stage == n_open
+    closed = stage >= n_open
+    memory = closed & (last_t > s - FORECAST_MEMORY_DAYS * _DAY)
+    q = np.array(
+        [
+            (np.sum(memory & won & (reached >= j)) + FORECAST_PRIOR_DEALS * FORECAST_STAGE_PRIOR[j])
+            / (np.sum(memory & (reached >= j)) + FORECAST_PRIOR_DEALS)
+            for j in range(n_open)
+        ]
+    )
+    remembered = memory & won
+    dated = remembered & ~np.isnan(first_ecd)
+    month = np.datetime64(win.sim_start, "D")
+    same_month = (month + np.nan_to_num(first_ecd).astype(np.int64)).astype("datetime64[M]") == (
+        month + last_t // _DAY
+    ).astype("datetime64[M]")
+    on_time = (np.sum(dated & same_month) + 2.5) / (np.sum(dated) + 5.0)
+    typical = float(np.median(amount[remembered])) if remembered.any() else p.deal_size
+    cycles = (last_t[remembered] // _DAY - created_day[remembered]).astype(np.float64)
+    cycle = float(np.median(cycles)) if len(cycles) >= 5 else CYCLE_WON_MEDIAN_DAYS
+    is_open = ~closed
+    close_day = np.where(np.isnan(ecd), created_day + round(p.close_estimate_days), np.nan_to_num(ecd))
+    close_day = np.maximum(close_day, today)
+    weight = np.where(np.isnan(amount), typical, amount) * q[np.minimum(stage, n_open - 1)] * on_time
+    since = max(today - FORECAST_RUN_RATE_DAYS, max(p.hire_day, 0) + 21)
+    span = today - since
+    recent = won & (last_t // _DAY >= since)
+    run_rate = float(amount[recent].sum()) / span if span >= 14 else 0.0
+    out = []
+    for first, last in periods:
+        won_so_far = float(amount[won & (last_t // _DAY >= first) & (last_t // _DAY <= last)].sum())
+        pipeline = float(weight[is_open & (close_day >= first) & (close_day <= last)].sum())
+        days = np.arange(max(first, today + 1), last + 1)
+        new = run_rate * float(np.clip((days - today - cycle / 2) / cycle, 0.0, 1.0).sum())
+        out.append((won_so_far + pipeline, new))
+    return out
+
+
+def _forecasts_table(
+    rng: np.random.Generator,
+    outlook_rng: np.random.Generator,
+    profiles: list[_Profile],
+    win: _Window,
+    deals: list[_DealRows],
+) -> pd.DataFrame:
+    """Every Monday, each hired rep's ``commit`` for the three months of
+    :func:`_forecast_months`, from :func:`_rep_forecast`'s ``(known, guessed)``:
+    ``round((known + guessed * exp(FORECAST_GUESS_NOISE * u)) * exp(forecast_bias +
+    FORECAST_NOISE * eps), -2)``, with one ``u`` per submission (the rep's outlook that
+    Monday) and one ``eps`` per month. The draws (submission second, ``u``, ``eps``) do not
+    depend on the data, so a submission depends only on the CRM rows written before it."""
     rows = []
     for monday in range(win.start, win.end + 1, 7):
         when = win.day(monday)
-        months = _forecast_months(when)
-        now = _month(when)
+        months = [_month_bounds(m) for m in _forecast_months(when)]
+        periods = [(win.index(first), win.index(last)) for first, last in months]
         for r, p in enumerate(profiles):
             if monday < p.hire_day:
                 continue
             seconds = monday * _DAY + 8 * 3600 + int(rng.integers(0, 3 * 3600))
-            # run rate: won in the 3 months before the submission month
-            run = won.mean(r, range(max(won.first, now - 3), now)) if now > won.first else 0.0
-            for m in months:
-                first, last = _month_bounds(m)
-                h = (last - when).days
-                known = min(max((90 - h) / 60, 0.0), 1.0)
-                base = known * won.at(r, m) + (1 - known) * run
-                sigma = FORECAST_SIGMA["base"] + FORECAST_SIGMA["slope"] * max(0, h - 27) / 30
-                amount = base * math.exp(p.forecast_bias + sigma * rng.normal())
+            expected = _rep_forecast(deals[r], p, seconds, periods, win)
+            outlook = math.exp(FORECAST_GUESS_NOISE * outlook_rng.normal())
+            for (first, last), (known, guessed) in zip(months, expected, strict=True):
+                amount = (known + guessed * outlook) * math.exp(p.forecast_bias + FORECAST_NOISE * rng.normal())
                 rows.append((p.rep_id, seconds, first, last, float(round(amount, -2))))
     epoch = np.datetime64(win.sim_start, "s")
     return pd.DataFrame(

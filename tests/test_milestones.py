@@ -170,9 +170,15 @@ def test_sample():
     assert t["met"].notna().all()  # the sample has activities, quotas and forecasts
     met = t.groupby("milestone")["met"].sum()
     # held now, not once in 26 weeks (then: 18, 17 and 24 of 30)
-    assert met["conversation_to_appointment"] < 12 and met["months_at_quota"] < 15 and met["forecast_accuracy"] <= 20
-    r027 = t.loc[t["rep_id"] == "R027"]  # hands_on, 40% attainment: met every rung under the old rule
-    assert not r027["met"].any()
+    assert met["conversation_to_appointment"] < 12 and met["months_at_quota"] < 15
+    # counted by hand from the CSVs: the last October commit (submitted 28 September) within 15% of
+    # October's won amount for R001, R007, R008, R011, R015 and R027 (the commits are made from the
+    # pipeline as each rep saw it, so most reps miss by more)
+    assert met["forecast_accuracy"] == 6
+    r027 = t.loc[t["rep_id"] == "R027"].set_index("milestone")["met"]  # hands_on, 40% attainment
+    # it met every rung under the old rule; now only the forecast one: a sandbagger's low October
+    # commit (34,500) happened to meet its low October (37,950 won, 9% off)
+    assert not r027[["conversation_to_appointment", "months_at_quota"]].any() and r027["forecast_accuracy"]
 
 
 def test_settings_file_overrides(tmp_path):

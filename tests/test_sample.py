@@ -4,6 +4,7 @@ the realism every analysis relies on, all measured on the generated files."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -382,11 +383,23 @@ def test_new_hires_ramp_and_do_nothing_before_hire(t: dict[str, pd.DataFrame], p
     assert q[new].min() < 0.5 * q.drop(new).median()
 
 
-def test_forecasts_every_monday_with_error_growing_with_horizon(
-    t: dict[str, pd.DataFrame], profiles: pd.DataFrame
-) -> None:
+def _commits_with_actuals(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The commits of periods over by the end of the window, with the rep's won amount in the
+    period (plain pandas, independent of :mod:`salesx2lib.horizon`) and the horizon in days."""
     f, o = t["forecasts"], t["opportunities"]
+    won = o[o["status"] == "won"]
+    actual = won.groupby(["rep_id", won["closed_at"].dt.to_period("M")])["amount"].sum()
+    f = f[f["period_end"] < WINDOW_END]
+    return f.assign(
+        horizon=(f["period_end"] - f["submitted_at"].dt.normalize()).dt.days,
+        actual=[actual.get((r, m), 0.0) for r, m in zip(f["rep_id"], f["period_start"].dt.to_period("M"), strict=True)],
+    )
+
+
+def test_forecasts_every_monday_for_three_months(t: dict[str, pd.DataFrame], profiles: pd.DataFrame) -> None:
+    f = t["forecasts"]
     assert (f["submitted_at"].dt.day_of_week == 0).all()
+    assert f["submitted_at"].dt.hour.between(8, 10).all()
     assert set(f["category"]) == {"commit"}
     per_rep = f.groupby("rep_id")["submitted_at"].nunique()
     tenured = profiles.index[profiles["role"] != "new_hire"]
@@ -394,21 +407,86 @@ def test_forecasts_every_monday_with_error_growing_with_horizon(
     assert (f.groupby(["rep_id", "submitted_at"]).size() == 3).all()
     horizon = (f["period_end"] - f["submitted_at"].dt.normalize()).dt.days
     assert horizon.between(10, 110).all()
-    won = o[o["status"] == "won"]
-    actual = won.groupby(["rep_id", won["closed_at"].dt.to_period("M")])["amount"].sum()
-    f = f.assign(horizon=horizon, month=f["period_start"].dt.to_period("M"))
-    f = f[f["period_end"] < WINDOW_END]
-    f = f.assign(actual=[actual.get((r, m), 0.0) for r, m in zip(f["rep_id"], f["month"], strict=True)])
-    f = f[f["actual"] > 0]
-    error = (f["amount"] - f["actual"]).abs() / f["actual"]
-    short = error[f["horizon"] <= 30].median()
-    long = error[f["horizon"] > 60].median()
-    assert short < 0.15
-    assert long > 2 * short
-    bias = np.log(f["amount"].clip(lower=1) / f["actual"]).groupby(f["rep_id"]).median()
-    optimistic = profiles.index[profiles["forecast_bias"] > 0.1]
-    assert len(optimistic) >= 2
-    assert bias[optimistic].min() > bias.drop(optimistic).median()
+
+
+def test_commits_beyond_the_cycle_are_worse_than_near_ones(t: dict[str, pd.DataFrame]) -> None:
+    """The seed's point (principle 4): a month 61-90 or 91+ days out is mostly a guess, because
+    the pipeline does not hold its deals yet. WAPE = sum|F - A| / sum(A) per bucket, by hand;
+    measured on the committed sample: 0.381 (0-30), 0.414 (31-60), 0.468 (61-90), 0.450 (91+)."""
+    f = _commits_with_actuals(t)
+    bucket = pd.cut(f["horizon"], [-1, 30, 60, 90, 999], labels=["0-30", "31-60", "61-90", "91+"])
+    error = (f["amount"] - f["actual"]).abs()
+    wape = error.groupby(bucket, observed=True).sum() / f["actual"].groupby(bucket, observed=True).sum()
+    assert wape["61-90"] > 1.1 * wape["0-30"]
+    assert wape["91+"] > 1.1 * wape["0-30"]
+    # and they are no oracle: even inside the cycle the commits miss by about a third
+    assert 0.25 < wape["0-30"] < 0.5
+
+
+def test_commits_follow_each_reps_declared_optimism_or_sandbagging(
+    t: dict[str, pd.DataFrame], profiles: pd.DataFrame
+) -> None:
+    """Each tenured rep's log(sum F / sum A) over all their scored commits ranks like the
+    declared ``forecast_bias`` (Spearman by scipy; measured 0.80), sandbaggers under the
+    honest reps' median (measured -0.33 to -0.09 against 0.03), optimists over it (0.14 to
+    0.42)."""
+    from scipy.stats import spearmanr
+
+    f = _commits_with_actuals(t)
+    tenured = profiles[profiles["role"] != "new_hire"]
+    sums = f.groupby("rep_id")[["amount", "actual"]].sum().loc[tenured.index]
+    measured = np.log(sums["amount"] / sums["actual"])
+    declared = tenured["forecast_bias"]
+    assert spearmanr(declared, measured).statistic > 0.6
+    sandbaggers = declared.index[declared < -0.1]
+    optimists = declared.index[declared > 0.1]
+    honest = declared.index[declared.abs() <= 0.1]
+    assert len(sandbaggers) >= 2 and len(optimists) >= 2 and len(honest) >= 5
+    assert measured[sandbaggers].max() < measured[honest].median() < measured[optimists].min()
+
+
+def _cut(rows: sample._DealRows, s: int) -> sample._DealRows:
+    """The rows written at or before second ``s`` (the test's own filter)."""
+    keep = np.asarray(rows.t) <= s
+    return sample._DealRows(rows.deal[keep], rows.t[keep], rows.stage[keep], rows.amount[keep], rows.ecd[keep])
+
+
+def _rewrite_future(rows: sample._DealRows, s: int) -> sample._DealRows:
+    """Every row after ``s`` changed: deals that would be won are lost and the other way
+    round, amounts tripled, expected close dates moved 40 days."""
+    after = rows.t > s
+    n_open = len(sample.STAGES)
+    stage = rows.stage.copy()
+    stage[after & (rows.stage == n_open)] = n_open + 1
+    stage[after & (rows.stage == n_open + 1)] = n_open
+    return sample._DealRows(
+        rows.deal, rows.t, stage, np.where(after, rows.amount * 3, rows.amount), np.where(after, rows.ecd + 40, rows.ecd)
+    )
+
+
+@pytest.mark.parametrize("change", [_cut, _rewrite_future])
+def test_commits_read_nothing_after_their_submission(change: Callable) -> None:
+    """A submission depends only on the CRM as it stood when it was made: with every deal's
+    history cut at a moment ``s`` (or every outcome after ``s`` reversed), the submissions
+    made at or before ``s`` are unchanged, while later ones do change (so the change matters)."""
+    reps, weeks, seed = 8, 16, 11
+    win, _, profiles, logs = sample._simulate(reps, weeks, seed, sample.DEFAULT_END)
+    deals = [sample._DealRows.of(log) for log in logs]
+
+    def commits(rows: list[sample._DealRows]) -> pd.DataFrame:
+        streams = sample._streams(seed, reps)  # fresh streams: the same draws for both runs
+        return sample._forecasts_table(streams.forecast, streams.outlook, profiles, win, rows)
+
+    full = commits(deals)
+    # a Wednesday noon in the middle of the window: the Monday before is 2 days earlier
+    s = (win.start + 7 * (weeks // 2) + 2) * 86_400 + 12 * 3600
+    cut_at = pd.Timestamp(win.sim_start) + pd.Timedelta(seconds=s)
+    changed = commits([change(rows, s) for rows in deals])
+    before = full["submitted_at"] <= cut_at
+    assert before.sum() > 3 * reps * (weeks // 2)
+    assert full["amount"][before].gt(0).mean() > 0.5
+    pd.testing.assert_frame_equal(changed[before], full[before])
+    assert not changed[~before].equals(full[~before])
 
 
 def test_trainings_lift_the_trained_competency(t: dict[str, pd.DataFrame]) -> None:
