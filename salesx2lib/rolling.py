@@ -176,8 +176,9 @@ class _Run:
 def _run(dataset: Dataset, dates: np.ndarray, settings: Settings, *, reasons: bool = False, baselines: bool = False) -> _Run:
     """The model's deals, the per-rep forecast (with interval and actual), the team intervals."""
     dataset.require("opportunity_history")
-    deals, models = win_probabilities(dataset, dates, settings, reasons=reasons)
-    nb = new_business_rates(dataset, dates, settings)
+    prepared = prepare_history(dataset.opportunities, dataset.table("opportunity_history"))
+    deals, models = win_probabilities(dataset, dates, settings, reasons=reasons, prepared=prepared)
+    nb = new_business_rates(dataset, dates, settings, prepared)
     ratios = {r: m.ratios for r, m in models.items()}
     bounds = simulate_totals(deals, nb, ratios, settings)
     reps = dataset.reps[["team", "rep_id"]].astype("str")

@@ -41,7 +41,7 @@ class Settings:
     forecast_new_business_prior_windows: float = 8.0
     forecast_new_business_prior_deals: float = 5.0
     forecast_interval: float = 0.8
-    forecast_simulations: int = 500
+    forecast_simulations: int = 200
     forecast_seed: int = 0
     forecast_run_rate_days: int = 91
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)

@@ -46,6 +46,7 @@ from salesx2lib.settings import Settings
 from salesx2lib.stats import beta_prior_from_sums, wilson_interval
 
 __all__ = [
+    "CLOSE_POSITIONS",
     "FEATURE_GROUPS",
     "WinModel",
     "deal_frame",
@@ -215,6 +216,25 @@ def _last_activity(dataset: Dataset, instants: np.ndarray) -> pd.DataFrame:
     return out.astype({"opportunity_id": "str", "bucket": "int64", "last_activity_at": _US})
 
 
+#: Where the expected close date falls relative to the window (``close_position``).
+CLOSE_POSITIONS: tuple[str, ...] = ("in_window", "past", "later", "missing")
+
+
+def _gate(snap: pd.DataFrame, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`salesx2lib.scrub.gate` of each row, evaluated once per (stage, missing fields) combination."""
+    fields = [f for f in settings.gate_required_fields if f in snap.columns]
+    stage_code, stage_names = pd.factorize(snap["stage"], use_na_sentinel=True)
+    key = stage_code.astype("int64") + 1
+    for i, f in enumerate(fields):
+        key = key + (snap[f].isna().to_numpy().astype("int64") << (32 + i))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    small = snap.iloc[first].reset_index(drop=True)
+    g = gate(small, settings)  # raises on a required field the table lacks, as before
+    rcode, rnames = pd.factorize(g["gate_reason"])
+    reason = pd.Categorical.from_codes(rcode[inverse], categories=list(rnames))
+    return g["passes_gate"].to_numpy()[inverse], reason
+
+
 def deal_frame(
     dataset: Dataset,
     dates: np.ndarray,
@@ -247,30 +267,31 @@ def deal_frame(
     hist = dataset.table("opportunity_history")
     h = prepare_history(opps, hist) if prepared is None else prepared
     d = _dates(dates)
-    snap = snapshots(opps, hist, d, open_only=True, prepared=h)
-    # the deal's row in opportunities (snapshots keeps that order within each date)
-    pos = pd.Index(opps["opportunity_id"]).get_indexer(snap["opportunity_id"])
+    snap = snapshots(opps.assign(_row=np.arange(len(opps))), hist, d, open_only=True, prepared=h)
+    pos = snap["_row"].to_numpy(dtype="int64")  # the deal's row in opportunities
     when = snap["as_of_date"]
     day = when.dt.normalize()
     window = pd.Timedelta(days=settings.forecast_window_days)
     ecd = snap["expected_close_date"]
-    position = np.select(
+    code = np.select(
         [ecd.isna().to_numpy(), (ecd < day).fillna(False).to_numpy(), (ecd >= day + window).fillna(False).to_numpy()],
-        ["missing", "past", "later"],
-        "in_window",
+        [3, 1, 2],
+        0,
     )
+    position = pd.Categorical.from_codes(code, categories=list(CLOSE_POSITIONS))
     closed_at = opps["closed_at"].to_numpy(dtype=_US)[pos]
     won_now = (opps["status"] == "won").to_numpy()[pos]
     end = (day + window).to_numpy(dtype=_US)
     won_in = won_now & ~np.isnat(closed_at) & (closed_at > when.to_numpy(dtype=_US)) & (closed_at < end)
-    teams = dataset.reps.set_index("rep_id")["team"]
+    team_of_deal = opps["rep_id"].map(dataset.reps.set_index("rep_id")["team"]).astype("str")
     frame = pd.DataFrame(
         {
             "as_of_date": when.to_numpy(dtype=_US),
             "opp_index": pos.astype("int64"),
-            "opportunity_id": snap["opportunity_id"].astype("str").to_numpy(),
-            "rep_id": snap["rep_id"].astype("str").to_numpy(),
-            "stage": snap["stage"].astype("str").to_numpy(),
+            "opportunity_id": snap["opportunity_id"].astype("str"),
+            "rep_id": snap["rep_id"].astype("str"),
+            "team": team_of_deal.take(pos).reset_index(drop=True),
+            "stage": snap["stage"].astype("str"),
             "amount": snap["amount"].to_numpy(dtype="float64", na_value=np.nan),
             "expected_close_date": ecd.to_numpy(dtype=_US),
             "created_at": snap["created_at"].to_numpy(dtype=_US),
@@ -278,14 +299,14 @@ def deal_frame(
             "days_in_stage": ((when - snap["stage_entered_at"]) / _DAY).to_numpy(dtype="float64", na_value=np.nan),
             "n_pushes": snap["n_pushes"].to_numpy(dtype="float64", na_value=np.nan),
             "close_position": position,
-        }
-    )
-    frame["team"] = frame["rep_id"].map(teams).astype("str")
-    g = gate(snap.reset_index(drop=True), settings)
-    frame["passes_gate"] = g["passes_gate"].to_numpy()
-    frame["gate_reason"] = g["gate_reason"].to_numpy()
+        },
+        index=snap.index,
+    ).reset_index(drop=True)
+    passes, reason = _gate(snap, settings)
+    frame["passes_gate"] = passes
+    frame["gate_reason"] = reason
     frame["flag_pushed"] = (frame["n_pushes"] >= settings.scrub_push_threshold).to_numpy()
-    frame["flag_early_stage_in_window"] = frame["stage"].isin(settings.scrub_early_stages).to_numpy() & (position == "in_window")
+    frame["flag_early_stage_in_window"] = frame["stage"].isin(settings.scrub_early_stages).to_numpy() & (code == 0)
     if dataset.has("activities") and len(d):
         last = _last_activity(dataset, d)
         last_pos = pd.Index(opps["opportunity_id"].astype("str")).get_indexer(last["opportunity_id"])
@@ -327,10 +348,10 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """
     cols: dict[str, np.ndarray] = {}
     stages = list(settings.stage_order)
-    st = frame["stage"].to_numpy(dtype=object)
+    st = frame["stage"]
     for s in stages[1:]:
-        cols[f"stage_{s}"] = (st == s).astype("float64")
-    cols["stage_unknown"] = (~np.isin(st, stages)).astype("float64")
+        cols[f"stage_{s}"] = st.eq(s).fillna(False).to_numpy(dtype="float64")
+    cols["stage_unknown"] = (~st.isin(stages)).to_numpy(dtype="float64")
     cols["log_age"] = np.log1p(np.clip(frame["age_days"].to_numpy(dtype="float64"), 0, None))
     dis = frame["days_in_stage"].to_numpy(dtype="float64")
     cols["log_days_in_stage"] = np.where(np.isnan(dis), 0.0, np.log1p(np.clip(dis, 0, None)))
@@ -345,9 +366,9 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     amount = frame["amount"].to_numpy(dtype="float64")
     cols["log_amount"] = np.where(np.isnan(amount), 0.0, np.log1p(np.clip(amount, 0, None)))
     cols["amount_missing"] = np.isnan(amount).astype("float64")
-    pos = frame["close_position"].to_numpy(dtype=object)
-    for p in ("past", "later", "missing"):
-        cols[f"close_{p}"] = (pos == p).astype("float64")
+    pos = pd.Categorical(frame["close_position"], categories=list(CLOSE_POSITIONS)).codes
+    for i, p in enumerate(CLOSE_POSITIONS[1:], start=1):
+        cols[f"close_{p}"] = (pos == i).astype("float64")
     cols["flag_early_stage_in_window"] = frame["flag_early_stage_in_window"].to_numpy(dtype="float64")
     cols["passes_gate"] = frame["passes_gate"].to_numpy(dtype="float64")
     rate = np.clip(frame["rep_win_rate"].to_numpy(dtype="float64"), 1e-3, 1 - 1e-3)
@@ -407,10 +428,32 @@ class WinModel:
         return float(self.ratios.mean()) if len(self.ratios) else 1.0
 
 
-def _hash_order(frame: pd.DataFrame) -> np.ndarray:
-    """A deterministic, order-free pseudo-random key per (deal, date) row."""
-    keys = pd.util.hash_pandas_object(frame[["opportunity_id", "as_of_date"]], index=False).to_numpy()
-    return keys
+def _row_keys(opportunity_ids: pd.Series, dates: np.ndarray) -> np.ndarray:
+    """A deterministic, order-free pseudo-random key per (deal, date) row.
+
+    ``splitmix64(hash(opportunity_id) xor date)``: the same row gets the same key whatever
+    else the data holds, so a subsample never depends on row order or on later deals.
+    """
+    codes, uniq = pd.factorize(opportunity_ids)
+    h = pd.util.hash_pandas_object(pd.Series(uniq, dtype="str"), index=False).to_numpy()[codes]
+    with np.errstate(over="ignore"):
+        z = h ^ dates.astype("datetime64[us]").view("int64").astype(np.uint64)
+        z = (z + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions (ascending) of the ``k`` smallest keys (keys are distinct in practice)."""
+    return np.sort(np.argpartition(keys, k - 1)[:k]) if len(keys) > k else np.arange(len(keys))
+
+
+def _in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``values`` found in ``sorted_set`` (both datetime64[us]), by binary search."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    i = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[i] == values
 
 
 def fit_win_model(train: pd.DataFrame, fit_date: pd.Timestamp, settings: Settings) -> WinModel:
@@ -424,8 +467,8 @@ def fit_win_model(train: pd.DataFrame, fit_date: pd.Timestamp, settings: Setting
     ``none``).
     """
     if len(train) > settings.forecast_max_training_rows:
-        keep = np.argsort(_hash_order(train), kind="stable")[: settings.forecast_max_training_rows]
-        train = train.iloc[np.sort(keep)]
+        keys = _row_keys(train["opportunity_id"], train["as_of_date"].to_numpy(dtype=_US))
+        train = train.iloc[_smallest(keys, settings.forecast_max_training_rows)]
     y = train["won_in_window"].to_numpy(dtype="float64")
     n, events = len(y), int(y.sum())
     amt = train["amount"].to_numpy(dtype="float64")
@@ -498,7 +541,7 @@ def _describe(frame: pd.DataFrame, group: str) -> pd.Series:
     if group == "flag_early_stage_in_window":
         return pd.Series("early stage yet due in the window", index=frame.index, dtype="str")
     if group == "passes_gate":
-        return frame["gate_reason"].where(~frame["passes_gate"], "passes the gate").astype("str")
+        return frame["gate_reason"].astype("str").where(~frame["passes_gate"], "passes the gate")
     if group == "rep_logit":
         return "rep's win rate " + (frame["rep_win_rate"] * 100).round(0).astype("Int64").astype("str") + "%"
     return pd.Series(group, index=frame.index, dtype="str")
@@ -529,6 +572,7 @@ def win_probabilities(
     settings: Settings,
     *,
     reasons: bool = False,
+    prepared: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[pd.Timestamp, WinModel]]:
     """Every deal open at each date with its win-by-window-end probability.
 
@@ -549,19 +593,23 @@ def win_probabilities(
     train_days = [training_mondays(pd.Timestamp(r), settings) for r in np.unique(fits)]
     grid = _dates(np.concatenate([d, *[t.to_numpy() for t in train_days]])) if len(d) else d
     opps = dataset.opportunities
-    prepared = prepare_history(opps, dataset.table("opportunity_history")) if dataset.has("opportunity_history") else None
+    if prepared is None and dataset.has("opportunity_history"):
+        prepared = prepare_history(opps, dataset.table("opportunity_history"))
     frame = deal_frame(dataset, grid, settings, prepared)
-    score = frame.loc[np.isin(frame["as_of_date"].to_numpy(dtype=_US), d)].copy()
+    train_dates = frame["as_of_date"].to_numpy(dtype=_US)
+    keys = _row_keys(frame["opportunity_id"], train_dates)
+    score = frame.loc[_in_sorted(train_dates, d)].copy()
     score["fit_date"] = fits[np.searchsorted(d, score["as_of_date"].to_numpy(dtype=_US))]
     score["win_probability"] = np.nan
     score["probability_source"] = "none"
     score["amount_ratio"] = 1.0
     models: dict[pd.Timestamp, WinModel] = {}
     reason_parts = []
-    train_dates = frame["as_of_date"].to_numpy(dtype=_US)
     for r, mondays in zip(np.unique(fits), train_days, strict=True):
-        rows = np.isin(train_dates, mondays.to_numpy())
-        model = fit_win_model(frame.loc[rows], pd.Timestamp(r), settings)
+        rows = np.flatnonzero(_in_sorted(train_dates, mondays.to_numpy()))
+        if len(rows) > settings.forecast_max_training_rows:  # the same subsample fit_win_model draws
+            rows = rows[_smallest(keys[rows], settings.forecast_max_training_rows)]
+        model = fit_win_model(frame.iloc[rows], pd.Timestamp(r), settings)
         models[pd.Timestamp(r)] = model
         sel = score["fit_date"].to_numpy(dtype=_US) == r
         if not sel.any():
@@ -584,7 +632,7 @@ def win_probabilities(
 # -- new business -------------------------------------------------------------------------------
 
 
-def new_business_rates(dataset: Dataset, dates: np.ndarray, settings: Settings) -> pd.DataFrame:
+def new_business_rates(dataset: Dataset, dates: np.ndarray, settings: Settings, prepared: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each rep's expected won revenue from deals not yet created, as known at each date.
 
     A past window of Monday ``M`` is ``(M, M + window)``; it is known at ``D`` when
@@ -621,7 +669,9 @@ def new_business_rates(dataset: Dataset, dates: np.ndarray, settings: Settings) 
     code = pd.Index(rep_ids).get_indexer(opps["rep_id"].astype("str"))
     created = opps["created_at"].to_numpy(dtype=_US)
     closed = opps["closed_at"].to_numpy(dtype=_US)
-    prepared = prepare_history(opps, dataset.table("opportunity_history")) if dataset.has("opportunity_history") else pd.DataFrame(
+    if prepared is None and dataset.has("opportunity_history"):
+        prepared = prepare_history(opps, dataset.table("opportunity_history"))
+    prepared = prepared if prepared is not None else pd.DataFrame(
         {"opp_index": pd.Series(dtype="int64"), "changed_at": pd.Series(dtype=_US), "amount": pd.Series(dtype="float64")}
     )
     amount = _won_amount_known(opps, prepared)
@@ -689,9 +739,11 @@ def simulate_totals(
 ) -> pd.DataFrame:
     """Simulated won revenue per (date, rep): quantiles of the rep's and team's total.
 
-    Per draw: each deal is won with its probability (Bernoulli), at ``amount * r`` with
-    ``r`` resampled from the won/listed ratios of its model's training wins (``r = 1``
-    without any); new business adds ``N ~ Poisson(lambda')`` deals, ``lambda'`` drawn from
+    Per draw: each deal is won with its probability (Bernoulli); a rep's won amount is
+    ``m * sum(amount of the won deals) + sqrt(v * sum(p * amount^2)) * z`` (``z`` standard
+    normal, the total floored at 0), with ``m`` and ``v`` the mean and variance of the
+    won/listed amount ratios of the model's training wins (``m = 1, v = 0`` without any):
+    the same mean and variance as drawing each won amount as ``amount * r``; new business adds ``N ~ Poisson(lambda')`` deals, ``lambda'`` drawn from
     the rate's gamma posterior ``Gamma(C + k lambda_T, n + k)`` (mean ``lambda``), whose total is
     ``Gamma(N / cv2, mu * cv2)`` (``N`` gamma amounts of mean ``mu``). A team's draw is the
     sum of its reps' draws (the same draw), so a team interval is not a sum of rep intervals.
@@ -729,14 +781,21 @@ def simulate_totals(
         totals = np.zeros((len(rep_ids), s))
         dd = by_date.get(when)
         if dd is not None and len(dd):
-            p = dd["win_probability"].to_numpy(dtype="float64")
-            amt = dd["amount"].fillna(0.0).to_numpy(dtype="float64")
             rep_i = pd.Index(rep_ids).get_indexer(dd["rep_id"])
-            u = rng.random((len(dd), s), dtype=np.float32)
-            hit_r, hit_c = np.nonzero(u < p[:, None].astype(np.float32))
+            order = np.argsort(rep_i, kind="stable")
+            rep_i = rep_i[order]
+            p = dd["win_probability"].to_numpy(dtype="float64")[order].astype(np.float32)
+            amt = dd["amount"].fillna(0.0).to_numpy(dtype="float64")[order].astype(np.float32)
+            won = rng.random((len(dd), s), dtype=np.float32) < p[:, None]
+            starts = np.flatnonzero(np.r_[True, rep_i[1:] != rep_i[:-1]])
+            a1 = np.add.reduceat(np.where(won, amt[:, None], np.float32(0)), starts, axis=0).astype("float64")
             rat = ratios.get(pd.Timestamp(dd["fit_date"].iloc[0]), np.zeros(0))
-            factor = rat[rng.integers(0, len(rat), len(hit_r))] if len(rat) else np.ones(len(hit_r))
-            np.add.at(totals, (rep_i[hit_r], hit_c), amt[hit_r] * factor)
+            m, v = (float(rat.mean()), float(rat.var())) if len(rat) else (1.0, 0.0)
+            pipeline = m * a1
+            if v > 0:  # amount noise of variance v * sum(p * amount^2): the total's variance stays exact
+                a2 = np.add.reduceat((p * amt * amt).astype("float64"), starts)
+                pipeline = np.maximum(pipeline + np.sqrt(v * a2)[:, None] * rng.standard_normal(a1.shape), 0.0)
+            totals[rep_i[starts]] += pipeline
         lam = nbd["rate_per_window"].to_numpy(dtype="float64")
         mu = nbd["mean_amount"].to_numpy(dtype="float64")
         cv2 = nbd["amount_cv2"].to_numpy(dtype="float64")
