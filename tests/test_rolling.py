@@ -438,3 +438,23 @@ def test_commit_comparison_without_forecasts_still_forecasts(hand):
     out = commit_comparison(hand, D, ONE)
     assert out["commit"].isna().all()
     pd.testing.assert_frame_equal(out.drop(columns=["commit", "commit_periods"]), rolling_forecast(hand, D, ONE))
+
+
+def test_calibration_rows_agree_with_the_backtest(world):
+    ds, _ = world
+    s = replace(MODEL, forecast_refit_weeks=4)
+    cal = rolling.calibration(ds, s, start="2024-05-06")
+    assert cal["kind"].tolist() == ["decile"] * 10 + ["all", "interval_rep", "interval_team"]
+    run = rolling._run(ds, backtest_dates(ds, s, start="2024-05-06").to_numpy(), s)
+    deals = run.deals.loc[(run.deals["outcome_by"] <= ds.as_of) & (run.deals["probability_source"] == "model")]
+    total = cal.set_index("kind").loc["all"]
+    assert total["n_deals"] == len(deals) and total["n_won"] == deals["won_in_window"].sum()
+    assert total["brier"] == pytest.approx(((deals["win_probability"] - deals["won_in_window"]) ** 2).mean())
+    assert cal.loc[cal["kind"] == "decile", "n_deals"].sum() == len(deals)
+    reps = run.per_rep.loc[run.per_rep["actual"].notna() & run.per_rep["forecast_low"].notna()]
+    inside = ((reps["forecast_low"] <= reps["actual"]) & (reps["actual"] <= reps["forecast_high"])).sum()
+    row = cal.set_index("kind").loc["interval_rep"]
+    assert (row["n_deals"], row["n_won"]) == (len(reps), inside) and row["mean_predicted"] == 0.8
+    teams = backtest(ds, s, start="2024-05-06")
+    teams = teams.loc[(teams["team"] != "all") & teams["actual"].notna() & teams["forecast_low"].notna()]
+    assert cal.set_index("kind").loc["interval_team", "n_deals"] == len(teams)
