@@ -179,8 +179,7 @@ def _run(dataset: Dataset, dates: np.ndarray, settings: Settings, *, reasons: bo
     prepared = prepare_history(dataset.opportunities, dataset.table("opportunity_history"))
     deals, models = win_probabilities(dataset, dates, settings, reasons=reasons, prepared=prepared)
     nb = new_business_rates(dataset, dates, settings, prepared)
-    ratios = {r: m.ratios for r, m in models.items()}
-    bounds = simulate_totals(deals, nb, ratios, settings)
+    bounds = simulate_totals(deals, nb, models, settings)
     reps = dataset.reps[["team", "rep_id"]].astype("str")
     grid = _windows(dates, settings).merge(reps, how="cross")
     counts = deals.groupby(["as_of_date", "rep_id"]).agg(n_opportunities=("opportunity_id", "size"), pipeline_amount=("amount", "sum"))

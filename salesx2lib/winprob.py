@@ -32,7 +32,7 @@ interval. Nothing recorded after ``D`` enters anything computed as of ``D``:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import numpy as np
@@ -409,6 +409,8 @@ class WinModel:
         Training rows and wins among them.
     ratios
         Won amount / listed amount of the training wins (for the amount uncertainty).
+    team_shock_var
+        ``sigma^2`` of the team-and-window common shock (see :func:`fit_win_model`).
     """
 
     fit_date: pd.Timestamp
@@ -421,6 +423,7 @@ class WinModel:
     n_rows: int
     n_events: int
     ratios: np.ndarray
+    team_shock_var: float = 0.0
 
     @property
     def amount_ratio(self) -> float:
@@ -465,6 +468,10 @@ def fit_win_model(train: pd.DataFrame, fit_date: pd.Timestamp, settings: Setting
     ``max_training_rows`` rows are subsampled by a hash of (deal, date), so the sample does
     not depend on row order. Fewer than ``min_training_events`` wins: no model (kind
     ``none``).
+
+    The team shock: per (training Monday, team), ``O`` = wins, ``E = sum p``, ``V = sum
+    p (1 - p)``; ``team_shock_var = max(0, (sum (O - E)^2 - sum V) / sum E^2)``, the
+    variance of a factor common to a team's deals in a window beyond independent draws.
     """
     if len(train) > settings.forecast_max_training_rows:
         keys = _row_keys(train["opportunity_id"], train["as_of_date"].to_numpy(dtype=_US))
@@ -492,7 +499,16 @@ def fit_win_model(train: pd.DataFrame, fit_date: pd.Timestamp, settings: Setting
     exog = np.vstack([np.column_stack([np.ones(n), z]), pseudo])
     endog = np.r_[y, np.full(k * m, 0.5)]
     res = sm.Logit(endog, exog, hasconst=True, check_rank=False).fit(disp=0, method="newton", maxiter=50)
-    return WinModel(pd.Timestamp(fit_date), columns, center, scale, np.asarray(res.params), base, "model", n, events, ratios)
+    model = WinModel(pd.Timestamp(fit_date), columns, center, scale, np.asarray(res.params), base, "model", n, events, ratios)
+    # Deals of a team in the same window win and lose together more than independent draws:
+    # per (training Monday, team), O = wins, E = sum p, V = sum p(1 - p);
+    # sigma^2 = max(0, (sum (O - E)^2 - sum V) / sum E^2), the variance of a common factor on p.
+    p_train, _ = predict(model, train, settings)
+    g = pd.DataFrame({"d": train["as_of_date"].to_numpy(), "t": train["team"].to_numpy(), "o": y, "e": p_train, "v": p_train * (1 - p_train)})
+    g = g.groupby(["d", "t"], sort=False)[["o", "e", "v"]].sum()
+    shock = ((g["o"] - g["e"]) ** 2).sum() - g["v"].sum()
+    sigma2 = float(max(shock / (g["e"] ** 2).sum(), 0.0)) if len(g) else 0.0
+    return replace(model, team_shock_var=sigma2)
 
 
 def predict(model: WinModel, frame: pd.DataFrame, settings: Settings) -> tuple[np.ndarray, pd.DataFrame]:
@@ -734,7 +750,7 @@ def new_business_rates(dataset: Dataset, dates: np.ndarray, settings: Settings, 
 def simulate_totals(
     deals: pd.DataFrame,
     new_business: pd.DataFrame,
-    ratios: dict[pd.Timestamp, np.ndarray],
+    models: dict[pd.Timestamp, WinModel],
     settings: Settings,
 ) -> pd.DataFrame:
     """Simulated won revenue per (date, rep): quantiles of the rep's and team's total.
@@ -745,7 +761,10 @@ def simulate_totals(
     won/listed amount ratios of the model's training wins (``m = 1, v = 0`` without any):
     the same mean and variance as drawing each won amount as ``amount * r``; new business adds ``N ~ Poisson(lambda')`` deals, ``lambda'`` drawn from
     the rate's gamma posterior ``Gamma(C + k lambda_T, n + k)`` (mean ``lambda``), whose total is
-    ``Gamma(N / cv2, mu * cv2)`` (``N`` gamma amounts of mean ``mu``). A team's draw is the
+    ``Gamma(N / cv2, mu * cv2)`` (``N`` gamma amounts of mean ``mu``). Every probability
+    and new-business rate of a team is multiplied, per draw, by a common factor
+    ``exp(sigma z - sigma^2 / 2)`` (``sigma^2`` the model's ``team_shock_var``): a team's
+    reps share good and bad windows. A team's draw is the
     sum of its reps' draws (the same draw), so a team interval is not a sum of rep intervals.
     ``forecast_low`` / ``forecast_high`` are the ``(1 - interval) / 2`` and
     ``(1 + interval) / 2`` quantiles of ``simulations`` draws; the random stream of a date
@@ -757,8 +776,8 @@ def simulate_totals(
         ``as_of_date``, ``rep_id``, ``amount``, ``win_probability``, ``fit_date``.
     new_business
         Rows of :func:`new_business_rates`.
-    ratios
-        Won/listed ratios by fit date.
+    models
+        The models by fit date (their won/listed ratios and team shock variance).
 
     Returns
     -------
@@ -779,17 +798,23 @@ def simulate_totals(
         teams = nbd["team"].to_numpy()
         rng = np.random.default_rng([int(settings.forecast_seed), int(pd.Timestamp(when).value // 1000)])
         totals = np.zeros((len(rep_ids), s))
+        tcodes, tnames = pd.factorize(teams)
         dd = by_date.get(when)
+        model = models.get(pd.Timestamp(dd["fit_date"].iloc[0])) if dd is not None and len(dd) else None
+        sigma2 = model.team_shock_var if model is not None else 0.0
+        # the team's common factor per draw, mean 1: exp(sigma z - sigma^2 / 2)
+        shock = np.exp(np.sqrt(sigma2) * rng.standard_normal((len(tnames), s)) - sigma2 / 2)[tcodes] if sigma2 > 0 else None
         if dd is not None and len(dd):
             rep_i = pd.Index(rep_ids).get_indexer(dd["rep_id"])
             order = np.argsort(rep_i, kind="stable")
             rep_i = rep_i[order]
             p = dd["win_probability"].to_numpy(dtype="float64")[order].astype(np.float32)
             amt = dd["amount"].fillna(0.0).to_numpy(dtype="float64")[order].astype(np.float32)
-            won = rng.random((len(dd), s), dtype=np.float32) < p[:, None]
+            chance = p[:, None] if shock is None else np.minimum(p[:, None] * shock[rep_i].astype(np.float32), np.float32(1))
+            won = rng.random((len(dd), s), dtype=np.float32) < chance
             starts = np.flatnonzero(np.r_[True, rep_i[1:] != rep_i[:-1]])
             a1 = np.add.reduceat(np.where(won, amt[:, None], np.float32(0)), starts, axis=0).astype("float64")
-            rat = ratios.get(pd.Timestamp(dd["fit_date"].iloc[0]), np.zeros(0))
+            rat = model.ratios if model is not None else np.zeros(0)
             m, v = (float(rat.mean()), float(rat.var())) if len(rat) else (1.0, 0.0)
             pipeline = m * a1
             if v > 0:  # amount noise of variance v * sum(p * amount^2): the total's variance stays exact
@@ -802,13 +827,14 @@ def simulate_totals(
         # the rate is itself uncertain: its gamma posterior (shape C + k lambda_T, rate n + k)
         weight = nbd["n_windows"].to_numpy(dtype="float64") + float(settings.forecast_new_business_prior_windows)
         lam_draw = rng.gamma(np.broadcast_to(np.maximum(lam * weight, 1e-9)[:, None], (len(lam), s))) / np.maximum(weight, 1e-9)[:, None]
+        if shock is not None:
+            lam_draw = lam_draw * shock
         n_new = rng.poisson(np.where(lam[:, None] > 0, lam_draw, 0.0))
         shape = n_new / cv2[:, None]
         new = np.where(n_new > 0, rng.gamma(np.where(shape > 0, shape, 1.0), (mu * cv2)[:, None]), 0.0)
         totals = totals + new
         qs = np.quantile(totals, [q_lo, q_hi], axis=1)
         parts.append(pd.DataFrame({"as_of_date": when, "group": "rep", "team": teams, "rep_id": rep_ids, "forecast_low": qs[0], "forecast_high": qs[1]}))
-        tcodes, tnames = pd.factorize(teams)
         team_tot = np.zeros((len(tnames), s))
         np.add.at(team_tot, tcodes, totals)
         tq = np.quantile(team_tot, [q_lo, q_hi], axis=1)
