@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -124,10 +125,10 @@ def synthesise(n_opportunities: int = 200_000, n_reps: int = 400, rows_per_oppor
 
 
 def _timed(label: str, fn):  # noqa: ANN001, ANN202 - a tiny local helper
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = fn()
-    dt = time.perf_counter() - t0
-    print(f"{label:<48} {dt:7.2f} s")
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"{label:<48} {dt:7.2f} s (cpu {cpu:.2f} s, load {os.getloadavg()[0]:.1f})")
     return result, dt
 
 

@@ -34,7 +34,7 @@ class Settings:
     forecast_min_decided_deals: int = 10
     forecast_training_weeks: int = 52
     forecast_refit_weeks: int = 4
-    forecast_max_training_rows: int = 20000
+    forecast_max_training_rows: int = 10000
     forecast_min_training_events: int = 30
     forecast_prior_strength: int = 2
     forecast_new_business_weeks: int = 26

@@ -803,15 +803,19 @@ def simulate_totals(
         model = models.get(pd.Timestamp(dd["fit_date"].iloc[0])) if dd is not None and len(dd) else None
         sigma2 = model.team_shock_var if model is not None else 0.0
         # the team's common factor per draw, mean 1: exp(sigma z - sigma^2 / 2)
-        shock = np.exp(np.sqrt(sigma2) * rng.standard_normal((len(tnames), s)) - sigma2 / 2)[tcodes] if sigma2 > 0 else None
+        shock = np.exp(np.sqrt(sigma2) * rng.standard_normal((len(tnames), s)) - sigma2 / 2) if sigma2 > 0 else None
         if dd is not None and len(dd):
             rep_i = pd.Index(rep_ids).get_indexer(dd["rep_id"])
-            order = np.argsort(rep_i, kind="stable")
+            order = np.lexsort((rep_i, tcodes[rep_i]))  # by team, then rep: both contiguous
             rep_i = rep_i[order]
             p = dd["win_probability"].to_numpy(dtype="float64")[order].astype(np.float32)
             amt = dd["amount"].fillna(0.0).to_numpy(dtype="float64")[order].astype(np.float32)
-            chance = p[:, None] if shock is None else np.minimum(p[:, None] * shock[rep_i].astype(np.float32), np.float32(1))
-            won = rng.random((len(dd), s), dtype=np.float32) < chance
+            won = np.empty((len(dd), s), dtype=bool)
+            team_of = tcodes[rep_i]
+            bounds = np.r_[np.flatnonzero(np.r_[True, team_of[1:] != team_of[:-1]]), len(dd)]
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                chance = p[lo:hi, None] if shock is None else p[lo:hi, None] * shock[team_of[lo]].astype(np.float32)
+                won[lo:hi] = rng.random((hi - lo, s), dtype=np.float32) < chance
             starts = np.flatnonzero(np.r_[True, rep_i[1:] != rep_i[:-1]])
             a1 = np.add.reduceat(np.where(won, amt[:, None], np.float32(0)), starts, axis=0).astype("float64")
             rat = model.ratios if model is not None else np.zeros(0)
@@ -828,7 +832,7 @@ def simulate_totals(
         weight = nbd["n_windows"].to_numpy(dtype="float64") + float(settings.forecast_new_business_prior_windows)
         lam_draw = rng.gamma(np.broadcast_to(np.maximum(lam * weight, 1e-9)[:, None], (len(lam), s))) / np.maximum(weight, 1e-9)[:, None]
         if shock is not None:
-            lam_draw = lam_draw * shock
+            lam_draw = lam_draw * shock[tcodes]
         n_new = rng.poisson(np.where(lam[:, None] > 0, lam_draw, 0.0))
         shape = n_new / cv2[:, None]
         new = np.where(n_new > 0, rng.gamma(np.where(shape > 0, shape, 1.0), (mu * cv2)[:, None]), 0.0)
