@@ -11,6 +11,11 @@ Declared truth (what the tests check the model and its intervals recover):
 * Hence for a deal open at ``D`` (a Monday 00:00), the true probability of being won with
   ``D < closed_at < D + W`` days is ``q * (1 - exp(-hazard * W))``, with ``q`` its win share:
   :func:`true_probability` returns it for any set of deals.
+* With ``team_shock = s > 0``, the win share of every deal of a team decided in the same
+  28-day block (from ``START``) is multiplied by a common factor ``exp(s z - s^2 / 2)``
+  (``z`` standard normal per team and block; share clipped to 0.95): a team's deals win and
+  lose together. :func:`true_probability` is then the probability before the shock is
+  drawn (the mean over ``z``, up to the clipping).
 * The data contains no activities and no forecasts; each deal has one history row at its
   creation (and one at its close), with an expected close date 20 days after creation.
 """
@@ -30,7 +35,9 @@ START = pd.Timestamp("2024-01-01")  # a Monday
 US = "datetime64[us]"
 
 
-def make_world(seed: int, n_reps: int = 12, weeks: int = 60, deals_per_week: float = 3.0) -> tuple[Dataset, pd.DataFrame]:
+def make_world(
+    seed: int, n_reps: int = 12, weeks: int = 60, deals_per_week: float = 3.0, team_shock: float = 0.0
+) -> tuple[Dataset, pd.DataFrame]:
     """The world's dataset and its truth.
 
     Returns
@@ -52,7 +59,14 @@ def make_world(seed: int, n_reps: int = 12, weeks: int = 60, deals_per_week: flo
     q = np.minimum(WIN_SHARE[stage] * rep_factor[rep], 0.95)
     h = HAZARD[stage]
     decide = created + pd.to_timedelta(rng.exponential(1.0 / h) * 86400.0, unit="s").floor("s")
-    won = rng.random(n) < q
+    team_code = rep % 2
+    if team_shock > 0:
+        block = ((decide - START) // pd.Timedelta(days=28)).to_numpy().astype("int64")
+        z = rng.standard_normal((2, int(block.max()) + 1))
+        factor = np.exp(team_shock * z - team_shock**2 / 2)[team_code, block]
+        won = rng.random(n) < np.minimum(q * factor, 0.95)
+    else:
+        won = rng.random(n) < q
     amount = np.round(np.exp(rng.normal(8.5, 0.6, n)), 0)
     closed = decide <= end
     status = np.where(~closed, "open", np.where(won, "won", "lost"))
