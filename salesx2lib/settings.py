@@ -236,6 +236,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
             raise DataError([Problem(where, None, f"relevance.{key}", f"{value!r} is not one of {', '.join(choices)}")])
     if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
         raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
+    forecast_ok = (
+        0.0 < settings.forecast_interval < 1.0 and settings.forecast_simulations >= 10 and settings.forecast_refit_weeks >= 1
+        and settings.forecast_training_weeks >= 1 and settings.forecast_max_training_rows >= 100
+        and settings.forecast_prior_strength >= 0 and settings.forecast_run_rate_days >= 1
+        and settings.forecast_new_business_prior_windows >= 0 and settings.forecast_new_business_prior_deals >= 0
+    )
+    if not forecast_ok:
+        raise DataError([Problem(where, None, "forecast", "interval must be between 0 and 1, simulations at least 10, "
+                                 "refit_weeks, training_weeks and run_rate_days at least 1, max_training_rows at least 100, "
+                                 "prior strengths and weights not negative")])
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
         raise DataError(

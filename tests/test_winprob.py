@@ -279,3 +279,16 @@ def test_team_shock_is_learned_when_teams_share_windows(world_runs):
     t = pd.concat(rows, ignore_index=True)
     covered = ((t["forecast_low"] <= t["actual"]) & (t["actual"] <= t["forecast_high"])).mean()
     assert len(t) > 300 and 0.7 <= covered <= 0.92
+
+
+def test_forecast_settings_are_checked(tmp_path):
+    from salesx2lib.problems import DataError
+
+    path = tmp_path / "s.toml"
+    path.write_text("[forecast]\ninterval = 0.9\nsimulations = 50\nrefit_weeks = 1\n", encoding="utf-8")
+    s = load_settings(path)
+    assert (s.forecast_interval, s.forecast_simulations, s.forecast_refit_weeks) == (0.9, 50, 1)
+    for bad in ("interval = 1.5", "simulations = 3", "refit_weeks = 0", "prior_strength = -1", "interval = 1"):
+        path.write_text(f"[forecast]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(DataError):
+            load_settings(path)
