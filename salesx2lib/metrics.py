@@ -106,6 +106,10 @@ def _backtest(ds: Dataset, q: Query) -> pd.DataFrame:
     return rolling.backtest_summary(ds, q.settings, start=q.start, end=q.end)
 
 
+def _calibration(ds: Dataset, q: Query) -> pd.DataFrame:
+    return rolling.calibration(ds, q.settings, start=q.start, end=q.end)
+
+
 def _segments(ds: Dataset, q: Query) -> pd.DataFrame:
     table = segments.current_segments(ds, q.as_of, q.settings)
     ladder = milestones.open_milestones(milestones.milestones(ds, q.as_of, q.settings))
@@ -156,13 +160,14 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
     "gaps": (_gaps, "per rep and factor: share of the log revenue gap to the team median"),
     "cycle": (_cycle, "per team and all: Kaplan-Meier sales cycle (open deals censored) next to the won-only median"),
     "horizon": (_horizon, "per team and all, per horizon bucket: n, forecast, actual, bias, WAPE, accuracy, hit rate"),
-    "rolling": (_rolling, "per rep: the rolling forecast of gated deals expected to close in the window after --as-of"),
+    "rolling": (_rolling, "per rep: the rolling forecast after --as-of (every open deal x its win-in-window probability, plus new business) with its 80% interval"),
     "scrub": (_scrub, "per open deal as of --as-of: gate, the six scrub flags and what to ask the rep"),
     "accounts": (_accounts, "per account as of --as-of: open pipeline, reps, last activity, win history (Wilson interval), the account flags and what to ask"),
     "cadence": (_cadence, "per rep: weeks with a forecast submission out of the last [forecast] cadence_weeks complete weeks before --as-of, Wilson 95% interval, last submission, submitted this week"),
     "waterfall": (_waterfall, "per team and all: the pipeline of the quarter at --start (default a week before --as-of) and --as-of, and what moved it: new, pulled in, pushed out, amount up/down, won, lost"),
     "waterfall_deals": (_waterfall_deals, "per deal: each movement of the waterfall between --start and --as-of, with what happened in words"),
-    "backtest": (_backtest, "rolling forecast vs reps' submitted forecasts, weekly since --start: bias and WAPE"),
+    "backtest": (_backtest, "weekly since --start, per team: bias, WAPE and skill (vs run-rate) of rolling, submitted, run_rate, stage_weighted; interval coverage"),
+    "calibration": (_calibration, "weekly since --start: predicted vs realised win-in-window rate per probability decile, Brier score, 80% interval coverage"),
     "segments": (_segments, "per rep as of --as-of: segment (with hysteresis: the last month end's), scores, reason, style"),
     "segment_history": (_segment_history, "per rep and month end up to --as-of: segment with hysteresis, the rules' verdict, reason"),
     "milestones": (_milestones, "per rep and milestone on the road to self_sustained: held now (latest weeks/months), since when"),
@@ -176,7 +181,7 @@ METRIC_TABLES: dict[str, tuple[Callable[[Dataset, Query], pd.DataFrame], str]] =
 
 #: Tables whose as-of date follows the weekly rule when none is given
 #: (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
-FORECAST_TABLES: frozenset[str] = frozenset({"rolling", "scrub", "accounts", "backtest", "cadence", "waterfall", "waterfall_deals"})
+FORECAST_TABLES: frozenset[str] = frozenset({"rolling", "scrub", "accounts", "backtest", "calibration", "cadence", "waterfall", "waterfall_deals"})
 
 
 def default_as_of(dataset: Dataset, name: str) -> pd.Timestamp:

@@ -1,38 +1,46 @@
-"""The rolling 30-day forecast, and its week-by-week backtest without look-ahead.
+"""The rolling 30-day forecast, its 80% interval, and its week-by-week backtest without look-ahead.
 
-As of an instant ``D`` (a Monday morning, for the weekly rule):
+As of an instant ``D`` (a Monday morning, for the weekly rule), the window is
+``(D, day(D) + window_days)``:
 
 1. rebuild the pipeline as it stood at ``D`` (:func:`salesx2lib.pipeline.snapshots`);
-2. keep the open deals that pass the gate (:func:`salesx2lib.scrub.gate`) and are expected
-   to close in the window ``[day(D), day(D) + window_days)``;
-3. weight each by the win probability of its stage, learned only from deals decided by
-   ``D``: ``p(s) = won / (won + lost)`` among decided deals that reached stage ``s``
-   (the pooled win rate when fewer than ``min_decided_deals`` did);
-4. ``forecast = sum(amount * p(stage))`` per rep, per team.
+2. give **every** open deal its probability of being won inside the window, from a model
+   learned only on what was known at ``D`` (:mod:`salesx2lib.winprob`: stage, age, days in
+   stage, pushes, activity, amount, where the expected close date falls, the gate and the
+   scrub flags, the rep's shrunk win rate); ``from_pipeline = sum(p * amount * ratio)``;
+3. add the revenue of deals not created yet: ``from_new_business`` (each rep's rate of
+   create-and-win-within-a-window deals, shrunk toward the team);
+4. ``forecast = from_pipeline + from_new_business``, with ``forecast_low`` and
+   ``forecast_high`` from simulating both (:func:`salesx2lib.winprob.simulate_totals`).
 
-The backtest does this for every Monday and sets it against what was actually won after
-``D`` up to the end of the window, next to the reps' own submitted forecasts at each
-horizon: bias and WAPE of each, with the formulas of :mod:`salesx2lib.horizon`. Nothing
-recorded after ``D`` enters the forecast as of ``D``; ``tests/test_rolling.py`` checks it
-by rewriting the future.
+The backtest does this for every Monday and sets it against what was actually won in the
+window, next to three baselines known at the same Monday (the reps' commits, a trailing
+run-rate, and the CRM's stage-weighted gated pipeline), with a skill score against the
+run-rate, and checks the probabilities' and intervals' calibration (:func:`calibration`).
+Nothing recorded after ``D`` enters the forecast as of ``D``; ``tests/test_rolling.py``
+checks it by rewriting the future.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
-from salesx2lib.horizon import SUMMARY_COLUMNS, bucket_labels, error_summary, forecast_errors, won_amount_between
+from salesx2lib.horizon import SUMMARY_COLUMNS, bucket_labels, error_summary, won_amount_between
 from salesx2lib.pipeline import ALL, prepare_history, resolve_as_of, snapshots
 from salesx2lib.scrub import gate, scrub
 from salesx2lib.settings import Settings, load_settings
 from salesx2lib.stats import wilson_interval
+from salesx2lib.winprob import new_business_rates, reliability_table, simulate_totals, win_probabilities
 
 __all__ = [
+    "METHODS",
+    "calibration",
     "commit_comparison",
     "backtest",
     "backtest_dates",
@@ -117,8 +125,8 @@ def stage_win_rates(
     return out.sort_values(["as_of_date"], kind="stable")[cols].reset_index(drop=True)
 
 
-def _forecast_deals(dataset: Dataset, dates: np.ndarray, settings: Settings) -> pd.DataFrame:
-    """Gated deals in each date's window, with their stage's win probability and weight."""
+def _stage_weighted_deals(dataset: Dataset, dates: np.ndarray, settings: Settings) -> pd.DataFrame:
+    """The CRM's naive forecast: gated deals due in the window, weighted by their stage's win rate."""
     dataset.require("opportunity_history")
     opps = dataset.opportunities
     hist = dataset.table("opportunity_history")
@@ -133,8 +141,7 @@ def _forecast_deals(dataset: Dataset, dates: np.ndarray, settings: Settings) -> 
     rates = stage_win_rates(opps, hist, dates, settings, prepared)[["as_of_date", "stage", "win_probability", "source"]]
     deals = snap.merge(rates.rename(columns={"source": "probability_source"}), on=["as_of_date", "stage"], how="left")
     deals["weighted_amount"] = deals["amount"].fillna(0.0) * deals["win_probability"]
-    teams = dataset.reps.set_index("rep_id")["team"]
-    return deals.assign(team=deals["rep_id"].map(teams).astype("str"))
+    return deals
 
 
 def _windows(dates: np.ndarray, settings: Settings) -> pd.DataFrame:
@@ -149,59 +156,90 @@ def _windows(dates: np.ndarray, settings: Settings) -> pd.DataFrame:
     ).astype(_US)
 
 
-def _per_rep(dataset: Dataset, dates: np.ndarray, settings: Settings) -> pd.DataFrame:
-    """Forecast, pipeline and actual per (as-of date, rep): the grain of everything here."""
-    deals = _forecast_deals(dataset, dates, settings)
-    deals = deals.assign(unweighted=deals["weighted_amount"].isna().astype("int64"))
-    agg = deals.groupby(["as_of_date", "rep_id"]).agg(
-        n_opportunities=("opportunity_id", "size"),
-        pipeline_amount=("amount", "sum"),
-        forecast=("weighted_amount", "sum"),
-        unweighted=("unweighted", "sum"),
-    )
+def _sum_or_nan(deals: pd.DataFrame, value: str, grid: pd.DataFrame) -> pd.Series:
+    """Per (date, rep) sum of ``value``; 0 without deals, NaN when any deal's value is NaN."""
+    agg = deals.assign(_na=deals[value].isna().astype("int64")).groupby(["as_of_date", "rep_id"]).agg(v=(value, "sum"), na=("_na", "sum"))
+    m = grid[["as_of_date", "rep_id"]].merge(agg.reset_index(), on=["as_of_date", "rep_id"], how="left")
+    v = m["v"].fillna(0.0).where(m["na"].fillna(0) == 0)
+    return pd.Series(v.to_numpy(dtype="float64"), index=grid.index)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything the forecast as of a set of dates computes, once."""
+
+    deals: pd.DataFrame
+    per_rep: pd.DataFrame
+    bounds: pd.DataFrame
+
+
+def _run(dataset: Dataset, dates: np.ndarray, settings: Settings, *, reasons: bool = False, baselines: bool = False) -> _Run:
+    """The model's deals, the per-rep forecast (with interval and actual), the team intervals."""
+    dataset.require("opportunity_history")
+    prepared = prepare_history(dataset.opportunities, dataset.table("opportunity_history"))
+    deals, models = win_probabilities(dataset, dates, settings, reasons=reasons, prepared=prepared)
+    nb = new_business_rates(dataset, dates, settings, prepared)
+    bounds = simulate_totals(deals, nb, models, settings)
     reps = dataset.reps[["team", "rep_id"]].astype("str")
     grid = _windows(dates, settings).merge(reps, how="cross")
-    out = grid.merge(agg.reset_index(), on=["as_of_date", "rep_id"], how="left")
+    counts = deals.groupby(["as_of_date", "rep_id"]).agg(n_opportunities=("opportunity_id", "size"), pipeline_amount=("amount", "sum"))
+    out = grid.merge(counts.reset_index(), on=["as_of_date", "rep_id"], how="left")
     out["n_opportunities"] = out["n_opportunities"].fillna(0).astype("int64")
     out["pipeline_amount"] = out["pipeline_amount"].fillna(0.0)
-    no_deals = out["n_opportunities"] == 0
-    out["forecast"] = out["forecast"].where(~no_deals, 0.0).astype("float64")
-    # A deal without a probability (nothing decided yet to learn from) leaves the forecast unknown.
-    out["forecast"] = out["forecast"].where(out["unweighted"].fillna(0) == 0)
-    out = out.drop(columns="unweighted")
+    out["from_pipeline"] = _sum_or_nan(deals, "expected_amount", out)
+    # No model yet at a date (nothing known to learn from): the whole date's forecast is unknown.
+    unknown = deals.loc[deals["probability_source"] == "none", "as_of_date"].unique()
+    known_date = ~out["as_of_date"].isin(unknown)
+    nbm = out[["as_of_date", "rep_id"]].merge(nb[["as_of_date", "rep_id", "expected"]], on=["as_of_date", "rep_id"], how="left")
+    out["from_new_business"] = nbm["expected"].fillna(0.0).where(known_date).to_numpy()
+    out["from_pipeline"] = out["from_pipeline"].where(known_date)
+    out["forecast"] = out["from_pipeline"] + out["from_new_business"]
+    b = bounds.loc[bounds["group"] == "rep", ["as_of_date", "rep_id", "forecast_low", "forecast_high"]]
+    bm = out[["as_of_date", "rep_id"]].merge(b, on=["as_of_date", "rep_id"], how="left")
+    out["forecast_low"] = bm["forecast_low"].where(known_date).to_numpy()
+    out["forecast_high"] = bm["forecast_high"].where(known_date).to_numpy()
     # Won after the as-of instant, up to the end of the window's last day.
-    actual = won_amount_between(
-        dataset.opportunities, out["rep_id"], out["as_of_date"] + _TICK, out["window_end"] + _DAY
-    )
+    actual = won_amount_between(dataset.opportunities, out["rep_id"], out["as_of_date"] + _TICK, out["window_end"] + _DAY)
     complete = (out["window_end"] + _DAY <= pd.Timestamp(dataset.as_of)).to_numpy()
     out["actual"] = np.where(complete, actual, np.nan)
-    return out
+    if baselines:
+        sw = _stage_weighted_deals(dataset, dates, settings)
+        out["stage_weighted"] = _sum_or_nan(sw, "weighted_amount", out)
+        days = settings.forecast_run_rate_days
+        trailing = won_amount_between(dataset.opportunities, out["rep_id"], out["as_of_date"] - pd.Timedelta(days=days), out["as_of_date"] + _TICK)
+        out["run_rate"] = trailing * settings.forecast_window_days / days
+        out["submitted"] = _prorated_commits(dataset, out)
+    team_bounds = bounds.loc[bounds["group"] == "team"].copy()
+    team_bounds.loc[~team_bounds["as_of_date"].isin(out.loc[known_date, "as_of_date"]), ["forecast_low", "forecast_high"]] = np.nan
+    return _Run(deals, out, team_bounds)
 
 
-def _by(per_rep: pd.DataFrame, by: Literal["team", "rep"], teams: list[str]) -> pd.DataFrame:
+_VALUES = ("n_opportunities", "pipeline_amount", "from_pipeline", "from_new_business", "forecast")
+
+
+def _by(run: _Run, by: Literal["team", "rep"], teams: list[str]) -> pd.DataFrame:
     keys = ["as_of_date", "window_start", "window_end"]
+    per_rep = run.per_rep
     if by == "rep":
         out = per_rep
     elif by == "team":
         both = pd.concat([per_rep, per_rep.assign(team=ALL)], ignore_index=True)
-        both = both.assign(f_na=both["forecast"].isna().astype("int64"), a_na=both["actual"].isna().astype("int64"))
-        out = both.groupby([*keys, "team"], sort=False).agg(
-            n_opportunities=("n_opportunities", "sum"),
-            pipeline_amount=("pipeline_amount", "sum"),
-            forecast=("forecast", "sum"),
-            actual=("actual", "sum"),
-            f_na=("f_na", "sum"),
-            a_na=("a_na", "sum"),
-        ).reset_index()
-        out["forecast"] = out["forecast"].where(out["f_na"] == 0)
-        out["actual"] = out["actual"].where(out["a_na"] == 0)
+        nan_counts = {f"{c}_na": both[c].isna().astype("int64") for c in ("from_pipeline", "from_new_business", "forecast", "actual")}
+        both = both.assign(**nan_counts)
+        agg = {c: (c, "sum") for c in [*_VALUES, "actual", *nan_counts]}
+        out = both.groupby([*keys, "team"], sort=False).agg(**agg).reset_index()
+        for c in ("from_pipeline", "from_new_business", "forecast", "actual"):
+            out[c] = out[c].where(out[f"{c}_na"] == 0)
+        out = out.merge(run.bounds[["as_of_date", "team", "forecast_low", "forecast_high"]], on=["as_of_date", "team"], how="left")
         order = {t: i for i, t in enumerate([*teams, ALL])}
         out = out.sort_values([*keys, "team"], key=lambda s: s.map(order) if s.name == "team" else s, kind="stable")
     else:
         raise ValueError(f"by must be 'team' or 'rep', not {by!r}")
     out = out.assign(error=out["forecast"] - out["actual"])
-    cols = [*keys, "team", *(["rep_id"] if by == "rep" else []), "n_opportunities", "pipeline_amount", "forecast", "actual", "error"]
-    return out[cols].astype({"team": "str"}).reset_index(drop=True)
+    cols = [
+        *keys, "team", *(["rep_id"] if by == "rep" else []), *_VALUES, "forecast_low", "forecast_high", "actual", "error",
+    ]
+    return out[cols].astype({"team": "str", "n_opportunities": "int64"}).reset_index(drop=True)
 
 
 def rolling_pipeline(
@@ -211,21 +249,24 @@ def rolling_pipeline(
     *,
     with_scrub: bool = True,
 ) -> pd.DataFrame:
-    """The deals in the rolling forecast as of ``as_of``, each with its weight and scrub.
+    """Every deal open at ``as_of``, with its chance of being won in the window and why.
 
-    ``weighted_amount = amount * p(stage)``, over open deals passing the gate with
-    ``day(as_of) <= expected_close_date < day(as_of) + window_days``.
+    ``win_probability`` = P(won with ``as_of < closed_at < day(as_of) + window_days``) from
+    the model of :func:`salesx2lib.winprob.win_probabilities` (learned from what was known
+    at ``as_of``); ``weighted_amount = win_probability * amount * amount_ratio`` (the
+    mean won/listed amount ratio of the training wins); ``probability_reasons`` lists the
+    three inputs moving the deal's odds most (log-odds against the average training deal).
+    The gate and the scrub flags are inputs and explanations, not filters.
 
     Parameters
     ----------
     dataset
-        Needs ``opportunity_history`` (the stage-to-win probabilities come from the stage
-        paths of decided deals); ``activities`` adds the no-activity flag.
+        Needs ``opportunity_history``; ``activities`` adds the activity inputs and flag.
     as_of
         The instant of the forecast; the weekly rule's if omitted
         (:func:`salesx2lib.pipeline.resolve_as_of`: Monday 00:00 after the latest complete week).
     settings
-        Stages, gate, window, ``min_decided_deals`` and the scrub thresholds.
+        Stages, gate, window, the ``[forecast]`` model keys and the scrub thresholds.
     with_scrub
         Add ``n_flags``, ``reasons`` and the ``flag_*`` columns of :func:`scrub`.
 
@@ -234,8 +275,10 @@ def rolling_pipeline(
     pandas.DataFrame
         ``as_of_date``, ``window_start``, ``window_end`` (last day included),
         ``opportunity_id``, ``rep_id``, ``team``, ``stage``, ``amount``,
-        ``expected_close_date``, ``win_probability``, ``probability_source``,
-        ``weighted_amount`` (+ scrub columns), sorted by team, rep, expected close date.
+        ``expected_close_date``, ``close_position`` (``in_window``, ``past``, ``later``,
+        ``missing``), ``passes_gate``, ``gate_reason``, ``win_probability``,
+        ``probability_source`` (``model``, ``base_rate`` or ``none``), ``weighted_amount``,
+        ``probability_reasons`` (+ scrub columns), sorted by team, rep, most likely first.
 
     Raises
     ------
@@ -245,18 +288,22 @@ def rolling_pipeline(
     settings = settings or load_settings()
     when = resolve_as_of(dataset, as_of)
     dates = _dates([when])
-    deals = _forecast_deals(dataset, dates, settings).merge(_windows(dates, settings), on="as_of_date")
+    deals, _ = win_probabilities(dataset, dates, settings, reasons=True)
+    deals = deals.merge(_windows(dates, settings), on="as_of_date")
+    deals = deals.rename(columns={"expected_amount": "weighted_amount", "reasons": "probability_reasons"})
     cols = [
         "as_of_date", "window_start", "window_end", "opportunity_id", "rep_id", "team", "stage", "amount",
-        "expected_close_date", "win_probability", "probability_source", "weighted_amount",
+        "expected_close_date", "close_position", "passes_gate", "gate_reason", "win_probability",
+        "probability_source", "weighted_amount", "probability_reasons",
     ]
-    out = deals[cols]
+    out = deals[cols].astype({"close_position": "str", "gate_reason": "str"})
     if with_scrub:
         flags = scrub(dataset, when, settings)
         keep = ["opportunity_id", "n_flags", "reasons", *[c for c in flags.columns if c.startswith("flag_")]]
         out = out.merge(flags[keep], on="opportunity_id", how="left")
         out["n_flags"] = out["n_flags"].fillna(0).astype("int64")
-    return out.sort_values(["team", "rep_id", "expected_close_date"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["team", "rep_id", "win_probability"], ascending=[True, True, False], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def rolling_forecast(
@@ -266,19 +313,25 @@ def rolling_forecast(
     *,
     by: Literal["team", "rep"] = "rep",
 ) -> pd.DataFrame:
-    """The rolling forecast as of ``as_of``, per rep or per team (with ``all``).
+    """The rolling forecast as of ``as_of`` with its 80% interval, per rep or per team.
 
-    ``forecast = sum(amount * p(stage))`` over the deals of :func:`rolling_pipeline`;
-    ``actual`` = won amount with ``as_of < closed_at < window_end + 1 day`` (NaN until the
-    window is over by the dataset's as-of date).
+    ``from_pipeline = sum(weighted_amount)`` over every deal open at ``as_of``
+    (:func:`rolling_pipeline`); ``from_new_business`` = the rep's expected won revenue from
+    deals not created yet (:func:`salesx2lib.winprob.new_business_rates`);
+    ``forecast = from_pipeline + from_new_business``; ``forecast_low`` / ``forecast_high``
+    = the 10% and 90% quantiles (``[forecast] interval``) of the simulated won revenue
+    (:func:`salesx2lib.winprob.simulate_totals`: a team's interval comes from the sum of
+    its reps' draws). ``actual`` = won amount with ``as_of < closed_at < window_end + 1
+    day`` (NaN until the window is over by the dataset's as-of date).
 
     Returns
     -------
     pandas.DataFrame
         ``as_of_date``, ``window_start``, ``window_end``, ``team`` (and ``rep_id`` when
-        ``by="rep"``: every rep, 0 when it has no deal in the window), ``n_opportunities``,
-        ``pipeline_amount`` (unweighted), ``forecast``, ``actual``, ``error`` (``F - A``).
-        ``forecast`` is NaN when no deal had been decided yet to learn a probability from.
+        ``by="rep"``: every rep), ``n_opportunities`` (open deals), ``pipeline_amount``
+        (their amount, unweighted), ``from_pipeline``, ``from_new_business``, ``forecast``,
+        ``forecast_low``, ``forecast_high``, ``actual``, ``error`` (``F - A``). The
+        forecast columns are NaN when no deal's window outcome was known yet to learn from.
 
     Raises
     ------
@@ -287,7 +340,7 @@ def rolling_forecast(
     """
     settings = settings or load_settings()
     dates = _dates([resolve_as_of(dataset, as_of)])
-    return _by(_per_rep(dataset, dates, settings), by, dataset.teams)
+    return _by(_run(dataset, dates, settings), by, dataset.teams)
 
 
 def backtest_dates(
@@ -325,8 +378,8 @@ def backtest(
 ) -> pd.DataFrame:
     """The rolling forecast as of every Monday against what was won in its window.
 
-    For each Monday ``D`` of :func:`backtest_dates`: ``forecast(D)`` as in
-    :func:`rolling_forecast` (from the pipeline and probabilities as known at ``D``),
+    For each Monday ``D`` of :func:`backtest_dates`: ``forecast(D)`` and its interval as in
+    :func:`rolling_forecast` (from the pipeline and the model as known at ``D``),
     ``actual(D)`` = won amount with ``D < closed_at < D + window_days``.
 
     Returns
@@ -341,7 +394,20 @@ def backtest(
     """
     settings = settings or load_settings()
     dates = backtest_dates(dataset, settings, start=start, end=end)
-    return _by(_per_rep(dataset, dates.to_numpy(), settings), by, dataset.teams)
+    return _by(_run(dataset, dates.to_numpy(), settings), by, dataset.teams)
+
+
+#: The methods of :func:`backtest_summary`, in order.
+METHODS: tuple[str, ...] = ("rolling", "submitted", "run_rate", "stage_weighted")
+
+
+def _judged(run: _Run, has_forecasts: bool) -> pd.DataFrame:
+    """The rep-windows every method is judged on: actual and rolling known (and a commit)."""
+    per_rep = run.per_rep
+    keep = per_rep["actual"].notna() & per_rep["forecast"].notna() & per_rep["stage_weighted"].notna()
+    if has_forecasts:
+        keep &= per_rep["submitted"].notna()
+    return per_rep.loc[keep]
 
 
 def backtest_summary(
@@ -350,23 +416,33 @@ def backtest_summary(
     *,
     start: pd.Timestamp | str | None = None,
     end: pd.Timestamp | str | None = None,
-    category: str | None = "commit",
 ) -> pd.DataFrame:
-    """Bias and WAPE of the rolling forecast next to the reps' submitted forecasts.
+    """Bias, WAPE and skill of the rolling forecast and three baselines, per team.
 
-    Errors are taken per rep and period, then summed per team: ``bias = sum(F-A)/sum(A)``,
-    ``wape = sum|F-A|/sum(A)`` (see :func:`salesx2lib.horizon.error_summary`). Rolling:
-    one period per rep and Monday of the backtest (rep-weeks with nothing forecast and
-    nothing won are left out); its ``horizon_bucket`` is the one holding the window length.
-    Submitted: the judged submissions of :func:`salesx2lib.horizon.forecast_errors` whose
-    period ends within the backtest span, per horizon bucket (only when the dataset has a
-    forecasts table).
+    Every method forecasts the same rep-windows (rep x Monday ``D`` of the backtest, window
+    ``(D, day(D) + window_days)``), all known at ``D``:
+
+    * ``rolling``: :func:`rolling_forecast` (deal model + new business);
+    * ``submitted``: the rep's latest commit by ``D`` for each period overlapping the window,
+      prorated by days (as in :func:`commit_comparison`);
+    * ``run_rate``: won in ``[D - run_rate_days, D]`` x ``window_days / run_rate_days``;
+    * ``stage_weighted``: gated deals due in the window x their stage's win rate (the
+      CRM's naive forecast, salesx2's own rolling forecast before the win model).
+
+    A rep-window is judged when its window is over and the rolling and stage-weighted
+    forecasts are known (and the rep had a commit covering it, when the dataset has a
+    forecasts table), so every method is measured on the same rep-windows. Per team (each
+    team, then ``all``): ``bias = sum(F-A)/sum(A)``, ``wape = sum|F-A|/sum(A)`` (see
+    :func:`salesx2lib.horizon.error_summary`), ``skill = 1 - wape / wape(run_rate)``;
+    ``coverage`` (rolling only) = share of rep-windows with ``forecast_low <= A <=
+    forecast_high``, with a Wilson 95% interval.
 
     Returns
     -------
     pandas.DataFrame
-        ``team`` (each team, then ``all``), ``method`` (``rolling`` or ``submitted``),
-        ``horizon_bucket``, then :data:`~salesx2lib.horizon.SUMMARY_COLUMNS`.
+        ``team``, ``method``, ``horizon_bucket`` (the bucket holding the window length),
+        :data:`~salesx2lib.horizon.SUMMARY_COLUMNS`, ``skill``, ``coverage``,
+        ``coverage_ci_low``, ``coverage_ci_high``.
 
     Raises
     ------
@@ -375,29 +451,122 @@ def backtest_summary(
     """
     settings = settings or load_settings()
     dates = backtest_dates(dataset, settings, start=start, end=end)
-    per_rep = _per_rep(dataset, dates.to_numpy(), settings)
-    per_rep = per_rep.loc[per_rep["actual"].notna() & ~((per_rep["forecast"] == 0) & (per_rep["actual"] == 0))]
+    run = _run(dataset, dates.to_numpy(), settings, baselines=True)
+    return _summary(run, dataset, settings)
+
+
+def _summary(run: _Run, dataset: Dataset, settings: Settings) -> pd.DataFrame:
+    has_fc = dataset.has("forecasts")
+    judged = _judged(run, has_fc)
     labels = bucket_labels(settings.horizon_buckets)
-    rolling_bucket = labels[int(np.searchsorted(np.asarray(settings.horizon_buckets), settings.forecast_window_days, side="left"))]
-    parts = [per_rep.assign(method="rolling", horizon_bucket=rolling_bucket)[["team", "method", "horizon_bucket", "forecast", "actual"]]]
-    if dataset.has("forecasts") and len(dates):
-        errors = forecast_errors(dataset, settings=settings, category=category)
-        span_end = dates[-1] + pd.Timedelta(days=settings.forecast_window_days)
-        errors = errors.loc[(errors["period_end"] >= dates[0]) & (errors["period_end"] <= span_end) & errors["horizon_bucket"].notna()]
-        parts.append(errors.assign(method="submitted")[["team", "method", "horizon_bucket", "forecast", "actual"]])
+    bucket = labels[int(np.searchsorted(np.asarray(settings.horizon_buckets), settings.forecast_window_days, side="left"))]
+    methods = [m for m in METHODS if m != "submitted" or has_fc]
+    parts = []
+    for m in methods:
+        col = "forecast" if m == "rolling" else m
+        parts.append(judged.assign(method=m, horizon_bucket=bucket, forecast=judged[col])[["team", "method", "horizon_bucket", "forecast", "actual"]])
     errs = pd.concat(parts, ignore_index=True)
     errs = pd.concat([errs, errs.assign(team=ALL)], ignore_index=True)
     out = error_summary(errs, ["team", "method", "horizon_bucket"], settings.hit_tolerance)
+    rr = out.loc[out["method"] == "run_rate"].set_index("team")["wape"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["skill"] = 1.0 - out["wape"] / out["team"].map(rr).astype("float64")
+    cov = judged.assign(covered=((judged["forecast_low"] <= judged["actual"]) & (judged["actual"] <= judged["forecast_high"])).astype("int64"))
+    cov = pd.concat([cov, cov.assign(team=ALL)], ignore_index=True).groupby("team").agg(k=("covered", "sum"), n=("covered", "size"))
+    lo, hi = wilson_interval(cov["k"].to_numpy(), cov["n"].to_numpy())
+    cov = cov.assign(coverage=cov["k"] / cov["n"].where(cov["n"] > 0), coverage_ci_low=lo, coverage_ci_high=hi)
+    is_rolling = out["method"] == "rolling"
+    for c in ("coverage", "coverage_ci_low", "coverage_ci_high"):
+        out[c] = out["team"].map(cov[c]).astype("float64").where(is_rolling)
     team_order = {t: i for i, t in enumerate([*dataset.teams, ALL])}
-    bucket_order = {b: i for i, b in enumerate(labels)}
-    method_order = {"rolling": 0, "submitted": 1}
+    method_order = {m: i for i, m in enumerate(METHODS)}
     out = out.sort_values(
-        ["team", "method", "horizon_bucket"],
-        key=lambda s: s.map({"team": team_order, "method": method_order, "horizon_bucket": bucket_order}[s.name]),
-        kind="stable",
+        ["team", "method"], key=lambda s: s.map(team_order if s.name == "team" else method_order), kind="stable"
     )
-    out = out[["team", "method", "horizon_bucket", *SUMMARY_COLUMNS]]
-    return out.astype({"team": "str", "method": "str", "horizon_bucket": "str"}).reset_index(drop=True)
+    cols = ["team", "method", "horizon_bucket", *SUMMARY_COLUMNS, "skill", "coverage", "coverage_ci_low", "coverage_ci_high"]
+    return out[cols].astype({"team": "str", "method": "str", "horizon_bucket": "str"}).reset_index(drop=True)
+
+
+def calibration(
+    dataset: Dataset,
+    settings: Settings | None = None,
+    *,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+    bins: int = 10,
+) -> pd.DataFrame:
+    """Is the rolling forecast calibrated? Deal probabilities and intervals against outcomes.
+
+    Over the Mondays of :func:`backtest_dates`: the reliability table of
+    :func:`salesx2lib.winprob.reliability_table` (every deal open at a Monday, its
+    probability against whether it was won in the window; Brier score
+    ``mean((p - y)^2)`` per bin and overall), then two interval rows: ``interval_rep``
+    (rep-windows) and ``interval_team`` (team-windows), with ``mean_predicted`` = the
+    nominal level (``[forecast] interval``) and ``observed`` = the share of windows whose
+    actual fell in ``[forecast_low, forecast_high]`` (Wilson 95% interval).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind`` (``decile``, ``all``, ``interval_rep``, ``interval_team``), ``bin``,
+        ``n_deals`` (deals, or windows for the interval rows), ``n_won`` (wins, or covered
+        windows), ``mean_predicted``, ``observed``, ``ci_low``, ``ci_high``, ``gap``
+        (``observed - mean_predicted``), ``brier`` (NaN on the interval rows).
+    """
+    settings = settings or load_settings()
+    dates = backtest_dates(dataset, settings, start=start, end=end)
+    run = _run(dataset, dates.to_numpy(), settings)
+    complete = run.deals["outcome_by"] <= pd.Timestamp(dataset.as_of)
+    table = reliability_table(run.deals.loc[complete & (run.deals["probability_source"] != "none")], bins)
+    table.insert(0, "kind", np.where(table["bin"] == "all", "all", "decile"))
+    rows = []
+    rep = run.per_rep.loc[run.per_rep["actual"].notna() & run.per_rep["forecast_low"].notna()]
+    team = _by(run, "team", dataset.teams)
+    team = team.loc[(team["team"] != ALL) & team["actual"].notna() & team["forecast_low"].notna()]
+    for kind, frame in (("interval_rep", rep), ("interval_team", team)):
+        covered = ((frame["forecast_low"] <= frame["actual"]) & (frame["actual"] <= frame["forecast_high"])).to_numpy()
+        n, k = len(frame), int(covered.sum())
+        lo, hi = wilson_interval(np.array([k]), np.array([n]))
+        obs = k / n if n else np.nan
+        rows.append(
+            {"kind": kind, "bin": f"{settings.forecast_interval:.0%}", "n_deals": n, "n_won": k,
+             "mean_predicted": settings.forecast_interval, "observed": obs, "ci_low": lo[0], "ci_high": hi[0],
+             "gap": obs - settings.forecast_interval, "brier": np.nan}
+        )
+    out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    return out.astype({"kind": "str", "bin": "str", "n_deals": "int64", "n_won": "int64"})
+
+
+def _commits_at(forecasts: pd.DataFrame, moment: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+    """The latest commit by ``moment`` of each (rep, period) overlapping ``[lo, hi)``, prorated.
+
+    ``prorated = amount * overlap_days(period, [lo, hi)) / period_days``.
+    """
+    fc = forecasts.loc[(forecasts["category"] == "commit") & (forecasts["submitted_at"] <= moment)]
+    fc = fc.loc[(fc["period_start"] < hi) & (fc["period_end"] + _DAY > lo)]
+    latest = fc.sort_values("submitted_at", kind="stable").drop_duplicates(["rep_id", "period_start", "period_end"], keep="last")
+    days = (latest["period_end"] - latest["period_start"]).dt.days + 1
+    overlap_start = latest["period_start"].clip(lower=lo)
+    overlap_end = (latest["period_end"] + _DAY).clip(upper=hi)
+    overlap = (overlap_end - overlap_start).dt.days
+    return latest.assign(prorated=latest["amount"] * overlap / days)
+
+
+def _prorated_commits(dataset: Dataset, grid: pd.DataFrame) -> np.ndarray:
+    """Per row of ``grid`` (``as_of_date``, ``window_start``, ``window_end``, ``rep_id``): the prorated commit."""
+    if not dataset.has("forecasts"):
+        return np.full(len(grid), np.nan)
+    fc = dataset.table("forecasts")
+    parts = []
+    for (moment, lo, end), _ in grid.groupby(["as_of_date", "window_start", "window_end"], sort=False):
+        c = _commits_at(fc, pd.Timestamp(moment), pd.Timestamp(lo), pd.Timestamp(end) + _DAY)
+        per = c.groupby("rep_id")["prorated"].sum()
+        parts.append(pd.DataFrame({"as_of_date": moment, "rep_id": per.index.astype("str"), "submitted": per.to_numpy()}))
+    if not parts:
+        return np.full(len(grid), np.nan)
+    got = pd.concat(parts, ignore_index=True).astype({"as_of_date": _US, "rep_id": "str"})
+    m = grid[["as_of_date", "rep_id"]].merge(got, on=["as_of_date", "rep_id"], how="left")
+    return m["submitted"].to_numpy(dtype="float64")
 
 
 def commit_comparison(
@@ -436,16 +605,8 @@ def commit_comparison(
     moment = pd.Timestamp(rolling["as_of_date"].iloc[0])
     lo = pd.Timestamp(rolling["window_start"].iloc[0]).normalize()
     hi = pd.Timestamp(rolling["window_end"].iloc[0]).normalize() + pd.Timedelta(days=1)  # exclusive
-    fc = dataset.table("forecasts")
-    fc = fc.loc[(fc["category"] == "commit") & (fc["submitted_at"] <= moment)]
-    fc = fc.loc[(fc["period_start"] < hi) & (fc["period_end"] + pd.Timedelta(days=1) > lo)]
-    latest = fc.sort_values("submitted_at", kind="stable").drop_duplicates(["rep_id", "period_start", "period_end"], keep="last")
-    days = (latest["period_end"] - latest["period_start"]).dt.days + 1
-    overlap_start = latest["period_start"].clip(lower=lo)
-    overlap_end = (latest["period_end"] + pd.Timedelta(days=1)).clip(upper=hi)
-    overlap = (overlap_end - overlap_start).dt.days
+    latest = _commits_at(dataset.table("forecasts"), moment, lo, hi)
     latest = latest.assign(
-        prorated=latest["amount"] * overlap / days,
         label=latest["period_start"].dt.strftime("%Y-%m-%d")
         + ".."
         + latest["period_end"].dt.strftime("%Y-%m-%d")

@@ -34,6 +34,18 @@ class Settings:
     forecast_min_decided_deals: int = 10
     forecast_cadence_weeks: int = 13
     forecast_waterfall_period: str = "quarter"
+    forecast_training_weeks: int = 52
+    forecast_refit_weeks: int = 4
+    forecast_max_training_rows: int = 10000
+    forecast_min_training_events: int = 30
+    forecast_prior_strength: int = 2
+    forecast_new_business_weeks: int = 26
+    forecast_new_business_prior_windows: float = 8.0
+    forecast_new_business_prior_deals: float = 5.0
+    forecast_interval: float = 0.8
+    forecast_simulations: int = 200
+    forecast_seed: int = 0
+    forecast_run_rate_days: int = 91
     cycle_win_within_days: tuple[int, ...] = (30, 60, 90)
     cycle_data_start: str = ""
     scrub_push_threshold: int = 2
@@ -160,6 +172,18 @@ def load_settings(path: str | Path | None = None) -> Settings:
         forecast_min_decided_deals=raw["forecast"]["min_decided_deals"],
         forecast_cadence_weeks=raw["forecast"]["cadence_weeks"],
         forecast_waterfall_period=raw["forecast"]["waterfall_period"],
+        forecast_training_weeks=raw["forecast"]["training_weeks"],
+        forecast_refit_weeks=raw["forecast"]["refit_weeks"],
+        forecast_max_training_rows=raw["forecast"]["max_training_rows"],
+        forecast_min_training_events=raw["forecast"]["min_training_events"],
+        forecast_prior_strength=raw["forecast"]["prior_strength"],
+        forecast_new_business_weeks=raw["forecast"]["new_business_weeks"],
+        forecast_new_business_prior_windows=float(raw["forecast"]["new_business_prior_windows"]),
+        forecast_new_business_prior_deals=float(raw["forecast"]["new_business_prior_deals"]),
+        forecast_interval=float(raw["forecast"]["interval"]),
+        forecast_simulations=raw["forecast"]["simulations"],
+        forecast_seed=raw["forecast"]["seed"],
+        forecast_run_rate_days=raw["forecast"]["run_rate_days"],
         cycle_win_within_days=tuple(raw["cycle"]["win_within_days"]),
         cycle_data_start=raw["cycle"]["data_start"],
         scrub_push_threshold=raw["scrub"]["push_threshold"],
@@ -232,6 +256,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
         )
     if not 0.0 < settings.relevance_alpha < 1.0 or settings.relevance_n_resamples < 1:
         raise DataError([Problem(where, None, "relevance", "alpha must be between 0 and 1 and n_resamples at least 1")])
+    forecast_ok = (
+        0.0 < settings.forecast_interval < 1.0 and settings.forecast_simulations >= 10 and settings.forecast_refit_weeks >= 1
+        and settings.forecast_training_weeks >= 1 and settings.forecast_max_training_rows >= 100
+        and settings.forecast_prior_strength >= 0 and settings.forecast_run_rate_days >= 1
+        and settings.forecast_new_business_prior_windows >= 0 and settings.forecast_new_business_prior_deals >= 0
+    )
+    if not forecast_ok:
+        raise DataError([Problem(where, None, "forecast", "interval must be between 0 and 1, simulations at least 10, "
+                                 "refit_weeks, training_weeks and run_rate_days at least 1, max_training_rows at least 100, "
+                                 "prior strengths and weights not negative")])
     if settings.gate_minimum_stage not in settings.stage_order:
         where = path.name if path is not None else "settings.toml"
         raise DataError(

@@ -149,9 +149,11 @@ def test_report_with_an_unknown_team_exits_2(valid_folder, tmp_path, capsys):
     [
         ("cycle", ["team", "n_won", "n_lost", "n_open", "km_median_days", "km_q25_days", "km_q75_days", "won_median_days"]),
         ("horizon", ["team", "horizon_bucket", "n", "forecast", "actual", "bias", "wape", "accuracy", "hit_rate"]),
-        ("rolling", ["team", "rep_id", "n_opportunities", "forecast"]),
+        ("rolling", ["team", "rep_id", "n_opportunities", "from_pipeline", "from_new_business", "forecast", "forecast_low",
+                     "forecast_high"]),
         ("scrub", ["opportunity_id", "rep_id", "passes_gate", "n_flags", "reasons"]),
-        ("backtest", ["team", "method", "horizon_bucket", "bias", "wape"]),
+        ("backtest", ["team", "method", "horizon_bucket", "bias", "wape", "skill", "coverage"]),
+        ("calibration", ["kind", "bin", "n_deals", "n_won", "mean_predicted", "observed", "gap", "brier"]),
         ("segments", ["rep_id", "team", "segment", "reason", "management_style", "open_milestones"]),
         ("segment_history", ["rep_id", "as_of", "segment", "reason", "rule_segment", "p_at_quota", "won_deals"]),
         ("milestones", ["rep_id", "milestone", "met", "met_at", "progress"]),

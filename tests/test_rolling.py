@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesx2lib import rolling, winprob
 from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.rolling import (
     backtest,
@@ -29,11 +30,14 @@ from salesx2lib.rolling import (
 from salesx2lib.settings import load_settings
 
 from conftest import deal_frames
+from worlds.forecast import make_world
 
 US = "datetime64[us]"
 T = pd.Timestamp
 SETTINGS = load_settings()
 ONE = replace(SETTINGS, forecast_min_decided_deals=1)
+#: Small data: learn from as few as 3 wins, refit weekly, fewer draws.
+MODEL = replace(ONE, forecast_min_training_events=3, forecast_refit_weeks=1, forecast_simulations=200)
 OPEN = list(SETTINGS.stage_order)
 D = T("2024-03-04")  # a Monday
 
@@ -85,6 +89,12 @@ def hand() -> Dataset:
     return _dataset(H_OPPS, H_HIST, T("2024-06-01"))
 
 
+@pytest.fixture(scope="module")
+def world() -> tuple[Dataset, pd.Timestamp]:
+    ds, _ = make_world(7, n_reps=6, weeks=40)
+    return ds, T("2024-08-05")
+
+
 def test_stage_win_rates_by_hand():
     r = stage_win_rates(H_OPPS, H_HIST, [D], ONE).set_index("stage")
     # Decided by D: D1 won (Prospecting, Qualification, Proposal), D2 lost (P, Q), D3 lost (P).
@@ -97,8 +107,8 @@ def test_stage_win_rates_by_hand():
     assert (early["source"] == "none").all() and early["win_probability"].isna().all()
 
 
-def test_rolling_forecast_by_hand(hand):
-    deals = rolling_pipeline(hand, as_of=D, settings=ONE).set_index("opportunity_id")
+def test_stage_weighted_baseline_by_hand(hand):
+    deals = rolling._stage_weighted_deals(hand, np.array([D.to_datetime64()]).astype(US), ONE).set_index("opportunity_id")
     # D4 is open on D (it closes on 20 Mar) in Negotiation, expected 15 Mar: it counts too.
     assert sorted(deals.index) == ["D4", "O1", "O2", "O3", "O8"]
     assert deals.loc["D4", "weighted_amount"] == pytest.approx(700.0 / 3)
@@ -106,22 +116,46 @@ def test_rolling_forecast_by_hand(hand):
     assert deals.loc["O2", "weighted_amount"] == pytest.approx(200.0)
     assert deals.loc["O3", "weighted_amount"] == pytest.approx(100.0)  # pooled 1/3
     assert deals.loc["O8", "weighted_amount"] == pytest.approx(50.0)
-    assert (deals["window_start"] == D).all() and (deals["window_end"] == T("2024-04-02")).all()
-    per_rep = rolling_forecast(hand, as_of=D, settings=ONE).set_index("rep_id")
-    r1 = per_rep.loc["r1"]
-    assert r1.n_opportunities == 5 and r1.pipeline_amount == 2500.0
-    assert r1.forecast == pytest.approx(1350.0 + 700.0 / 3)
-    assert r1.actual == 1700.0  # D4 (700, 20 Mar) + O1 (1000, 25 Mar)
-    assert per_rep.loc["r2", "forecast"] == 0.0 and per_rep.loc["r2", "n_opportunities"] == 0
-    team = rolling_forecast(hand, as_of=D, settings=ONE, by="team").set_index("team")
-    assert team.index.tolist() == ["A", "B", "all"]
-    assert team.loc["all", "forecast"] == pytest.approx(1350.0 + 700.0 / 3) and team.loc["B", "forecast"] == 0.0
-
-
-def test_pooled_rate_below_min_decided(hand):
     # Default min_decided_deals = 10: every stage falls back to the pooled 1/3.
-    r1 = rolling_forecast(hand, as_of=D).set_index("rep_id").loc["r1"]
-    assert r1.forecast == pytest.approx(2500.0 / 3)
+    pooled = rolling._stage_weighted_deals(hand, np.array([D.to_datetime64()]).astype(US), SETTINGS)
+    assert pooled["weighted_amount"].sum() == pytest.approx(2500.0 / 3)
+
+
+def test_rolling_pipeline_scores_every_open_deal(hand):
+    few = replace(MODEL, forecast_min_training_events=30)  # the default: D1's 4 weekly rows are too few
+    deals = rolling_pipeline(hand, as_of=D, settings=few).set_index("opportunity_id")
+    # every deal open at D, gated or not, in the window or not
+    assert sorted(deals.index) == ["D4", "O1", "O2", "O3", "O4", "O5", "O6", "O7", "O8"]
+    assert deals.loc["O7", "close_position"] == "later" and deals.loc["O8", "close_position"] == "in_window"
+    assert not deals.loc["O4", "passes_gate"] and not deals.loc["O6", "passes_gate"]
+    assert (deals["window_start"] == D).all() and (deals["window_end"] == T("2024-04-02")).all()
+    # The hand data holds too few past windows to learn from: nothing is guessed.
+    assert (deals["probability_source"] == "none").all() and deals["win_probability"].isna().all()
+    per_rep = rolling_forecast(hand, as_of=D, settings=few).set_index("rep_id")
+    r1 = per_rep.loc["r1"]
+    assert r1.n_opportunities == 9 and r1.pipeline_amount == 1000 + 400 + 300 + 900 + 500 + 100 + 100 + 700
+    assert np.isnan(r1.forecast) and np.isnan(r1.forecast_low)
+    assert r1.actual == 1700.0  # D4 (700, 20 Mar) + O1 (1000, 25 Mar)
+
+
+def test_rolling_forecast_adds_up(world):
+    ds, when = world
+    deals = rolling_pipeline(ds, as_of=when, settings=MODEL, with_scrub=False)
+    assert (deals["probability_source"] == "model").all() and deals["win_probability"].between(0, 1).all()
+    assert (deals["probability_reasons"].str.len() > 0).mean() > 0.9
+    per_rep = rolling_forecast(ds, as_of=when, settings=MODEL)
+    by_rep = deals.groupby("rep_id")["weighted_amount"].sum()
+    got = per_rep.set_index("rep_id")
+    np.testing.assert_allclose(got.loc[by_rep.index, "from_pipeline"], by_rep.to_numpy())
+    np.testing.assert_allclose(got["forecast"], got["from_pipeline"] + got["from_new_business"])
+    assert (got["forecast_low"] <= got["forecast"]).all() and (got["forecast"] <= got["forecast_high"]).all()
+    nb = winprob.new_business_rates(ds, np.array([when.to_datetime64()]).astype(US), MODEL).set_index("rep_id")
+    np.testing.assert_allclose(got["from_new_business"], nb.loc[got.index, "expected"])
+    team = rolling_forecast(ds, as_of=when, settings=MODEL, by="team").set_index("team")
+    assert team.loc["all", "forecast"] == pytest.approx(got["forecast"].sum())
+    # a team's interval comes from summed draws: narrower than the sum of its reps' intervals
+    width = got.groupby("team").apply(lambda g: (g["forecast_high"] - g["forecast_low"]).sum())
+    assert ((team.loc[width.index, "forecast_high"] - team.loc[width.index, "forecast_low"]) < width).all()
 
 
 def test_actual_unknown_until_window_is_over():
@@ -134,12 +168,16 @@ def test_needs_history():
         rolling_forecast(_dataset(H_OPPS, None, T("2024-06-01")))
 
 
-def test_control_rewriting_the_past_moves_the_forecast(hand):
-    # D1 lost instead of won (before D): Proposal's win rate drops to 0.
-    opps = H_OPPS.assign(status=H_OPPS["status"].where(H_OPPS["opportunity_id"] != "D1", "lost"))
-    changed = rolling_forecast(_dataset(opps, H_HIST, T("2024-06-01")), as_of=D, settings=ONE)
-    base = rolling_forecast(hand, as_of=D, settings=ONE)
-    assert changed.set_index("rep_id").loc["r1", "forecast"] != base.set_index("rep_id").loc["r1", "forecast"]
+def test_control_rewriting_the_past_moves_the_forecast():
+    # Outcomes decided well before the as-of date flipped: the model learns other odds.
+    opps, hist, acts, fc = _random(0)
+    when = T("2024-04-22")
+    past = opps["closed_at"] < when - pd.Timedelta(days=40)
+    flipped = opps.assign(status=opps["status"].where(~past, opps["status"].map({"won": "lost", "lost": "won"})))
+    base = rolling_forecast(_dataset(opps, hist, T("2024-07-01"), acts), as_of=when, settings=MODEL)
+    changed = rolling_forecast(_dataset(flipped, hist, T("2024-07-01"), acts), as_of=when, settings=MODEL)
+    assert base["from_pipeline"].notna().all()
+    assert not np.allclose(base["from_pipeline"], changed["from_pipeline"])
 
 
 # -- random datasets for the properties -----------------------------------------------------------
@@ -242,11 +280,14 @@ def _rewrite_future(opps, hist, acts, when, rng):
     return opps2, hist2.reset_index(drop=True), acts2
 
 
-FORECAST_COLS = ["as_of_date", "window_start", "window_end", "team", "rep_id", "n_opportunities", "pipeline_amount", "forecast"]
+FORECAST_COLS = [
+    "as_of_date", "window_start", "window_end", "team", "rep_id", "n_opportunities", "pipeline_amount",
+    "from_pipeline", "from_new_business", "forecast", "forecast_low", "forecast_high",
+]
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 100_000), week=st.integers(4, 20))
+@given(seed=st.integers(0, 100_000), week=st.integers(6, 20))
 def test_property_no_look_ahead(seed, week):
     opps, hist, acts, fc = _random(seed)
     when = T("2024-01-01") + pd.Timedelta(weeks=week)  # a Monday
@@ -254,14 +295,14 @@ def test_property_no_look_ahead(seed, week):
     before_ds = _dataset(opps, hist, as_of, acts, fc)
     o2, h2, a2 = _rewrite_future(opps, hist, acts, when, np.random.default_rng(seed))
     after_ds = _dataset(o2, h2, as_of, a2, fc)
-    before = rolling_forecast(before_ds, as_of=when, settings=ONE)[FORECAST_COLS]
-    after = rolling_forecast(after_ds, as_of=when, settings=ONE)[FORECAST_COLS]
+    before = rolling_forecast(before_ds, as_of=when, settings=MODEL)[FORECAST_COLS]
+    after = rolling_forecast(after_ds, as_of=when, settings=MODEL)[FORECAST_COLS]
     pd.testing.assert_frame_equal(before, after)
     rates_before = stage_win_rates(opps, hist, [when], ONE)
     rates_after = stage_win_rates(o2, h2, [when], ONE)
     pd.testing.assert_frame_equal(rates_before, rates_after)
-    deals_before = rolling_pipeline(before_ds, as_of=when).drop(columns=["reasons"])
-    deals_after = rolling_pipeline(after_ds, as_of=when).drop(columns=["reasons"])
+    deals_before = rolling_pipeline(before_ds, as_of=when, settings=MODEL).drop(columns=["reasons"])
+    deals_after = rolling_pipeline(after_ds, as_of=when, settings=MODEL).drop(columns=["reasons"])
     pd.testing.assert_frame_equal(deals_before, deals_after)
 
 
@@ -270,9 +311,10 @@ def test_no_look_ahead_example_is_not_vacuous():
     opps, hist, acts, fc = _random(0)
     when = T("2024-03-25")
     o2, h2, a2 = _rewrite_future(opps, hist, acts, when, np.random.default_rng(0))
-    before = rolling_forecast(_dataset(opps, hist, T("2024-07-01"), acts, fc), as_of=when, settings=ONE)
-    after = rolling_forecast(_dataset(o2, h2, T("2024-07-01"), a2, fc), as_of=when, settings=ONE)
-    assert before["n_opportunities"].sum() >= 8 and before["forecast"].sum() > 0
+    before = rolling_forecast(_dataset(opps, hist, T("2024-07-01"), acts, fc), as_of=when, settings=MODEL)
+    after = rolling_forecast(_dataset(o2, h2, T("2024-07-01"), a2, fc), as_of=when, settings=MODEL)
+    assert before["n_opportunities"].sum() >= 8 and before["from_pipeline"].notna().all() and before["forecast"].sum() > 0
+    assert before["from_new_business"].sum() > 0 and (before["forecast_high"] > before["forecast_low"]).any()
     assert (opps["closed_at"] > when).sum() >= 10 and (opps["closed_at"] <= when).sum() >= 10
     pd.testing.assert_frame_equal(before[FORECAST_COLS], after[FORECAST_COLS])
     assert not before["actual"].equals(after["actual"])  # the future did change
@@ -281,34 +323,63 @@ def test_no_look_ahead_example_is_not_vacuous():
 def test_backtest_rows_equal_rolling_forecast_as_of_each_monday():
     opps, hist, acts, fc = _random(11)
     ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)
-    bt = backtest(ds, settings=ONE)
-    dates = backtest_dates(ds, ONE)
+    s = replace(MODEL, forecast_refit_weeks=4)  # the refit calendar is the same for both
+    bt = backtest(ds, settings=s)
+    dates = backtest_dates(ds, s)
     assert (dates.day_of_week == 0).all() and len(dates) > 5
     assert (dates + pd.Timedelta(days=30) <= ds.as_of).all()
     assert bt["as_of_date"].drop_duplicates().tolist() == list(dates)
-    for monday in dates[::4]:
-        one = rolling_forecast(ds, as_of=monday, settings=ONE, by="team")
+    assert bt["forecast"].notna().sum() > 10
+    for monday in dates[1::3]:
+        one = rolling_forecast(ds, as_of=monday, settings=s, by="team")
         pd.testing.assert_frame_equal(bt.loc[bt["as_of_date"] == monday].reset_index(drop=True), one)
 
 
 def test_backtest_summary_formulas():
     opps, hist, acts, fc = _random(5)
     ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)
-    summary = backtest_summary(ds, settings=ONE)
-    assert set(summary["method"]) == {"rolling", "submitted"}
-    rolling_all = summary.loc[(summary["team"] == "all") & (summary["method"] == "rolling")].iloc[0]
-    assert rolling_all["horizon_bucket"] == "0-30"
-    per_rep = backtest(ds, settings=ONE, by="rep")
-    per_rep = per_rep.loc[~((per_rep["forecast"] == 0) & (per_rep["actual"] == 0))]
-    f, a = per_rep["forecast"], per_rep["actual"]
-    assert rolling_all["n"] == len(per_rep)
-    assert rolling_all["bias"] == pytest.approx((f - a).sum() / a.sum())
-    assert rolling_all["wape"] == pytest.approx((f - a).abs().sum() / a.sum())
-    submitted = summary.loc[(summary["team"] == "all") & (summary["method"] == "submitted")]
-    assert set(submitted["horizon_bucket"]) <= {"0-30", "31-60", "61-90", "91+"} and len(submitted) >= 2
-    # Without forecasts only the rolling rows remain.
-    no_fc = backtest_summary(_dataset(opps, hist, T("2024-07-01")), settings=ONE)
-    assert set(no_fc["method"]) == {"rolling"}
+    summary = backtest_summary(ds, settings=MODEL)
+    assert summary["method"].drop_duplicates().tolist() == ["rolling", "submitted", "run_rate", "stage_weighted"]
+    assert (summary["horizon_bucket"] == "0-30").all()
+    run = rolling._run(ds, backtest_dates(ds, MODEL).to_numpy(), MODEL, baselines=True)
+    judged = run.per_rep.loc[run.per_rep[["actual", "forecast", "stage_weighted", "submitted"]].notna().all(axis=1)]
+    assert len(judged) > 10
+    rows = summary.loc[summary["team"] == "all"].set_index("method")
+    a = judged["actual"]
+    for method, col in (("rolling", "forecast"), ("submitted", "submitted"), ("run_rate", "run_rate"), ("stage_weighted", "stage_weighted")):
+        f = judged[col]
+        assert rows.loc[method, "n"] == len(judged)  # every method on the same rep-windows
+        assert rows.loc[method, "bias"] == pytest.approx((f - a).sum() / a.sum())
+        assert rows.loc[method, "wape"] == pytest.approx((f - a).abs().sum() / a.sum())
+    assert rows.loc["rolling", "skill"] == pytest.approx(1 - rows.loc["rolling", "wape"] / rows.loc["run_rate", "wape"])
+    assert rows.loc["run_rate", "skill"] == 0.0
+    covered = ((judged["forecast_low"] <= a) & (a <= judged["forecast_high"])).mean()
+    assert rows.loc["rolling", "coverage"] == pytest.approx(covered) and np.isnan(rows.loc["run_rate", "coverage"])
+    # The run-rate by hand for one rep-window: won in [D - 91 d, D], x 30/91.
+    row = judged.iloc[len(judged) // 2]
+    won = opps.loc[(opps["rep_id"] == row["rep_id"]) & (opps["status"] == "won")]
+    won = won.loc[(won["closed_at"] >= row["as_of_date"] - pd.Timedelta(days=91)) & (won["closed_at"] <= row["as_of_date"])]
+    assert row["run_rate"] == pytest.approx(won["amount"].sum() * 30 / 91)
+    # Without forecasts there is no submitted row.
+    no_fc = backtest_summary(_dataset(opps, hist, T("2024-07-01")), settings=MODEL)
+    assert no_fc["method"].drop_duplicates().tolist() == ["rolling", "run_rate", "stage_weighted"]
+
+
+def test_run_rate_edges():
+    # Won exactly at D counts (known at D); one microsecond after does not; 91 days before counts.
+    deals = {
+        "a": ("r1", "won", [("2023-11-01", "Proposal", 91.0, "2023-12-01"), ("2023-12-04", "Closed Won", 91.0, "2023-12-04")]),
+        "b": ("r1", "won", [("2023-11-01", "Proposal", 182.0, "2023-12-01"), ("2023-12-03 23:59:59", "Closed Won", 182.0, "2023-12-03")]),
+        "c": ("r1", "won", [("2024-01-01", "Proposal", 910.0, "2024-03-01"), ("2024-03-04", "Closed Won", 910.0, "2024-03-04")]),
+        "d": ("r1", "won", [("2024-01-01", "Proposal", 9100.0, "2024-03-01"), ("2024-03-04 00:00:01", "Closed Won", 9100.0, "2024-03-04")]),
+    }
+    o, h = deal_frames(deals)
+    ds = _dataset(o, h, T("2024-06-01"))
+    run = rolling._run(ds, np.array([D.to_datetime64()]).astype(US), MODEL, baselines=True)
+    r1 = run.per_rep.set_index("rep_id").loc["r1"]
+    # D - 91 days = 2023-12-04 00:00: "a" is on the edge (in), "b" just before it (out).
+    assert r1["run_rate"] == pytest.approx((91.0 + 910.0) * 30 / 91)
+    assert r1["actual"] == 9100.0
 
 
 def test_forecast_charts_build_from_results():
@@ -354,7 +425,9 @@ def test_commit_comparison_prorates_the_latest_commit_by_days(hand):
     ds = _dataset(H_OPPS, H_HIST, T("2024-06-01"), forecasts=fc)
     out = commit_comparison(ds, D, ONE).set_index("rep_id")
     assert out.loc["r1", "commit"] == pytest.approx(5600.0 + 200.0)
-    assert out.loc["r1", "forecast"] == pytest.approx(1350.0 + 700.0 / 3)  # the rolling forecast itself
+    pd.testing.assert_series_equal(out["forecast"], rolling_forecast(ds, D, ONE).set_index("rep_id")["forecast"])
+    run = rolling._run(ds, np.array([D.to_datetime64()]).astype(US), ONE, baselines=True)
+    assert run.per_rep.set_index("rep_id").loc["r1", "submitted"] == pytest.approx(5600.0 + 200.0)  # the same proration
     assert "2024-03-01..2024-03-31 (submitted 2024-03-04)" in out.loc["r1", "commit_periods"]
     assert pd.isna(out.loc["r2", "commit"]) and pd.isna(out.loc["r3", "commit"])
 
@@ -365,3 +438,23 @@ def test_commit_comparison_without_forecasts_still_forecasts(hand):
     out = commit_comparison(hand, D, ONE)
     assert out["commit"].isna().all()
     pd.testing.assert_frame_equal(out.drop(columns=["commit", "commit_periods"]), rolling_forecast(hand, D, ONE))
+
+
+def test_calibration_rows_agree_with_the_backtest(world):
+    ds, _ = world
+    s = replace(MODEL, forecast_refit_weeks=4)
+    cal = rolling.calibration(ds, s, start="2024-05-06")
+    assert cal["kind"].tolist() == ["decile"] * 10 + ["all", "interval_rep", "interval_team"]
+    run = rolling._run(ds, backtest_dates(ds, s, start="2024-05-06").to_numpy(), s)
+    deals = run.deals.loc[(run.deals["outcome_by"] <= ds.as_of) & (run.deals["probability_source"] == "model")]
+    total = cal.set_index("kind").loc["all"]
+    assert total["n_deals"] == len(deals) and total["n_won"] == deals["won_in_window"].sum()
+    assert total["brier"] == pytest.approx(((deals["win_probability"] - deals["won_in_window"]) ** 2).mean())
+    assert cal.loc[cal["kind"] == "decile", "n_deals"].sum() == len(deals)
+    reps = run.per_rep.loc[run.per_rep["actual"].notna() & run.per_rep["forecast_low"].notna()]
+    inside = ((reps["forecast_low"] <= reps["actual"]) & (reps["actual"] <= reps["forecast_high"])).sum()
+    row = cal.set_index("kind").loc["interval_rep"]
+    assert (row["n_deals"], row["n_won"]) == (len(reps), inside) and row["mean_predicted"] == 0.8
+    teams = backtest(ds, s, start="2024-05-06")
+    teams = teams.loc[(teams["team"] != "all") & teams["actual"].notna() & teams["forecast_low"].notna()]
+    assert cal.set_index("kind").loc["interval_team", "n_deals"] == len(teams)

@@ -217,10 +217,10 @@ def rolling_view(
 ) -> ForecastView:
     """The rolling forecast and its scrub as of one date, under one gate: a pure function.
 
-    Calls :func:`salesx2lib.rolling.rolling_pipeline` (the listed deals, each weighted by
-    ``p(stage)`` learned from deals decided by ``as_of``, with its scrub flags),
-    :func:`salesx2lib.rolling.rolling_forecast` per rep and per team
-    (``forecast = sum(amount * p(stage))``), :func:`salesx2lib.scrub.flag_counts` and
+    Calls :func:`salesx2lib.rolling.rolling_pipeline` (listing the deals that pass the gate
+    and are due in the window, each with its win-in-window probability learned from what was
+    known at ``as_of``, and its scrub flags), :func:`salesx2lib.rolling.rolling_forecast` per
+    rep and per team (every open deal's probability-weighted amount plus new business), :func:`salesx2lib.scrub.flag_counts` and
     :func:`salesx2lib.charts.forecast.scrub_flags_chart`, with the gate of
     :func:`gate_settings`.
 
@@ -263,6 +263,9 @@ def rolling_view(
     if rep is not None and rep not in set(dataset.reps["rep_id"]):
         raise ValueError(f"unknown rep {rep!r} (reps: {', '.join(sorted(dataset.reps['rep_id']))})")
     deals = rolling.rolling_pipeline(dataset, when, gated)
+    # The list is the deals a rep would commit (passing the gate, due in the window); the
+    # forecast itself scores every open deal (the gate is one of the model's inputs).
+    deals = deals.loc[deals["passes_gate"] & (deals["close_position"] == "in_window")].reset_index(drop=True)
     per_rep = rolling.rolling_forecast(dataset, when, gated, by="rep")
     teams = rolling.rolling_forecast(dataset, when, gated, by="team")
 
@@ -272,20 +275,16 @@ def rolling_view(
         f"As of {when:%a %Y-%m-%d %H:%M}: deals expected to close from {total['window_start']:%Y-%m-%d} to "
         f"{total['window_end']:%Y-%m-%d} ({gated.forecast_window_days} days), at stage {gated.gate_minimum_stage} "
         f"or later, with {fields} filled: {len(deals)} deals, pipeline {total['pipeline_amount']:,.0f}, "
-        f"forecast {total['forecast']:,.0f} (= sum of amount x win probability of the stage)."
+        f"forecast {total['forecast']:,.0f}, 80% interval {total['forecast_low']:,.0f} to {total['forecast_high']:,.0f} "
+        "(= every open deal's amount x its probability of being won in the window, plus new business)."
     ]
     if pd.notna(total["actual"]):
         notes.append(
             f"This window is over: {total['actual']:,.0f} was won in it (including deals created after the "
             "as-of date, which no pipeline forecast can see)."
         )
-    if (deals["probability_source"] == "none").any():
-        notes.append("No deal had been decided by this date: there is no win probability to learn, so the forecast is empty.")
-    elif (deals["probability_source"] == "pooled").any():
-        notes.append(
-            f"Some stages had fewer than {gated.forecast_min_decided_deals} decided deals by this date: "
-            "their deals are weighted with the pooled win rate."
-        )
+    if (deals["probability_source"] == "none").any() or pd.isna(total["forecast"]):
+        notes.append("Too little history by this date to learn win probabilities from: the forecast is empty.")
 
     if rep is None:
         shown = deals
