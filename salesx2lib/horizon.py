@@ -274,7 +274,7 @@ def forecast_errors(
     settings: Settings | None = None,
     *,
     category: str | None = "commit",
-    run_rate_days: int = 91,
+    run_rate_days: int | None = None,
     run_rate_min_days: float = 28.0,
 ) -> pd.DataFrame:
     """Each judged forecast submission with its horizon, bucket, actual and run-rate baseline.
@@ -299,8 +299,9 @@ def forecast_errors(
         Keep submissions of this forecast category (``commit`` by default) when the table
         has categories; ``None`` keeps all. A table without categories is kept whole.
     run_rate_days, run_rate_min_days
-        ``L``, the trailing window of the run-rate baseline, and the fewest observed days
-        (after the data's start) it is made from.
+        ``L``, the trailing window of the run-rate baseline (default ``[forecast]
+        run_rate_days``, 91), and the fewest observed days (after the data's start) it is
+        made from.
 
     Returns
     -------
@@ -359,7 +360,8 @@ def forecast_errors(
     out["abs_error"] = out["error"].abs()
     period_days = (out["period_end"] - out["period_start"]) / _DAY + 1.0
     out["run_rate"] = run_rate_baseline(
-        dataset.opportunities, out["rep_id"], out["submitted_at"], period_days, run_rate_days,
+        dataset.opportunities, out["rep_id"], out["submitted_at"], period_days,
+        settings.forecast_run_rate_days if run_rate_days is None else run_rate_days,
         start=data_start(dataset, settings), min_days=run_rate_min_days,
     )
     return out.sort_values(["rep_id", "submitted_at", "period_start"], kind="stable").reset_index(drop=True)
@@ -580,7 +582,7 @@ def horizon_accuracy(
     *,
     by: Literal["team", "rep"] = "team",
     category: str | None = "commit",
-    run_rate_days: int = 91,
+    run_rate_days: int | None = None,
     run_rate_min_days: float = 28.0,
     cluster: Literal["rep_period", "rep"] = "rep_period",
     n_resamples: int = 2000,

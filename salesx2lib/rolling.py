@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from salesx2lib.dataset import Dataset
-from salesx2lib.horizon import SUMMARY_COLUMNS, bucket_labels, error_summary, won_amount_between
+from salesx2lib.cycle import data_start
+from salesx2lib.horizon import SUMMARY_COLUMNS, bucket_labels, error_summary, run_rate_baseline, won_amount_between
 from salesx2lib.pipeline import ALL, prepare_history, resolve_as_of, snapshots
 from salesx2lib.scrub import gate, scrub
 from salesx2lib.settings import Settings, load_settings
@@ -205,9 +206,10 @@ def _run(dataset: Dataset, dates: np.ndarray, settings: Settings, *, reasons: bo
     if baselines:
         sw = _stage_weighted_deals(dataset, dates, settings)
         out["stage_weighted"] = _sum_or_nan(sw, "weighted_amount", out)
-        days = settings.forecast_run_rate_days
-        trailing = won_amount_between(dataset.opportunities, out["rep_id"], out["as_of_date"] - pd.Timedelta(days=days), out["as_of_date"] + _TICK)
-        out["run_rate"] = trailing * settings.forecast_window_days / days
+        out["run_rate"] = run_rate_baseline(
+            dataset.opportunities, out["rep_id"], out["as_of_date"], np.full(len(out), float(settings.forecast_window_days)),
+            settings.forecast_run_rate_days, start=data_start(dataset, settings),
+        )
         out["submitted"] = _prorated_commits(dataset, out)
     team_bounds = bounds.loc[bounds["group"] == "team"].copy()
     team_bounds.loc[~team_bounds["as_of_date"].isin(out.loc[known_date, "as_of_date"]), ["forecast_low", "forecast_high"]] = np.nan
@@ -404,7 +406,7 @@ METHODS: tuple[str, ...] = ("rolling", "submitted", "run_rate", "stage_weighted"
 def _judged(run: _Run, has_forecasts: bool) -> pd.DataFrame:
     """The rep-windows every method is judged on: actual and rolling known (and a commit)."""
     per_rep = run.per_rep
-    keep = per_rep["actual"].notna() & per_rep["forecast"].notna() & per_rep["stage_weighted"].notna()
+    keep = per_rep["actual"].notna() & per_rep["forecast"].notna() & per_rep["stage_weighted"].notna() & per_rep["run_rate"].notna()
     if has_forecasts:
         keep &= per_rep["submitted"].notna()
     return per_rep.loc[keep]
@@ -425,7 +427,9 @@ def backtest_summary(
     * ``rolling``: :func:`rolling_forecast` (deal model + new business);
     * ``submitted``: the rep's latest commit by ``D`` for each period overlapping the window,
       prorated by days (as in :func:`commit_comparison`);
-    * ``run_rate``: won in ``[D - run_rate_days, D]`` x ``window_days / run_rate_days``;
+    * ``run_rate``: :func:`salesx2lib.horizon.run_rate_baseline` (the same baseline as the
+      horizon table's): won in ``(lo, D]`` x ``window_days / days(D - lo)``, ``lo = max(D -
+      run_rate_days, data start)``, none with fewer than 28 days observed;
     * ``stage_weighted``: gated deals due in the window x their stage's win rate (the
       CRM's naive forecast, salesx2's own rolling forecast before the win model).
 

@@ -342,7 +342,7 @@ def test_backtest_summary_formulas():
     assert summary["method"].drop_duplicates().tolist() == ["rolling", "submitted", "run_rate", "stage_weighted"]
     assert (summary["horizon_bucket"] == "0-30").all()
     run = rolling._run(ds, backtest_dates(ds, MODEL).to_numpy(), MODEL, baselines=True)
-    judged = run.per_rep.loc[run.per_rep[["actual", "forecast", "stage_weighted", "submitted"]].notna().all(axis=1)]
+    judged = run.per_rep.loc[run.per_rep[["actual", "forecast", "stage_weighted", "submitted", "run_rate"]].notna().all(axis=1)]
     assert len(judged) > 10
     rows = summary.loc[summary["team"] == "all"].set_index("method")
     a = judged["actual"]
@@ -355,30 +355,39 @@ def test_backtest_summary_formulas():
     assert rows.loc["run_rate", "skill"] == 0.0
     covered = ((judged["forecast_low"] <= a) & (a <= judged["forecast_high"])).mean()
     assert rows.loc["rolling", "coverage"] == pytest.approx(covered) and np.isnan(rows.loc["run_rate", "coverage"])
-    # The run-rate by hand for one rep-window: won in [D - 91 d, D], x 30/91.
-    row = judged.iloc[len(judged) // 2]
-    won = opps.loc[(opps["rep_id"] == row["rep_id"]) & (opps["status"] == "won")]
-    won = won.loc[(won["closed_at"] >= row["as_of_date"] - pd.Timedelta(days=91)) & (won["closed_at"] <= row["as_of_date"])]
-    assert row["run_rate"] == pytest.approx(won["amount"].sum() * 30 / 91)
+    # The run-rate by hand for rep-windows: won in (lo, D] x 30 / days(D - lo), where
+    # lo = max(D - 91 days, the data's start = midnight of the earliest activity's day).
+    start = acts["occurred_at"].min().normalize()
+    checked = 0
+    for row in judged.iloc[:: max(len(judged) // 6, 1)].itertuples():
+        lo = max(row.as_of_date - pd.Timedelta(days=91), start)
+        won = opps.loc[(opps["rep_id"] == row.rep_id) & (opps["status"] == "won")]
+        won = won.loc[(won["closed_at"] >= lo) & (won["closed_at"] <= row.as_of_date)]  # a close exactly at the start counts
+        assert row.run_rate == pytest.approx(won["amount"].sum() * 30 / ((row.as_of_date - lo) / pd.Timedelta(days=1)))
+        checked += (lo == start)
+    assert checked >= 1  # at least one window cut at the data's start
     # Without forecasts there is no submitted row.
     no_fc = backtest_summary(_dataset(opps, hist, T("2024-07-01")), settings=MODEL)
     assert no_fc["method"].drop_duplicates().tolist() == ["rolling", "run_rate", "stage_weighted"]
 
 
 def test_run_rate_edges():
-    # Won exactly at D counts (known at D); one microsecond after does not; 91 days before counts.
+    # The run-rate window is (D - 91 days, D] (horizon.run_rate_baseline; no activities, so no
+    # data start cuts it): won exactly at D counts (known at D), one second after does not;
+    # exactly 91 days before does not, one second later does.
     deals = {
         "a": ("r1", "won", [("2023-11-01", "Proposal", 91.0, "2023-12-01"), ("2023-12-04", "Closed Won", 91.0, "2023-12-04")]),
         "b": ("r1", "won", [("2023-11-01", "Proposal", 182.0, "2023-12-01"), ("2023-12-03 23:59:59", "Closed Won", 182.0, "2023-12-03")]),
         "c": ("r1", "won", [("2024-01-01", "Proposal", 910.0, "2024-03-01"), ("2024-03-04", "Closed Won", 910.0, "2024-03-04")]),
         "d": ("r1", "won", [("2024-01-01", "Proposal", 9100.0, "2024-03-01"), ("2024-03-04 00:00:01", "Closed Won", 9100.0, "2024-03-04")]),
+        "e": ("r1", "won", [("2023-11-01", "Proposal", 364.0, "2023-12-01"), ("2023-12-04 00:00:01", "Closed Won", 364.0, "2023-12-04")]),
     }
     o, h = deal_frames(deals)
     ds = _dataset(o, h, T("2024-06-01"))
     run = rolling._run(ds, np.array([D.to_datetime64()]).astype(US), MODEL, baselines=True)
     r1 = run.per_rep.set_index("rep_id").loc["r1"]
-    # D - 91 days = 2023-12-04 00:00: "a" is on the edge (in), "b" just before it (out).
-    assert r1["run_rate"] == pytest.approx((91.0 + 910.0) * 30 / 91)
+    # D - 91 days = 2023-12-04 00:00: "a" on the edge and "b" before it are out, "e" after it is in.
+    assert r1["run_rate"] == pytest.approx((364.0 + 910.0) * 30 / 91)
     assert r1["actual"] == 9100.0
 
 
