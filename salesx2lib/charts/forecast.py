@@ -20,6 +20,7 @@ __all__ = [
     "cycle_curve_chart",
     "horizon_accuracy_chart",
     "horizon_baseline_chart",
+    "reliability_chart",
     "scrub_flags_chart",
     "waterfall_chart",
     "win_within_chart",
@@ -106,30 +107,79 @@ def cycle_curve_chart(curve: pd.DataFrame, band: bool = True) -> alt.LayerChart:
     )
 
 
-def backtest_chart(backtest: pd.DataFrame) -> alt.Chart:
-    """Rolling forecast as of each Monday against what was actually won in its window.
+def backtest_chart(backtest: pd.DataFrame) -> alt.LayerChart:
+    """Rolling forecast as of each Monday, with its 80% interval, against what was won.
 
     Parameters
     ----------
     backtest
-        Rows of :func:`salesx2lib.rolling.backtest` for one team (e.g. ``all``).
+        Rows of :func:`salesx2lib.rolling.backtest` for one team (e.g. ``all``):
+        ``forecast`` with ``forecast_low`` and ``forecast_high`` (the band), ``actual``.
     """
     _one_team(backtest, "backtest_chart")
-    return (
+    x = alt.X("as_of_date:T", title="As of (Monday)")
+    band = (
         alt.Chart(backtest)
-        .transform_fold(["forecast", "actual", "pipeline_amount"], as_=["series", "amount"])
+        .mark_area(opacity=0.25, color="#0072B2")
+        .encode(
+            x=x,
+            y=alt.Y("forecast_low:Q", title="Won revenue in the window starting that Monday"),
+            y2="forecast_high:Q",
+            tooltip=[
+                alt.Tooltip("as_of_date:T", title="as of"),
+                alt.Tooltip("forecast_low:Q", title="80% low", format=",.0f"),
+                alt.Tooltip("forecast_high:Q", title="80% high", format=",.0f"),
+            ],
+        )
+    )
+    lines = (
+        alt.Chart(backtest)
+        .transform_fold(["forecast", "actual"], as_=["series", "amount"])
         .mark_line(point=True)
         .encode(
-            x=alt.X("as_of_date:T", title="As of (Monday)"),
-            y=alt.Y("amount:Q", title="Amount in the next window"),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                scale=alt.Scale(domain=["forecast", "actual", "pipeline_amount"], range=["#0072B2", "#009E73", "#BBBBBB"]),
-            ),
+            x=x,
+            y=alt.Y("amount:Q"),
+            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=["forecast", "actual"], range=["#0072B2", "#009E73"])),
             tooltip=["as_of_date:T", "series:N", alt.Tooltip("amount:Q", format=",.0f")],
         )
-        .properties(title=alt.Title("Rolling forecast backtest", subtitle="Weighted gated pipeline vs won in the following window"))
+    )
+    return (band + lines).properties(
+        title=alt.Title("Rolling forecast backtest", subtitle="Forecast with its 80% interval (band) against what was won in the window")
+    )
+
+
+def reliability_chart(calibration: pd.DataFrame) -> alt.LayerChart:
+    """Reliability diagram: each probability decile's mean predicted chance against how often it won.
+
+    Parameters
+    ----------
+    calibration
+        :func:`salesx2lib.rolling.calibration`; its ``decile`` rows are drawn (point size =
+        deals, whiskers = the observed rate's Wilson 95% interval) over the diagonal of a
+        perfectly calibrated forecast.
+    """
+    deciles = calibration.loc[calibration["kind"] == "decile"]
+    diagonal = alt.Chart(pd.DataFrame({"p": [0.0, 1.0]})).mark_line(strokeDash=[4, 4], color="#999999").encode(
+        x=alt.X("p:Q"), y=alt.Y("p:Q")
+    )
+    x = alt.X("mean_predicted:Q", title="Predicted chance of a win in the window", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+    y = alt.Y("observed:Q", title="Share won in the window", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+    whiskers = alt.Chart(deciles).mark_rule(color="#0072B2").encode(x=x, y=alt.Y("ci_low:Q"), y2="ci_high:Q")
+    points = alt.Chart(deciles).mark_circle(color="#0072B2", opacity=0.8).encode(
+        x=x,
+        y=y,
+        size=alt.Size("n_deals:Q", title="deals"),
+        tooltip=[
+            alt.Tooltip("bin:N", title="decile"),
+            alt.Tooltip("n_deals:Q", title="deals", format=","),
+            alt.Tooltip("mean_predicted:Q", title="predicted", format=".1%"),
+            alt.Tooltip("observed:Q", title="won", format=".1%"),
+            alt.Tooltip("ci_low:Q", title="95% low", format=".1%"),
+            alt.Tooltip("ci_high:Q", title="95% high", format=".1%"),
+        ],
+    )
+    return (diagonal + whiskers + points).properties(
+        title=alt.Title("Are the deal probabilities calibrated?", subtitle="On the dashed line, deals given p won a share p of the time")
     )
 
 
