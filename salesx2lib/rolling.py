@@ -593,7 +593,10 @@ def commit_comparison(
         The columns of :func:`rolling_forecast` (``by="rep"``), plus ``commit`` (NaN when
         the rep submitted nothing covering the window, or the dataset has no forecasts
         table) and ``commit_periods`` (the periods used, e.g. ``2026-11-01..2026-11-30
-        (submitted 2026-11-16)``).
+        (submitted 2026-11-16)``) and ``commit_vs_interval``: ``above`` when ``commit >
+        forecast_high``, ``below`` when ``commit < forecast_low``, else ``inside`` (NA
+        without a commit or an interval): a commit outside the range is a question for
+        the rep.
 
     Raises
     ------
@@ -602,10 +605,11 @@ def commit_comparison(
     """
     rolling = rolling_forecast(dataset, as_of, settings, by="rep")
     if rolling.empty or not dataset.has("forecasts"):
-        return rolling.assign(
+        out = rolling.assign(
             commit=pd.Series(np.nan, index=rolling.index, dtype="float64"),
             commit_periods=pd.Series(pd.NA, index=rolling.index, dtype="str"),
         )
+        return out.assign(commit_vs_interval=_commit_vs_interval(out))
     moment = pd.Timestamp(rolling["as_of_date"].iloc[0])
     lo = pd.Timestamp(rolling["window_start"].iloc[0]).normalize()
     hi = pd.Timestamp(rolling["window_end"].iloc[0]).normalize() + pd.Timedelta(days=1)  # exclusive
@@ -619,5 +623,12 @@ def commit_comparison(
         + ")",
     )
     per_rep = latest.groupby("rep_id").agg(commit=("prorated", "sum"), commit_periods=("label", "; ".join))
-    out = rolling.merge(per_rep.reset_index(), on="rep_id", how="left")
-    return out.astype({"commit": "float64", "commit_periods": "str"})
+    out = rolling.merge(per_rep.reset_index(), on="rep_id", how="left").astype({"commit": "float64", "commit_periods": "str"})
+    return out.assign(commit_vs_interval=_commit_vs_interval(out))
+
+
+def _commit_vs_interval(table: pd.DataFrame) -> pd.Series:
+    """``above`` / ``below`` / ``inside`` the 80% interval; NA without a commit or an interval."""
+    c, lo, hi = table["commit"], table["forecast_low"], table["forecast_high"]
+    where = np.select([c > hi, c < lo], ["above", "below"], "inside")
+    return pd.Series(where, index=table.index, dtype="str").where(c.notna() & lo.notna() & hi.notna())

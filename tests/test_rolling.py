@@ -445,8 +445,8 @@ def test_commit_comparison_without_forecasts_still_forecasts(hand):
     from salesx2lib.rolling import commit_comparison
 
     out = commit_comparison(hand, D, ONE)
-    assert out["commit"].isna().all()
-    pd.testing.assert_frame_equal(out.drop(columns=["commit", "commit_periods"]), rolling_forecast(hand, D, ONE))
+    assert out["commit"].isna().all() and out["commit_vs_interval"].isna().all()
+    pd.testing.assert_frame_equal(out.drop(columns=["commit", "commit_periods", "commit_vs_interval"]), rolling_forecast(hand, D, ONE))
 
 
 def test_calibration_rows_agree_with_the_backtest(world):
@@ -504,3 +504,18 @@ def test_backtest_and_reliability_charts_draw_their_fields():
     assert (points["encoding"]["x"]["field"], points["encoding"]["y"]["field"]) == ("mean_predicted", "observed")
     drawn = spec["datasets"][points["data"]["name"]]
     assert [row["bin"] for row in drawn] == ["0.0-0.1", "0.9-1.0"]  # the deciles only, not 'all' or the interval rows
+
+
+def test_commit_vs_interval_reads_each_side_of_the_range():
+    from salesx2lib.rolling import _commit_vs_interval
+
+    table = pd.DataFrame(
+        {
+            "commit": [50.0, 100.0, 150.0, 200.0, 201.0, np.nan, 120.0],
+            "forecast_low": [100.0, 100.0, 100.0, 100.0, 100.0, 100.0, np.nan],
+            "forecast_high": [200.0, 200.0, 200.0, 200.0, 200.0, 200.0, np.nan],
+        }
+    )
+    # below | on the low edge (inside) | inside | on the high edge (inside) | above | no commit | no interval
+    assert _commit_vs_interval(table).tolist()[:5] == ["below", "inside", "inside", "inside", "above"]
+    assert _commit_vs_interval(table).isna().tolist() == [False] * 5 + [True, True]
