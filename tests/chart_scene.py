@@ -4,8 +4,8 @@
 returns, per mark of the spec, its mark type, how many instances Vega made of it (one
 per line series or facet cell) and how many items it drew in all: the data rows left
 after the spec's own transforms (filters, folds, aggregates) and Vega-Lite's dropping of
-invalid values. Axes, legends and titles are left out. :func:`encoding` reads a layer's
-channels from the spec as ``(field, type)``.
+invalid values. Axes, legends and titles are left out (:func:`axis_labels` reads the axes'
+tick labels). :func:`encoding` reads a layer's channels from the spec as ``(field, type)``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import vl_convert
 
-__all__ = ["Drawn", "drawn", "encoding", "layers", "mark"]
+__all__ = ["Drawn", "axis_labels", "drawn", "encoding", "layers", "mark"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,22 @@ def drawn(chart: Any) -> dict[str, Drawn]:
 
     walk(scene)
     return {name: Drawn(kinds[name], len(counts), sum(counts)) for name, counts in found.items()}
+
+
+def axis_labels(chart: Any) -> list[list[str]]:
+    """The tick labels of every axis drawn, axis by axis, in drawing order."""
+    scene = vl_convert.vegalite_to_scenegraph(chart.to_dict())["scenegraph"]
+    found: list[list[str]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("role") == "axis-label":
+            found.append([str(item.get("text")) for item in node.get("items", [])])
+        for item in node.get("items", []) or []:
+            if isinstance(item, dict):
+                walk(item)
+
+    walk(scene)
+    return found
 
 
 def layers(spec: dict[str, Any]) -> list[dict[str, Any]]:

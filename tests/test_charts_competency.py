@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import pytest
 
-from chart_scene import drawn, encoding, layers, mark
+from chart_scene import axis_labels, drawn, encoding, layers, mark
 from salesx2lib.charts import competency as cc
 
 NAN = math.nan
@@ -138,7 +138,8 @@ def test_relevance_chart_one_row_per_metric_with_a_correlation() -> None:
     }
     assert points["encoding"]["y"]["sort"] == {"field": "rho", "order": "descending"}
     assert encoding(bars, "x", "x2") == {"x": ("ci_low", "quantitative"), "x2": ("ci_high", None)}
-    assert _types(chart) == [("rule", 1, 1), ("rule", 1, 3), ("symbol", 1, 3)]  # emails has no rho: not drawn
+    assert _types(chart) == [("rule", 1, 1), ("rule", 1, 3), ("symbol", 1, 3)]  # emails has no rho: not drawn ...
+    assert ["conversations", "win_rate", "dials"] in axis_labels(chart)  # ... nor listed; the others by rho, highest first
 
 
 def test_frames_too_big_to_draw_are_refused() -> None:
