@@ -63,6 +63,9 @@ The promises, in the order of the docs (``[plain|salesforce|hubspot]`` = where t
 39. a table the mapping does not mention is read from DATA as usual [plain, salesforce]
 40. errors name the export's file, editor line and column, the canonical column in
     brackets; a quoted cell spanning two lines counts both [plain, hubspot]
+41. in a Parquet export the line is the row number [plain]
+42. a rule broken on many rows lists the first 50 and one more line with the total [plain]
+43. ``file`` and a lookup's ``file`` must name a file inside DATA [plain]
 """
 
 from __future__ import annotations
@@ -542,6 +545,11 @@ def test_15_derive_missing_adds_an_unknown_owner_to_team_unassigned_plain(tmp_pa
     assert reps.loc["Sam Reed", ["rep_name", "team"]].tolist() == ["Sam Reed", UNASSIGNED_TEAM]
     assert pd.isna(reps.loc["Sam Reed", "manager"])
     assert "deals.csv:3:Owner: warning: 'Sam Reed' is not in owners.csv: added as a rep of team 'Unassigned' (2 rows)" in warnings(ds)
+    # an owner found only in another table (here a canonical quotas.csv beside the export) too
+    (tmp_path / "quotas.csv").write_text("rep_id,period_start,period_end,quota\nOla Berg,2026-03-01,2026-03-31,5000\n", encoding="utf-8")
+    ds = load_plain(tmp_path)
+    assert ds.reps.set_index("rep_id").loc["Ola Berg", "team"] == UNASSIGNED_TEAM
+    assert any(w.startswith("quotas.csv:2:rep_id: warning: 'Ola Berg' is not in owners.csv") for w in warnings(ds))
 
 
 def test_15_derive_missing_adds_an_unknown_owner_to_team_unassigned_salesforce(tmp_path: Path) -> None:
@@ -932,10 +940,39 @@ def test_40_errors_name_the_exports_file_line_and_column_hubspot(tmp_path: Path)
     assert problems(tmp_path, preset="hubspot") == ["deals.csv:3:Amount: '1,200.00' is not a number [amount]"]
 
 
+def test_41_in_a_parquet_export_the_line_is_the_row_number_plain(tmp_path: Path) -> None:
+    plain(tmp_path, [deal("a"), deal("b", value="12k")])
+    pd.read_csv(tmp_path / "deals.csv", dtype="str", keep_default_na=False).to_parquet(tmp_path / "deals.parquet")
+    (tmp_path / "deals.csv").unlink()
+    text = (tmp_path / "mapping.toml").read_text(encoding="utf-8").replace('file = "deals.csv"', 'file = "deals.parquet"')
+    (tmp_path / "mapping.toml").write_text(text, encoding="utf-8")
+    assert problems(tmp_path, mapping=tmp_path / "mapping.toml") == ["deals.parquet:2:Value: '12k' is not a number [amount]"]
+
+
+def test_42_a_rule_broken_on_many_rows_lists_the_first_50_and_the_total_plain(tmp_path: Path) -> None:
+    plain(tmp_path, [deal(f"d{i}", value="n/a") for i in range(60)])
+    with pytest.raises(DataError) as info:
+        load_plain(tmp_path)
+    shown = [str(p) for p in info.value.problems if p.severity == "error"]
+    assert shown == ["deals.csv:Value: 60 rows in all break this rule (the first 50 are listed)"] + [
+        f"deals.csv:{line}:Value: 'n/a' is not a number [amount]" for line in range(2, 52)
+    ]
+
+
+@pytest.mark.parametrize("where", ['file = "deals.csv"', 'lookup = { file = "teams.csv"'])
+def test_43_files_must_be_inside_data_plain(tmp_path: Path, where: str) -> None:
+    lookup_export(tmp_path, [deal("a")], team='{ column = "Owner", lookup = { file = "teams.csv", key = "Person", value = "Squad" } }')
+    text = (tmp_path / "mapping.toml").read_text(encoding="utf-8")
+    assert where in text
+    (tmp_path / "mapping.toml").write_text(text.replace(where, where.replace('"deals.csv"', '"../deals.csv"').replace('"teams.csv"', '"/etc/teams.csv"'), 1), encoding="utf-8")
+    errors = problems(tmp_path, mapping=tmp_path / "mapping.toml")
+    assert len(errors) == 1 and errors[0].startswith("mapping.toml:") and "must name a file inside DATA" in errors[0]
+
+
 def test_every_promise_of_the_docstring_has_a_test() -> None:
     """The numbered list above and the tests stay in step."""
     numbers = {int(name.split("_")[1]) for name in globals() if name.startswith("test_") and name.split("_")[1].isdigit()}
-    assert numbers == set(range(1, 41))
+    assert numbers == set(range(1, 44))
     doc = __doc__ or ""
     listed = {int(n) for n in re.findall(r"^\s*(\d+)\. ", doc, flags=re.M)}
     assert listed == numbers
