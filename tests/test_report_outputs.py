@@ -374,3 +374,34 @@ def test_html_page_carries_every_chart_of_the_notebook(run: report.ReportResult,
     in_notebook = [s for c in notebook.cells if c.cell_type == "code" for s in _svgs(c.outputs)]
     assert len(images) == len(in_notebook) == 9  # 4 KPIs, the funnel, the waterfall, 2 horizon charts, the segment map
     assert [_labels(s) for s in images] == [_labels(s) for s in in_notebook]
+
+
+def test_waterfall_chart_equals_the_metrics_waterfall_table(notebook: Any, dataset: Dataset) -> None:
+    (svg,) = _svgs(_outputs(notebook, "waterfall.waterfall("))
+    table = metric_table(dataset, "waterfall", team=TEAM, as_of=NEXT_MONDAY)
+    table = table.loc[table["team"] == TEAM]
+    assert len(table) == 9
+    bars = [lab for lab in _labels(svg) if "; pipeline after: " in lab]
+    assert [re.match(r"step: (\w+);", b).group(1) for b in bars] == table["step"].tolist()
+    for bar, r in zip(bars, table.itertuples(), strict=True):
+        assert f"level_after: {r.level_after:.0f}; amount (signed): {r.amount:,.0f}".replace("-", "\u2212") in bar
+        assert f"; deals: {r.n_deals};" in bar
+    # the bars add up: end = start + every movement
+    assert table["amount"].iloc[-1] == pytest.approx(table["amount"].iloc[:-1].sum())
+    assert "from Mon 16 Nov 00:00 to Mon 23 Nov 00:00" in svg  # the week, as the weekly rule reads it
+
+
+def test_accounts_and_cadence_equal_the_metrics_tables(notebook: Any, dataset: Dataset) -> None:
+    table = metric_table(dataset, "accounts", team=TEAM, as_of=NEXT_MONDAY)
+    expected = table.loc[(table["open_deals"] > 0) & (table["n_flags"] > 0)].sort_values("open_amount", ascending=False).head(10)
+    header, rows = _table(_outputs(notebook, "account_table("))
+    assert header == ["account_id", "reps", "open_deals", "open_amount", "reasons"]
+    assert rows == [[r.account_id, str(r.reps), str(r.open_deals), _money(r.open_amount), r.reasons] for r in expected.itertuples()]
+    cadence = metric_table(dataset, "cadence", team=TEAM, as_of=NEXT_MONDAY)
+    expected_reps = cadence.loc[cadence["submitted_this_week"].notna()]
+    silent = expected_reps.loc[~expected_reps["submitted_this_week"].astype(bool)]
+    text = _markdown(_outputs(notebook, "forecast_cadence("))[0]
+    if silent.empty:
+        assert text == f"*All {len(expected_reps)} reps expected to forecast this week did.*"
+    else:
+        assert text == f"**{len(silent)} of {len(expected_reps)} reps** sent no forecast this week:"
