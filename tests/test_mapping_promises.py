@@ -19,10 +19,10 @@ The promises, in the order of the docs (``[plain|salesforce|hubspot]`` = where t
  8. a condition: every ``column = value(s)`` must hold [plain]
  9. a condition: ``""`` matches an empty cell [plain, hubspot (activities without an assignee)]
 10. a condition: ``{ sql = ... }`` may use window functions over the whole file [plain, salesforce]
-11. ``exclude``: rows left out and counted, with the reason [plain, salesforce]
-12. ``exclude``: a filter that excluded nothing says 0 [plain, salesforce]
+11. ``exclude``: rows left out and counted, with the reason [plain, salesforce, hubspot]
+12. ``exclude``: a filter that excluded nothing says 0 [plain, salesforce, hubspot]
 13. ``exclude`` of opportunities leaves out the activities and history on them, counted
-    [plain, salesforce]
+    [plain, salesforce, hubspot (a copy of the preset leaving a pipeline out)]
 14. ``note``: rows kept and counted [plain, salesforce]
 15. ``derive_missing``: an unknown owner becomes a rep of team Unassigned, with a warning
     naming them [plain, salesforce, hubspot]
@@ -50,19 +50,19 @@ The promises, in the order of the docs (``[plain|salesforce|hubspot]`` = where t
 29. ``format`` with a time of day on a date column keeps the calendar date [plain]
 30. ``timezone``: local times converted to UTC; date columns not converted [plain, hubspot]
 31. default time zone: times without an offset are UTC; an ISO offset is converted [plain]
-32. spaces at either end of a cell are always trimmed [plain, hubspot]
+32. spaces at either end of a cell are always trimmed [plain, salesforce, hubspot]
 33. an unmapped column that may be empty is empty; an unmapped required column is an
     error in the mapping [plain]
 34. ``optional``: an absent file means an absent table; by default a missing file is an
     error [plain, salesforce, hubspot]
 35. ``delimiter`` (default ``,``) [plain]
 36. ``encoding``: latin-1 read when said; by default UTF-8, and a latin-1 file is refused
-    [plain]
+    [plain, salesforce (a copy of the preset)]
 37. ``file``: a pattern matching exactly one file; two matches are an error [plain]
 38. ``[[sections]]``: their rows are stacked [plain]
-39. a table the mapping does not mention is read from DATA as usual [plain, salesforce]
+39. a table the mapping does not mention is read from DATA as usual [plain, salesforce, hubspot]
 40. errors name the export's file, editor line and column, the canonical column in
-    brackets; a quoted cell spanning two lines counts both [plain, hubspot]
+    brackets; a quoted cell spanning two lines counts both [plain, salesforce, hubspot]
 41. in a Parquet export the line is the row number [plain]
 42. a rule broken on many rows lists the first 50 and one more line with the total [plain]
 43. ``file`` and a lookup's ``file`` must name a file inside DATA [plain]
@@ -469,6 +469,19 @@ def test_11_exclude_leaves_rows_out_and_counts_them_with_the_reason_salesforce(t
     assert "Opportunity.csv: note: 2 rows excluded from opportunities: deleted (in the Recycle Bin: IsDeleted)" in notes(ds)
 
 
+def test_11_exclude_leaves_rows_out_and_counts_them_with_the_reason_hubspot(tmp_path: Path) -> None:
+    call = {"Activity assigned to": "Jane Smith", "Activity date": "2026-03-04 09:15", "Call direction": "Outbound"}
+    calls = [{"Record ID": "c1", "Call outcome": "Connected", **call}, {"Record ID": "c2", "Call outcome": "No answer", **call},
+             {"Record ID": "c3", "Call outcome": "Busy", **call}]
+    hubspot(tmp_path, [hs_deal("1")], users=[hs_user("Jane", "Smith")], calls=calls)
+    ds = load_dataset(tmp_path, preset="hubspot")
+    acts = ds.activities.to_pandas()
+    assert sorted(acts.loc[acts["activity_type"] == "conversation", "activity_id"]) == ["c1:talk"]
+    assert "calls.csv: note: 2 rows excluded from activities (conversation): Call outcome is not Connected: no conversation" in notes(ds)
+    # a filter that excluded nothing says 0 (promise 12)
+    assert "calls.csv: note: 0 rows excluded from activities (dial): Call direction is Inbound: no dial" in notes(ds)
+
+
 def test_12_a_filter_that_excluded_nothing_says_0_plain(tmp_path: Path) -> None:
     extra = '\n[[opportunities.exclude]]\nreason = "renewals"\nwhen = { Pipeline = "Renewal" }\n'  # misspelt: matches nothing
     plain(tmp_path, [deal("a", pipeline="Renewals")], extra=extra)
@@ -515,6 +528,26 @@ def test_13_excluding_an_opportunity_leaves_out_its_activities_and_history_sales
     assert ds.table("opportunity_history")["opportunity_id"].tolist() == [keep]
     assert "OpportunityHistory.csv: note: 1 row excluded from opportunity_history: their opportunity is excluded" in notes(ds)
     assert "Task.csv: note: 1 row excluded from activities (section 1 of 2): their opportunity is excluded" in notes(ds)
+
+
+def test_13_excluding_an_opportunity_leaves_out_its_activities_hubspot(tmp_path: Path) -> None:
+    """docs/presets/hubspot.md, Leaving a pipeline out: the calls on those deals go with them, counted."""
+    from salesx2lib.mapping import preset_path
+
+    call = {"Activity assigned to": "Jane Smith", "Activity date": "2026-03-04 09:15", "Call direction": "Outbound", "Call outcome": "No answer"}
+    hubspot(tmp_path, [hs_deal("1"), hs_deal("2", Pipeline="Renewals")], users=[hs_user("Jane", "Smith")],
+            calls=[{"Record ID": "c1", "Associated Deal IDs": "1", **call}, {"Record ID": "c2", "Associated Deal IDs": "2", **call}])
+    copy = tmp_path / "hubspot-mapping.toml"
+    text = preset_path("hubspot").read_text(encoding="utf-8")
+    text = text.replace("# -------------------------------------------------------------------------- activities",
+                        '[[opportunities.exclude]]\nreason = "the Renewals pipeline is not new business"\nwhen = { Pipeline = "Renewals" }\n\n'
+                        "# -------------------------------------------------------------------------- activities", 1)
+    copy.write_text(text, encoding="utf-8")
+    ds = load_dataset(tmp_path, mapping=copy)
+    assert list(opps(ds).index) == ["1"]
+    assert ds.activities.to_pandas()["activity_id"].tolist() == ["c1"]
+    assert "deals.csv: note: 1 row excluded from opportunities: the Renewals pipeline is not new business" in notes(ds)
+    assert "calls.csv: note: 1 row excluded from activities (dial): their opportunity is excluded" in notes(ds)
 
 
 def test_14_note_keeps_the_rows_and_counts_them_plain(tmp_path: Path) -> None:
@@ -835,6 +868,13 @@ def test_32_spaces_at_either_end_of_a_cell_are_trimmed_hubspot(tmp_path: Path) -
     assert not [w for w in warnings(ds) if "taken as rep" in w]  # trimmed, not a loose match
 
 
+def test_32_spaces_at_either_end_of_a_cell_are_trimmed_salesforce(tmp_path: Path) -> None:
+    salesforce(tmp_path, [sf_opp(" 0068d00000Opp01AAB ", owner=f"{ANN} ", stage=" Proposal", IsDeleted=" 0")])
+    o = opps(load_dataset(tmp_path, preset="salesforce"))
+    assert list(o.index) == ["0068d00000Opp01AAB"]
+    assert (o.iloc[0]["rep_id"], o.iloc[0]["stage"], o.iloc[0]["status"]) == (ANN, "Proposal", "open")
+
+
 def test_33_an_unmapped_column_that_may_be_empty_is_empty_and_a_required_one_is_an_error_plain(tmp_path: Path) -> None:
     plain(tmp_path, [deal("a")])
     text = (tmp_path / "mapping.toml").read_text(encoding="utf-8").replace('manager = "Manager"\n', "")
@@ -891,6 +931,22 @@ def test_36_encoding_latin_1_when_said_and_utf_8_by_default_plain(tmp_path: Path
     assert errors and all("deals.csv" in e for e in errors)
 
 
+def test_36_a_latin_1_export_through_a_copy_of_the_preset_salesforce(tmp_path: Path) -> None:
+    """docs/presets/salesforce.md: for an ISO-8859-1 export, add encoding = "latin-1" to each section of a copy."""
+    from salesx2lib.mapping import preset_path
+
+    salesforce(tmp_path, [sf_opp("0068d00000Opp01AAB")], users=[sf_user(ANN, "Jürgen", "Müller", department="Vertrieb Süd")])
+    for name in ("User.csv", "Opportunity.csv"):
+        path = tmp_path / name
+        path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    assert problems(tmp_path, preset="salesforce")  # read as UTF-8, the file is refused, not garbled
+    copy = tmp_path / "salesforce-mapping.toml"
+    text = re.sub(r'^(file = "[^"]+")$', r'\1\nencoding = "latin-1"', preset_path("salesforce").read_text(encoding="utf-8"), flags=re.M)
+    copy.write_text(text, encoding="utf-8")
+    reps = load_dataset(tmp_path, mapping=copy).reps.set_index("rep_id")
+    assert reps.loc[ANN, ["rep_name", "team"]].tolist() == ["Jürgen Müller", "Vertrieb Süd"]
+
+
 def test_37_a_file_pattern_must_match_exactly_one_file_plain(tmp_path: Path) -> None:
     plain(tmp_path, [deal("a")])
     (tmp_path / "deals.csv").rename(tmp_path / "hubspot-crm-exports-all-deals-2026-11-27.csv")
@@ -927,6 +983,12 @@ def test_39_a_table_the_mapping_does_not_mention_is_read_as_usual_salesforce(tmp
     assert load_dataset(tmp_path, preset="salesforce").table("quotas")["quota"].tolist() == [5000.0]
 
 
+def test_39_a_table_the_mapping_does_not_mention_is_read_as_usual_hubspot(tmp_path: Path) -> None:
+    hubspot(tmp_path, [hs_deal("1")], users=[hs_user("Jane", "Smith")])
+    (tmp_path / "quotas.csv").write_text("rep_id,period_start,period_end,quota\nJane Smith,2026-03-01,2026-03-31,5000\n", encoding="utf-8")
+    assert load_dataset(tmp_path, preset="hubspot").table("quotas")[["rep_id", "quota"]].values.tolist() == [["Jane Smith", 5000.0]]
+
+
 def test_40_errors_name_the_exports_file_line_and_column_plain(tmp_path: Path) -> None:
     plain(tmp_path, [deal("a", owner="Jane Smith", stage="Quote\nsent"), deal("b", value="12k"), deal("c", value="-5")])
     assert problems(tmp_path, mapping=tmp_path / "mapping.toml") == [
@@ -938,6 +1000,11 @@ def test_40_errors_name_the_exports_file_line_and_column_plain(tmp_path: Path) -
 def test_40_errors_name_the_exports_file_line_and_column_hubspot(tmp_path: Path) -> None:
     hubspot(tmp_path, [hs_deal("1"), hs_deal("2", Amount="1,200.00")], users=[hs_user("Jane", "Smith")])
     assert problems(tmp_path, preset="hubspot") == ["deals.csv:3:Amount: '1,200.00' is not a number [amount]"]
+
+
+def test_40_errors_name_the_exports_file_line_and_column_salesforce(tmp_path: Path) -> None:
+    salesforce(tmp_path, [sf_opp("0068d00000Opp01AAB"), sf_opp("0068d00000Opp02AAB", Amount="12k", closed="1", won="1", close="2026-03-10")])
+    assert problems(tmp_path, preset="salesforce") == ["Opportunity.csv:3:Amount: '12k' is not a number [amount]"]
 
 
 def test_41_in_a_parquet_export_the_line_is_the_row_number_plain(tmp_path: Path) -> None:

@@ -372,7 +372,8 @@ def test_html_page_carries_every_chart_of_the_notebook(run: report.ReportResult,
     page = (run.folder / f"{TEAM}.html").read_text(encoding="utf-8")
     images = [base64.b64decode(b).decode() for b in re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,([^"]+)"', page)]
     in_notebook = [s for c in notebook.cells if c.cell_type == "code" for s in _svgs(c.outputs)]
-    assert len(images) == len(in_notebook) == 9  # 4 KPIs, the funnel, the waterfall, 2 horizon charts, the segment map
+    # at least: 4 KPIs, the funnel, the waterfall, 2 horizon charts, the segment map; the page has each, in order
+    assert len(in_notebook) >= 9
     assert [_labels(s) for s in images] == [_labels(s) for s in in_notebook]
 
 
