@@ -247,7 +247,7 @@ def test_commit_equals_the_forecasts_file_prorated(notebook: Any, team_reps: pd.
     for (rep, start, end), rows in fc.groupby(["rep_id", "period_start", "period_end"]):
         overlap = int(((window >= start) & (window <= end)).sum())
         if overlap:
-            latest = rows.sort_values("submitted_at").iloc[-1]
+            latest = rows.sort_values("submitted_at", kind="stable").iloc[-1]
             expected[rep] = expected.get(rep, 0.0) + latest["amount"] * overlap / ((end - start).days + 1)
     outputs = _outputs(notebook, "commit_comparison")
     _, rows = _table(outputs)
