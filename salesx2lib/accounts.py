@@ -246,7 +246,8 @@ def account_table(
     out["win_rate_ci_low"], out["win_rate_ci_high"] = lo, hi
     out["last_won_at"] = decided.loc[decided["won"] == 1].groupby("account_id")["closed_at"].max().reindex(accounts).astype(_US)
     out["last_lost_at"] = decided.loc[decided["lost"] == 1].groupby("account_id")["closed_at"].max().reindex(accounts).astype(_US)
-    last_win = decided["account_id"].map(out["last_won_at"])
+    # reindex, not map: map fails on an export whose deals have no account (no account to map)
+    last_win = pd.Series(out["last_won_at"].reindex(decided["account_id"]).to_numpy(), index=decided.index)
     after_win = last_win.isna() | (decided["closed_at"] > last_win)
     streak = decided.loc[(decided["lost"] == 1) & after_win.to_numpy()].groupby("account_id").size()
     out["losses_since_win"] = streak.reindex(accounts, fill_value=0).astype("int64")

@@ -543,8 +543,12 @@ def _value_sql(spec: ColumnSpec, kind: str, column: str, folder: Path | None = N
             parsed = f"CAST(CAST({parsed} AS DATE) AS TIMESTAMP)"
         elif spec.timezone is not None:
             parsed = f"timezone({_lit(spec.timezone)}, {parsed})"
-        # A value that does not parse stays as it was, so validation reports it, located.
-        expr = f"coalesce(CAST({parsed} AS VARCHAR), {expr})"
+        # A value that does not parse stays as it was, so validation reports it, located
+        # (a value in ISO 8601 is read as such). Where a time zone applies, it is kept behind
+        # a marker (chr(1)) that no date parses: read as ISO it would be taken as UTC,
+        # silently skipping the time zone.
+        marker = "chr(1) || " if kind == "timestamp" and spec.timezone is not None else ""
+        expr = f"coalesce(CAST({parsed} AS VARCHAR), {marker}{expr})"
     if spec.when is not None:
         expr = f"CASE WHEN {condition_sql(spec.when)} THEN {expr} END"
     return expr

@@ -193,7 +193,8 @@ class _Rule:
 
 def _show(col: str) -> str:
     """SQL showing a raw cell in a message, quoted, line breaks written as ``\\n``."""
-    cell = f"replace(replace(CAST({_q(col)} AS VARCHAR), chr(13), '\\r'), chr(10), '\\n')"
+    # chr(1) marks a mapped date that did not match its format (mapping._value_sql): not shown
+    cell = f"replace(replace(replace(CAST({_q(col)} AS VARCHAR), chr(1), ''), chr(13), '\\r'), chr(10), '\\n')"
     return f"'''' || {cell} || ''''"
 
 

@@ -1,4 +1,4 @@
-"""Charts of segments, coaching priorities and training effects: they build, encode the right fields, refuse big frames.
+"""Charts of segments, coaching, milestones, routines and training effects: fields, marks drawn, big frames refused.
 
 The frames are small hand-written stand-ins with the columns of the analyses' results
 (``segments.segment``, ``segments.segment_history``, ``coaching.coaching_priorities``,
@@ -10,7 +10,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import pytest
+import vl_convert
 
+from chart_scene import drawn, encoding, layers, mark
 from salesx2lib.charts import SEGMENT_COLORS
 from salesx2lib.charts import segments as sc
 from salesx2lib.settings import load_settings
@@ -235,3 +237,110 @@ def test_routine_link_chart() -> None:
     assert spec["facet"]["row"]["sort"] == ["call_block_share", "follow_up_days"]
     with pytest.raises(ValueError, match="needs column 'label'"):
         sc.routine_link_chart(comparison.drop(columns="label"))
+
+
+# ------------------------------------------------------------------ what each chart draws
+# The marks Vega draws for the frames above, counted in its scenegraph (tests/chart_scene.py),
+# with the field and type on each axis: a chart that drops or doubles a rep shows here.
+
+
+def _types(chart: object) -> list[tuple[str, int]]:
+    """(mark type, items drawn) of every mark, summed over facets, sorted."""
+    total: dict[str, int] = {}
+    for d in drawn(chart).values():
+        total[d.marktype] = total.get(d.marktype, 0) + d.items
+    return sorted(total.items())
+
+
+def test_segment_map_draws_one_point_and_label_per_rep_with_an_attainment(segmented: pd.DataFrame) -> None:
+    frame = pd.concat([segmented, segmented.head(1).assign(rep_id="R5", attainment=float("nan"))], ignore_index=True)
+    chart = sc.segment_map_chart(frame, load_settings())
+    points, labels, attainment_rules, share_rule = layers(chart.to_dict())
+    assert [mark(u) for u in (points, labels, attainment_rules, share_rule)] == ["point", "text", "rule", "rule"]
+    assert encoding(points, "x", "y", "color", "shape") == {
+        "x": ("attainment", "quantitative"), "y": ("months_at_quota_share", "quantitative"),
+        "color": ("segment", "nominal"), "shape": ("segment", "nominal"),
+    }
+    assert encoding(labels, "text") == {"text": ("rep_id", "nominal")}
+    assert encoding(attainment_rules, "x") == {"x": ("attainment", "quantitative")}
+    assert encoding(share_rule, "y") == {"y": ("share", "quantitative")}
+    # 4 reps with an attainment (R5 has none: not drawn); 2 attainment thresholds, 1 months-share threshold
+    assert _types(chart) == [("rule", 3), ("symbol", 4), ("text", 4)]
+
+
+def test_segment_counts_draws_one_bar_per_segment_present(segmented: pd.DataFrame) -> None:
+    frame = segmented.assign(segment=["developing", "developing", "hands_on", "developing"])
+    chart = sc.segment_counts_chart(frame)
+    bars, text = layers(chart.to_dict())
+    assert (mark(bars), mark(text)) == ("bar", "text")
+    assert encoding(bars, "x", "y", "color") == {"x": ("count", "quantitative"), "y": ("segment", "nominal"), "color": ("segment", "nominal")}
+    assert _types(chart) == [("rect", 2), ("text", 2)]
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    assert ">3</text>" in svg and ">1</text>" in svg  # the counts written next to the bars
+
+
+def test_segment_history_draws_one_cell_per_rep_and_month_end(segmented: pd.DataFrame) -> None:
+    history = pd.concat([segmented.assign(as_of=pd.Timestamp("2026-09-30")), segmented.assign(as_of=pd.Timestamp("2026-10-31"))])
+    chart = sc.segment_history_chart(history)
+    units = layers(chart.to_dict())
+    assert mark(units[0]) == "rect"
+    assert encoding(units[0], "x", "y", "color") == {"x": ("as_of", "ordinal"), "y": ("rep_id", "nominal"), "color": ("segment", "nominal")}
+    assert _types(chart)[0] == ("rect", 8)  # 4 reps x 2 month ends, over the two team panels
+
+
+def test_coaching_priority_draws_one_bar_and_interval_per_priority() -> None:
+    priorities = pd.DataFrame(
+        {"rank": [1, 2, 3], "team_rank": [1, 1, 2], "rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"], "team": ["A", "B", "A"],
+         "competency": ["connect_rate", "win_rate", "win_rate"], "current_rate": [0.1, 0.2, 0.25], "benchmark_rate": [0.2, 0.3, 0.3],
+         "revenue_impact": [5000.0, 2000.0, 1000.0], "impact_low": [3000.0, 0.0, 100.0], "impact_high": [7000.0, 4000.0, 2000.0]}
+    )
+    chart = sc.coaching_priority_chart(priorities)
+    bars, interval = layers(chart.to_dict())
+    assert (mark(bars), mark(interval)) == ("bar", "rule")
+    assert encoding(bars, "x", "y", "color") == {"x": ("revenue_impact", "quantitative"), "y": ("who", "nominal"), "color": ("competency", "nominal")}
+    assert _types(chart) == [("rect", 3), ("rule", 3)]
+
+
+def test_training_effect_draws_one_interval_and_point_per_training_in_its_units_panel() -> None:
+    effects = pd.DataFrame(
+        {"rep_id": ["R1", "R2", "R3"], "competency": ["connect_rate", "win_rate", "deal_size"],
+         "completed_at": pd.to_datetime(["2026-05-01", "2026-05-02", "2026-05-03"]), "effect": [0.1, 0.02, 0.3],
+         "ci_low": [0.05, -0.2, -0.1], "ci_high": [0.15, 0.25, 0.8], "effect_unit": ["rate points", "rate points", "relative"],
+         "warning": ["", "", ""]}
+    )
+    chart = sc.training_effect_chart(effects)
+    units = layers(chart.to_dict())
+    assert [mark(u) for u in units] == ["rule", "rule", "point"] * 2
+    assert encoding(units[2], "x", "y", "color") == {"x": ("effect", "quantitative"), "y": ("training", "nominal"), "color": ("verdict", "nominal")}
+    assert units[0]["transform"][0] == {"filter": "(datum.effect_unit === 'rate points')"}
+    # per training: its zero line, its interval, its point; 2 trainings in rate points, 1 relative
+    assert _types(chart) == [("rule", 6), ("symbol", 3)]
+
+
+def test_milestone_progress_draws_one_cell_and_label_per_rep_and_milestone() -> None:
+    frame = pd.DataFrame(
+        {"rep_id": ["R1", "R1", "R2", "R3"], "rep_name": ["Ann", "Ann", "Bo", "Cy"], "team": ["A", "A", "A", "B"],
+         "milestone": ["months_at_quota", "forecast_accuracy", "months_at_quota", "months_at_quota"], "description": "d",
+         "met": pd.array([True, pd.NA, False, True], dtype="boolean"), "met_at": pd.to_datetime(["2026-07-31", None, None, "2026-08-31"]),
+         "progress": ["2 of 2 months", "", "1 of 2 months", "2 of 2 months"], "note": ""}
+    )
+    chart = sc.milestone_progress_chart(frame)
+    cells, text = layers(chart.to_dict())
+    assert (mark(cells), mark(text)) == ("rect", "text")
+    assert encoding(text, "x", "y", "text") == {"x": ("milestone", "nominal"), "y": ("rep_id", "nominal"), "text": ("progress", "nominal")}
+    assert chart.to_dict()["facet"]["row"]["field"] == "team"
+    assert _types(chart) == [("rect", 4), ("text", 4)]
+
+
+def test_routine_link_draws_only_the_routines_that_vary() -> None:
+    comparison = pd.DataFrame(
+        {"routine": ["call_block_share", "follow_up_days", "conversation_days_per_week"], "label": ["no_clear_difference", "differs", "uninformative"],
+         "difference": [-0.03, -0.5, float("nan")], "diff_ci_low": [-0.16, -0.76, float("nan")], "diff_ci_high": [0.02, -0.03, float("nan")],
+         "n_top": [8, 8, 8], "n_rest": [19, 19, 19], "median_top": [0.03, 3.2, 5.0], "median_rest": [0.06, 3.7, 5.0]}
+    )
+    chart = sc.routine_link_chart(comparison)
+    zero, interval, point = layers(chart.to_dict())
+    assert encoding(point, "x", "color") == {"x": ("difference", "quantitative"), "color": ("label", "nominal")}
+    assert encoding(interval, "x", "x2") == {"x": ("diff_ci_low", "quantitative"), "x2": ("diff_ci_high", None)}
+    # two panels (the uninformative routine is not drawn): in each a zero line, an interval, a point
+    assert _types(chart) == [("rule", 4), ("symbol", 2)]
