@@ -231,11 +231,24 @@ def test_rolling_forecast_equals_the_metrics_rolling_table(notebook: Any, datase
     assert text.startswith("Window 23 Nov to 22 Dec 2026: rolling forecast ")
     assert f"rolling forecast **{_money(total)}**" in text
     header, rows = _table(outputs)
-    assert header[2:] == ["n_opportunities", "pipeline_amount", "forecast", "commit"]
+    assert header[2:] == ["n_opportunities", "pipeline_amount", "forecast", "forecast_low", "forecast_high", "commit", "commit_vs_interval"]
+    from salesx2lib.rolling import rolling_forecast
+
+    teams = rolling_forecast(dataset.for_team(TEAM), NEXT_MONDAY, by="team")  # the team's reps' joint draws, as in the report
+    mine = teams.loc[teams["team"] == TEAM].iloc[0]
+    assert f"(80% interval {_money(mine['forecast_low'])} to {_money(mine['forecast_high'])};" in text
+    assert mine["forecast_low"] < mine["forecast"] < mine["forecast_high"]
     shown = {r[1]: r[2:] for r in rows}
     assert sorted(shown) == sorted(rolling["rep_id"])
     for r in rolling.itertuples():
-        assert shown[r.rep_id][:3] == [str(r.n_opportunities), _money(r.pipeline_amount), _money(r.forecast)]
+        assert shown[r.rep_id][:5] == [
+            str(r.n_opportunities), _money(r.pipeline_amount), _money(r.forecast), _money(r.forecast_low), _money(r.forecast_high)
+        ]
+        commit = shown[r.rep_id][5]
+        if commit != "-":  # the range verdict, read off the two numbers the page shows
+            value = float(commit.replace(",", ""))
+            expected = "above" if value > r.forecast_high else "below" if value < r.forecast_low else "inside"
+            assert shown[r.rep_id][6] == expected
 
 
 def test_commit_equals_the_forecasts_file_prorated(notebook: Any, team_reps: pd.DataFrame) -> None:
@@ -250,8 +263,9 @@ def test_commit_equals_the_forecasts_file_prorated(notebook: Any, team_reps: pd.
             latest = rows.sort_values("submitted_at", kind="stable").iloc[-1]
             expected[rep] = expected.get(rep, 0.0) + latest["amount"] * overlap / ((end - start).days + 1)
     outputs = _outputs(notebook, "commit_comparison")
-    _, rows = _table(outputs)
-    assert {r[1]: r[-1] for r in rows} == {rep: _money(v) for rep, v in expected.items()}
+    header, rows = _table(outputs)
+    at = header.index("commit")
+    assert {r[1]: r[at] for r in rows} == {rep: _money(v) for rep, v in expected.items()}
     assert f"the reps' commit **{_money(sum(expected.values()))}**" in _markdown(outputs)[0]
 
 
