@@ -258,7 +258,7 @@ def run_rate_baseline(
     lo_open = lo  # the window is (lo_open, t]
     if start is not None:
         first = pd.Timestamp(start).as_unit("us")
-        cut = lo < first
+        cut = lo <= first  # a close exactly at the data start counts, also when it is at - L
         lo = lo.where(~cut, first)
         lo_open = lo.where(~cut, first - _TICK)
     days = np.asarray((t - lo) / _DAY, dtype="float64")

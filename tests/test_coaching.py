@@ -121,9 +121,9 @@ def test_ramp_factor_by_hand():
     assert r.loc[["old", "unknown", "later"], "ramp_factor"].tolist() == [1.0, 1.0, 1.0]
     # a rep hired ramp_days before the window's last day ramped for part of the window only
     long_ago = pd.DataFrame({"rep_id": ["m"], "hire_date": pd.to_datetime(["2025-12-01"])})
-    t = np.arange(28, 28 + 91)
-    expected = np.mean(0.75 + 0.25 * np.minimum(1, t / 84))
-    assert coaching.ramp_factors(long_ago, *world.WINDOW, S)["ramp_factor"].iloc[0] == pytest.approx(expected)
+    # tenure 28..118 over the 91 days: 56 days (28..83) at 0.75 + 0.25 t / 84, with sum(28..83) = 3108,
+    # and 35 days (84..118) at 1: (56 x 0.75 + 0.25 x 3108 / 84 + 35) / 91 = 86.25 / 91
+    assert coaching.ramp_factors(long_ago, *world.WINDOW, S)["ramp_factor"].iloc[0] == pytest.approx(86.25 / 91)
     flat = coaching.ramp_factors(reps, *world.WINDOW, replace(S, coaching_ramp_start=1.0))
     assert flat["ramp_factor"].eq(1.0).all()
 

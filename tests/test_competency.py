@@ -15,7 +15,6 @@ from statsmodels.stats.proportion import proportion_confint
 from salesx2lib import competency
 from salesx2lib.charts import competency as charts
 from salesx2lib.dataset import Dataset
-from salesx2lib.stats import fit_beta_prior
 
 START, END = "2026-01-05", "2026-01-19"
 
@@ -224,10 +223,14 @@ def test_more_successes_than_trials_is_capped_and_flagged(funnel):
 
 def test_shrunk_rate_uses_a_prior_fitted_across_the_team(funnel):
     north = funnel.loc[(funnel["team"] == "North") & (funnel["metric"] == "connect_rate")]
-    prior = fit_beta_prior([8, 0, 2], [20, 10, 5])
-    assert north["prior_alpha"].unique().tolist() == pytest.approx([prior.alpha])
-    expected = (np.array([8, 0, 2]) + prior.alpha) / (np.array([20, 10, 5]) + prior.alpha + prior.beta)
-    np.testing.assert_allclose(north["shrunk_rate"], expected)
+    # By hand (the ANOVA estimate of fit_beta_prior's docstring) for x = 8, 0, 2 of n = 20, 10, 5:
+    # p = 10/35 = 2/7; MSB = (20 (4/35)^2 + 10 (2/7)^2 + 5 (4/35)^2) / 2 = 4/7; MSW = (4.8 + 0 + 1.2) / 32
+    # = 3/16; n0 = (35 - 525/35) / 2 = 10; rho = (4/7 - 3/16) / (4/7 + 9 x 3/16) = 43/253;
+    # strength = 253/43 - 1 = 210/43 (inside [1, 35/3]); alpha = 2/7 x 210/43 = 60/43, beta = 150/43.
+    assert north["prior_alpha"].unique().tolist() == pytest.approx([60 / 43])
+    assert north["prior_beta"].unique().tolist() == pytest.approx([150 / 43])
+    # shrunk = (x + 60/43) / (n + 210/43): 404/1070, 60/640, 146/425
+    np.testing.assert_allclose(north["shrunk_rate"], [404 / 1070, 60 / 640, 146 / 425])
 
 
 def test_the_prior_is_per_team(counts):

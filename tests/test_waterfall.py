@@ -78,6 +78,11 @@ DEALS: dict[str, tuple[str, str, list[tuple]]] = {
     "D23": ("R1", "lost", [(OLD, "Proposal", 2300.0, "2026-12-10"), ("2026-11-10 09:00", "Closed Lost", 2300.0, "2026-11-10")]),
 }
 
+# The sign of each step, from the documented equation (not read from the library):
+# end = start + new + pulled_in - pushed_out + amount_up - amount_down - won - lost.
+SIGN: dict[str, int] = {"start": 1, "new": 1, "pulled_in": 1, "pushed_out": -1, "amount_up": 1, "amount_down": -1,
+                        "won": -1, "lost": -1, "end": 1}
+
 # step -> {deal: unsigned amount}, by hand.
 EXPECTED: dict[str, dict[str, float]] = {
     "start": {"D01": 1000, "D02": 200, "D06": 600, "D08": 800, "D10": 1000, "D11": 2000, "D12": 1000, "D13": 500,
@@ -104,10 +109,10 @@ def test_every_step_by_hand() -> None:
     out = wf.waterfall(ds, E, SETTINGS)
     assert list(out.columns) == list(wf.WATERFALL_COLUMNS)
     assert out["team"].unique().tolist() == ["East", "North", "South", "all"]
-    assert out.loc[out["team"] == "all", "step"].tolist() == list(wf.STEPS)
+    assert out.loc[out["team"] == "all", "step"].tolist() == list(SIGN)
     everyone = out.loc[out["team"] == "all"].set_index("step")
     for step, deals in EXPECTED.items():
-        sign = wf.STEPS[step]
+        sign = SIGN[step]
         assert everyone.loc[step, "amount"] == pytest.approx(sign * sum(deals.values()), abs=1e-9), step
         assert everyone.loc[step, "n_deals"] == len(deals), step
     # The bounds.
@@ -123,14 +128,14 @@ def test_per_team_by_hand() -> None:
     for team, rep in [("North", "R1"), ("South", "R2")]:
         for step, deals in EXPECTED.items():
             mine = sum(a for d, a in deals.items() if rep_of[d] == rep)
-            assert out.loc[(team, step), "amount"] == pytest.approx(wf.STEPS[step] * mine, abs=1e-9), (team, step)
+            assert out.loc[(team, step), "amount"] == pytest.approx(SIGN[step] * mine, abs=1e-9), (team, step)
 
 
 def test_deal_table_explains_each_movement() -> None:
     deals = wf.waterfall_deals(_dataset(), E, SETTINGS)
     assert list(deals.columns) == list(wf.WATERFALL_DEAL_COLUMNS)
     got = {(r.opportunity_id, r.step): r.amount for r in deals.itertuples()}
-    want = {(d, step): wf.STEPS[step] * a for step, ds in EXPECTED.items() if step not in ("start", "end") for d, a in ds.items()}
+    want = {(d, step): SIGN[step] * a for step, ds in EXPECTED.items() if step not in ("start", "end") for d, a in ds.items()}
     assert got.keys() == want.keys()
     for key, amount in want.items():
         assert got[key] == pytest.approx(amount, abs=1e-9), key
@@ -287,7 +292,7 @@ def test_world_recovers_every_declared_story() -> None:
         truth = world.truth
         for team, g in [*truth.groupby("team"), ("all", truth)]:
             rows = out.loc[out["team"] == team].set_index("step")
-            for step, sign in wf.STEPS.items():
+            for step, sign in SIGN.items():
                 assert round(rows.loc[step, "amount"] * 100) == sign * int(g[step].sum()), (seed, team, step)
                 assert rows.loc[step, "n_deals"] == int(g[f"in_{step}"].sum()), (seed, team, step)
         moved = {(r.opportunity_id, r.step) for r in deals.itertuples()}

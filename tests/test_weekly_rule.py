@@ -40,8 +40,10 @@ def test_forecast_as_of_is_the_monday_after_the_latest_complete_week(data_as_of:
     when = periods.forecast_as_of(data_as_of)
     assert when == pd.Timestamp(expected)
     assert when.weekday() == 0 and when == when.normalize()
-    # Hand check against the documented formula.
-    assert when == periods.latest_complete_week(data_as_of) + pd.Timedelta(days=7)
+    # Independently of the library: the day after the last Sunday on or before the as-of day.
+    day = pd.Timestamp(data_as_of).normalize()
+    last_sunday = day - pd.Timedelta(days=(day.weekday() + 1) % 7)
+    assert when == last_sunday + pd.Timedelta(days=1)
 
 
 def test_forecast_as_of_of_a_chosen_week() -> None:
