@@ -353,6 +353,8 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         cols[f"stage_{s}"] = st.eq(s).fillna(False).to_numpy(dtype="float64")
     cols["stage_unknown"] = (~st.isin(stages)).to_numpy(dtype="float64")
     cols["log_age"] = np.log1p(np.clip(frame["age_days"].to_numpy(dtype="float64"), 0, None))
+    for s in stages[1:]:
+        cols[f"age_x_{s}"] = cols["log_age"] * cols[f"stage_{s}"]
     dis = frame["days_in_stage"].to_numpy(dtype="float64")
     cols["log_days_in_stage"] = np.where(np.isnan(dis), 0.0, np.log1p(np.clip(dis, 0, None)))
     pushes = frame["n_pushes"].to_numpy(dtype="float64")
@@ -381,6 +383,8 @@ def _group(column: str) -> str:
         return "stage"
     if column.startswith("close_"):
         return "close"
+    if column.startswith("age_x_"):
+        return "log_age"
     return column
 
 
