@@ -353,8 +353,11 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         cols[f"stage_{s}"] = st.eq(s).fillna(False).to_numpy(dtype="float64")
     cols["stage_unknown"] = (~st.isin(stages)).to_numpy(dtype="float64")
     cols["log_age"] = np.log1p(np.clip(frame["age_days"].to_numpy(dtype="float64"), 0, None))
+    # the age slope per stage, centred at an age of one window: stage_<s> stays the stage's
+    # effect at that age, so the stage and its age slope do not trade places
+    pivot = np.log1p(float(settings.forecast_window_days))
     for s in stages[1:]:
-        cols[f"age_x_{s}"] = cols["log_age"] * cols[f"stage_{s}"]
+        cols[f"age_x_{s}"] = (cols["log_age"] - pivot) * cols[f"stage_{s}"]
     dis = frame["days_in_stage"].to_numpy(dtype="float64")
     cols["log_days_in_stage"] = np.where(np.isnan(dis), 0.0, np.log1p(np.clip(dis, 0, None)))
     pushes = frame["n_pushes"].to_numpy(dtype="float64")
