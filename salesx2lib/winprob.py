@@ -339,7 +339,9 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     ``stage_<s>`` (one column per open stage after the first; unknown stage ->
     ``stage_unknown``), ``log_age = log1p(age_days)``, ``log_days_in_stage = log1p(days in
-    stage)`` (0 when unknown), ``pushes = min(n_pushes, 5)``, ``flag_pushed``,
+    stage)`` (0 when unknown), ``age_x_<s> = (log_age - log1p(window_days)) * stage_<s>``
+    (one per open stage after the first, with ``age_slope_per_stage``: each stage's own age
+    slope, centred at an age of one window), ``pushes = min(n_pushes, 5)``, ``flag_pushed``,
     ``log_days_since_activity = log1p(days)`` and ``never_active`` (only with activities),
     ``flag_no_recent_activity``, ``log_amount = log1p(amount)`` (0 and ``amount_missing``
     when missing), ``close_past``, ``close_later``, ``close_missing`` (in the window is the
@@ -356,7 +358,7 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     # the age slope per stage, centred at an age of one window: stage_<s> stays the stage's
     # effect at that age, so the stage and its age slope do not trade places
     pivot = np.log1p(float(settings.forecast_window_days))
-    for s in stages[1:]:
+    for s in stages[1:] if settings.forecast_age_slope_per_stage else ():
         cols[f"age_x_{s}"] = (cols["log_age"] - pivot) * cols[f"stage_{s}"]
     dis = frame["days_in_stage"].to_numpy(dtype="float64")
     cols["log_days_in_stage"] = np.where(np.isnan(dis), 0.0, np.log1p(np.clip(dis, 0, None)))
