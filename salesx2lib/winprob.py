@@ -9,7 +9,9 @@ regression fitted only on what was known at ``D``:
   ``training_weeks`` weeks before ``R``. The label is ``won inside (M, day(M) + window)``;
   a loss, or a deal still open at the window's end, is a non-event (the loss is the
   competing outcome: a deal lost in the window can no longer be won in it);
-* **features** (all as of the row's own date): the open stage, ``log1p(age)``,
+* **features** (all as of the row's own date): the open stage, ``log1p(age)`` with a slope
+  per stage (``age_slope_per_stage``: how much waiting lowers a deal's chances depends on
+  its stage; one shared slope made young late-stage deals overconfident),
   ``log1p(days in stage)``, close-date pushes, ``log1p(days since the last activity on the
   deal)`` and whether it never had one, ``log1p(amount)``, where the expected close date
   falls (in the window, already past, later, missing), the gate and the scrub flags
