@@ -39,6 +39,7 @@ class Settings:
     forecast_max_training_rows: int = 10000
     forecast_min_training_events: int = 30
     forecast_prior_strength: int = 2
+    forecast_age_slope_per_stage: bool = True
     forecast_new_business_weeks: int = 26
     forecast_new_business_prior_windows: float = 8.0
     forecast_new_business_prior_deals: float = 5.0
@@ -177,6 +178,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         forecast_max_training_rows=raw["forecast"]["max_training_rows"],
         forecast_min_training_events=raw["forecast"]["min_training_events"],
         forecast_prior_strength=raw["forecast"]["prior_strength"],
+        forecast_age_slope_per_stage=bool(raw["forecast"]["age_slope_per_stage"]),
         forecast_new_business_weeks=raw["forecast"]["new_business_weeks"],
         forecast_new_business_prior_windows=float(raw["forecast"]["new_business_prior_windows"]),
         forecast_new_business_prior_deals=float(raw["forecast"]["new_business_prior_deals"]),

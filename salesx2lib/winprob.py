@@ -9,7 +9,9 @@ regression fitted only on what was known at ``D``:
   ``training_weeks`` weeks before ``R``. The label is ``won inside (M, day(M) + window)``;
   a loss, or a deal still open at the window's end, is a non-event (the loss is the
   competing outcome: a deal lost in the window can no longer be won in it);
-* **features** (all as of the row's own date): the open stage, ``log1p(age)``,
+* **features** (all as of the row's own date): the open stage, ``log1p(age)`` with a slope
+  per stage (``age_slope_per_stage``: how much waiting lowers a deal's chances depends on
+  its stage; one shared slope made young late-stage deals overconfident),
   ``log1p(days in stage)``, close-date pushes, ``log1p(days since the last activity on the
   deal)`` and whether it never had one, ``log1p(amount)``, where the expected close date
   falls (in the window, already past, later, missing), the gate and the scrub flags
@@ -339,7 +341,9 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     ``stage_<s>`` (one column per open stage after the first; unknown stage ->
     ``stage_unknown``), ``log_age = log1p(age_days)``, ``log_days_in_stage = log1p(days in
-    stage)`` (0 when unknown), ``pushes = min(n_pushes, 5)``, ``flag_pushed``,
+    stage)`` (0 when unknown), ``age_x_<s> = (log_age - log1p(window_days)) * stage_<s>``
+    (one per open stage after the first, with ``age_slope_per_stage``: each stage's own age
+    slope, centred at an age of one window), ``pushes = min(n_pushes, 5)``, ``flag_pushed``,
     ``log_days_since_activity = log1p(days)`` and ``never_active`` (only with activities),
     ``flag_no_recent_activity``, ``log_amount = log1p(amount)`` (0 and ``amount_missing``
     when missing), ``close_past``, ``close_later``, ``close_missing`` (in the window is the
@@ -353,6 +357,11 @@ def design_matrix(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         cols[f"stage_{s}"] = st.eq(s).fillna(False).to_numpy(dtype="float64")
     cols["stage_unknown"] = (~st.isin(stages)).to_numpy(dtype="float64")
     cols["log_age"] = np.log1p(np.clip(frame["age_days"].to_numpy(dtype="float64"), 0, None))
+    # the age slope per stage, centred at an age of one window: stage_<s> stays the stage's
+    # effect at that age, so the stage and its age slope do not trade places
+    pivot = np.log1p(float(settings.forecast_window_days))
+    for s in stages[1:] if settings.forecast_age_slope_per_stage else ():
+        cols[f"age_x_{s}"] = (cols["log_age"] - pivot) * cols[f"stage_{s}"]
     dis = frame["days_in_stage"].to_numpy(dtype="float64")
     cols["log_days_in_stage"] = np.where(np.isnan(dis), 0.0, np.log1p(np.clip(dis, 0, None)))
     pushes = frame["n_pushes"].to_numpy(dtype="float64")
@@ -381,6 +390,8 @@ def _group(column: str) -> str:
         return "stage"
     if column.startswith("close_"):
         return "close"
+    if column.startswith("age_x_"):
+        return "log_age"
     return column
 
 
