@@ -18,8 +18,10 @@ flag                    rule (``[accounts]`` settings)                          
                         ``stale_activity_days`` (14) days, and its oldest open
                         deal is older than that
 ``concentrated``        at least ``concentration_share`` (0.5) of one rep's         opportunity_history
-                        rolling-forecast window (the weighted amount of the
-                        rep's listed deals) rides on this account
+                        rolling-forecast window (``from_pipeline``: the
+                        weighted amounts of the rep's open deals) rides on
+                        this account; not checked before the win model has
+                        enough history
 ``pushed``              the expected close dates of its open deals were moved      opportunity_history
                         later ``push_threshold`` (3) times or more in total
 ======================  ==========================================================  =================
@@ -262,10 +264,13 @@ def account_table(
     ).reindex(accounts).fillna("")
 
     # -- concentration of a rep's rolling-forecast window -----------------------------------
-    concentration_checked = True
+    concentration_checked, concentration_missing = True, "concentrated: needs the opportunity_history table"
     if window is None:
         if has_history:
             window = rolling.rolling_pipeline(dataset, when, settings, with_scrub=False)
+            if len(window) and window["weighted_amount"].isna().all():
+                concentration_checked = False
+                concentration_missing = "concentrated: too little history to learn win probabilities yet"
         else:
             concentration_checked = False
     if concentration_checked:
@@ -349,7 +354,7 @@ def account_table(
     else:
         flags["concentrated"] = pd.Series(pd.NA, index=accounts, dtype="boolean")
         reasons["concentrated"] = empty
-        not_checked.append(pd.Series("concentrated: needs the opportunity_history table", index=accounts, dtype="str"))
+        not_checked.append(pd.Series(concentration_missing, index=accounts, dtype="str"))
 
     if has_history:
         flags["pushed"] = (out["n_pushes"] >= s.accounts_push_threshold).fillna(False).astype("boolean")

@@ -106,18 +106,46 @@ def test_backtest_chart() -> None:
             "team": "all",
             "as_of_date": pd.to_datetime(["2026-10-05", "2026-10-12", "2026-10-19", "2026-10-26"]),
             "forecast": [100.0, 120.0, 90.0, 110.0],
+            "forecast_low": [70.0, 90.0, 60.0, 80.0],
+            "forecast_high": [140.0, 160.0, 130.0, 150.0],
             "actual": [80.0, 130.0, NAN, NAN],  # the last windows have not ended
-            "pipeline_amount": [300.0, 310.0, 280.0, 305.0],
         }
     )
     chart = fc.backtest_chart(bt)
-    (unit,) = layers(chart.to_dict())
-    assert mark(unit) == "line"
-    assert encoding(unit, "x", "y", "color") == {"x": ("as_of_date", "temporal"), "y": ("amount", "quantitative"), "color": ("series", "nominal")}
-    assert unit["encoding"]["color"]["scale"]["domain"] == ["forecast", "actual", "pipeline_amount"]
-    assert _types(chart) == [("line", 3, 12), ("symbol", 1, 10)]  # 3 lines of 4 weeks; 4 + 2 + 4 points
+    band, lines = layers(chart.to_dict())
+    assert mark(band) == "area" and mark(lines) == "line"
+    assert encoding(band, "x", "y", "y2") == {
+        "x": ("as_of_date", "temporal"), "y": ("forecast_low", "quantitative"), "y2": ("forecast_high", None)
+    }
+    assert encoding(lines, "x", "y", "color") == {"x": ("as_of_date", "temporal"), "y": ("amount", "quantitative"), "color": ("series", "nominal")}
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["forecast", "actual"]
+    # one band over 4 weeks; 2 lines of 4 weeks (a missing actual is a gap); 4 + 2 points
+    assert _types(chart) == [("area", 1, 4), ("line", 2, 8), ("symbol", 1, 6)]
     with pytest.raises(ValueError, match="draws one team"):
         fc.backtest_chart(pd.concat([bt, bt.assign(team="B")]))
+
+
+def test_reliability_chart() -> None:
+    calib = pd.DataFrame(
+        {
+            "kind": ["decile", "decile", "all", "interval_rep"],
+            "bin": ["0.0-0.1", "0.9-1.0", "all", "80%"],
+            "n_deals": [100, 40, 140, 30],
+            "mean_predicted": [0.05, 0.92, 0.3, 0.8],
+            "observed": [0.06, 0.75, 0.25, 0.83],
+            "ci_low": [0.03, 0.6, 0.2, 0.66],
+            "ci_high": [0.12, 0.86, 0.33, 0.93],
+        }
+    )
+    chart = fc.reliability_chart(calib)
+    diagonal, whiskers, points = layers(chart.to_dict())
+    assert (mark(diagonal), mark(whiskers), mark(points)) == ("line", "rule", "circle")
+    assert encoding(points, "x", "y", "size") == {
+        "x": ("mean_predicted", "quantitative"), "y": ("observed", "quantitative"), "size": ("n_deals", "quantitative")
+    }
+    assert encoding(whiskers, "x", "y", "y2") == {"x": ("mean_predicted", "quantitative"), "y": ("ci_low", "quantitative"), "y2": ("ci_high", None)}
+    # the diagonal (one line, 2 points); one whisker and one circle per decile: not the 'all' or interval rows
+    assert _types(chart) == [("line", 1, 2), ("rule", 1, 2), ("symbol", 1, 2)]
 
 
 def test_scrub_flags_chart() -> None:

@@ -469,43 +469,6 @@ def test_calibration_rows_agree_with_the_backtest(world):
     assert cal.set_index("kind").loc["interval_team", "n_deals"] == len(teams)
 
 
-def test_backtest_and_reliability_charts_draw_their_fields():
-    from salesx2lib.charts import forecast as charts
-
-    bt = pd.DataFrame(
-        {
-            "team": "all",
-            "as_of_date": pd.to_datetime(["2024-03-04", "2024-03-11"]),
-            "forecast": [100.0, 120.0],
-            "forecast_low": [60.0, 70.0],
-            "forecast_high": [150.0, 170.0],
-            "actual": [90.0, 200.0],
-        }
-    )
-    spec = charts.backtest_chart(bt).to_dict()
-    band, lines = spec["layer"]
-    assert band["mark"]["type"] == "area"
-    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("forecast_low", "forecast_high")
-    assert lines["transform"][0]["fold"] == ["forecast", "actual"]
-    calib = pd.DataFrame(
-        {
-            "kind": ["decile", "decile", "all", "interval_rep"],
-            "bin": ["0.0-0.1", "0.9-1.0", "all", "80%"],
-            "n_deals": [100, 40, 140, 30],
-            "mean_predicted": [0.05, 0.92, 0.3, 0.8],
-            "observed": [0.06, 0.75, 0.25, 0.83],
-            "ci_low": [0.03, 0.6, 0.2, 0.66],
-            "ci_high": [0.12, 0.86, 0.33, 0.93],
-        }
-    )
-    spec = charts.reliability_chart(calib).to_dict()
-    diagonal, whiskers, points = spec["layer"]
-    assert diagonal["mark"]["type"] == "line" and points["mark"]["type"] == "circle" and whiskers["mark"]["type"] == "rule"
-    assert (points["encoding"]["x"]["field"], points["encoding"]["y"]["field"]) == ("mean_predicted", "observed")
-    drawn = spec["datasets"][points["data"]["name"]]
-    assert [row["bin"] for row in drawn] == ["0.0-0.1", "0.9-1.0"]  # the deciles only, not 'all' or the interval rows
-
-
 def test_commit_vs_interval_reads_each_side_of_the_range():
     from salesx2lib.rolling import _commit_vs_interval
 
