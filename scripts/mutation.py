@@ -81,11 +81,7 @@ def module_tests(module: str) -> list[str]:
 
 def survivors(module: str) -> list[str]:
     """Names of the mutants of ``module`` that survived (or had no test) in ``mutants/``."""
-    meta = ROOT / "mutants" / (module + ".meta")
-    if not meta.exists():
-        return []
-    data = json.loads(meta.read_text(encoding="utf-8"))
-    return sorted(k for k, v in data["exit_code_by_key"].items() if STATUS.get(v) in ("survived", "no tests"))
+    return sorted(k for k, v in exit_codes(module).items() if STATUS.get(v) in ("survived", "no tests"))
 
 
 def run_one(module: str, max_children: int, only_survivors: bool = False) -> None:
@@ -95,6 +91,12 @@ def run_one(module: str, max_children: int, only_survivors: bool = False) -> Non
     given by name), or only the last run's survivors with ``only_survivors``: adding
     tests cannot bring a killed mutant back, so this is enough after new tests."""
     os.chdir(ROOT)
+    survivors_before = survivors(module)
+    # Mutated by an earlier run of another module, the copy in mutants/ is a plain copy
+    # newer than the source, which mutmut would take for an up-to-date mutated file:
+    # drop it (and its results, kept by the parent for --survivors) so it is mutated again.
+    for stale in (ROOT / "mutants" / module, ROOT / "mutants" / (module + ".meta")):
+        stale.unlink(missing_ok=True)
     from mutmut.configuration import config
 
     cfg = config()
@@ -103,20 +105,37 @@ def run_one(module: str, max_children: int, only_survivors: bool = False) -> Non
     from mutmut.__main__ import cli
 
     dotted = module[: -len(".py")].replace("/", ".")
-    names = survivors(module) if only_survivors else [f"{dotted}.*"]
+    names = survivors_before if only_survivors else [f"{dotted}.*"]
     if not names:
         print(f"{module}: no survivor to test again")
         return
     cli(["run", "--max-children", str(max_children), *names])
 
 
-def counts(module: str) -> Counter[str]:
-    """Status counts of the mutants of ``module`` recorded in ``mutants/``."""
+def exit_codes(module: str) -> dict[str, int | None]:
+    """mutmut's exit code of every mutant of ``module`` recorded in ``mutants/``."""
     meta = ROOT / "mutants" / (module + ".meta")
     if not meta.exists():
-        return Counter()
+        return {}
+    return json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+
+
+def keep_earlier_results(module: str, earlier: dict[str, int | None]) -> None:
+    """After a --survivors run, give the mutants not run again their earlier result."""
+    meta = ROOT / "mutants" / (module + ".meta")
+    if not meta.exists() or not earlier:
+        return
     data = json.loads(meta.read_text(encoding="utf-8"))
-    return Counter(STATUS.get(code, "suspicious") for code in data["exit_code_by_key"].values())
+    codes = data["exit_code_by_key"]
+    for key, code in codes.items():
+        if code is None and key in earlier:
+            codes[key] = earlier[key]
+    meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
+
+
+def counts(module: str) -> Counter[str]:
+    """Status counts of the mutants of ``module`` recorded in ``mutants/``."""
+    return Counter(STATUS.get(code, "suspicious") for code in exit_codes(module).values())
 
 
 def score(c: Counter[str]) -> float | None:
@@ -180,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, str] = {}
     for m in modules:
         seconds = None
+        earlier = exit_codes(m)
         if not args.report_only:
             if args.survivors:
                 print(f"{m}: {len(survivors(m))} survivors to test again", flush=True)
@@ -191,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             seconds = time.monotonic() - t0
             print(f"{m}: mutmut exited {code} after {seconds:.0f} s", flush=True)
+            if args.survivors:
+                keep_earlier_results(m, earlier)
         c = counts(m)
         if c:
             results[m] = row(m, c, seconds, day)
