@@ -145,11 +145,11 @@ def score(c: Counter[str]) -> float | None:
     return None if tested == 0 else (c["killed"] + c["timeout"] + c["caught by type check"]) / tested
 
 
-def row(module: str, c: Counter[str], seconds: float | None, day: str) -> str:
+def row(module: str, c: Counter[str], seconds: float | None, day: str, survivors_only: bool = False) -> str:
     """One line of the summary table."""
     s = score(c)
     pct = "n/a" if s is None else f"{100 * s:.1f}%"
-    secs = "" if seconds is None else f"{seconds:.0f}"
+    secs = "" if seconds is None else f"{seconds:.0f}" + (" (survivors only)" if survivors_only else "")
     return (
         f"| {module} | {sum(c.values())} | {c['killed']} | {c['survived']} | {c['timeout']} "
         f"| {c['no tests']} | {c['suspicious'] + c['segfault']} | {pct} | {secs} | {day} |"
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep_earlier_results(m, earlier)
         c = counts(m)
         if c:
-            results[m] = row(m, c, seconds, day)
+            results[m] = row(m, c, seconds, day, args.survivors)
             print(results[m], flush=True)
     write_summary(results)
     return 0
