@@ -211,6 +211,8 @@ def test_top_competency_gaps_defaults_to_three_reps_behind_and_names_deal_sizes_
     out = gaps.top_competency_gaps(d, names)
     assert out["rep_id"].tolist() == ["r5", "r4", "r3"]
     assert out.index.tolist() == [0, 1, 2]
+    assert out.columns.tolist() == ["rep_id", "rep_name", "team", "factor", "rep_value", "benchmark_value",
+                                    "share", "log_term", "sentence"]
     assert str(out["sentence"].dtype) == "str"
     assert out["sentence"].iloc[0] == (
         "Name r5 (r5): average deal size 500 against the team's 1,000: 100% of what "
@@ -229,3 +231,11 @@ def test_show_formats_each_kind_of_factor():
     assert gaps._show("dials", 1234.0) == "1,234 dials"
     assert gaps._show("avg_deal_size", 1234.0) == "1,234"
     assert gaps._show("win_rate", 0.25) == "25%"
+
+
+def test_deal_size_of_a_team_that_never_won_is_undefined():
+    # No rep of team N won a deal: no own size and no team size to fall back on.
+    counts = _counts().assign(team="N", won=0, won_amount=0.0)
+    f = gaps.rep_factors(counts)
+    sizes = f.loc[f["factor"] == "avg_deal_size", "status"]
+    assert sizes.tolist() == ["undefined"] * 4
