@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 export TQDM_DISABLE := 1
 
-.PHONY: report test clean-venv
+.PHONY: report test mutate clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+## mutate: mutation testing of the analytic core (slow; not part of `make test`).
+##   MODULE=salesx2lib/stats.py runs one module. Writes the summary to docs/mutation.md.
+MUTATE_STAMP := $(VENV)/.mutate-stamp
+$(MUTATE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(BIN)/python scripts/mutation.py $(MODULE)
 
 clean-venv:
 	rm -rf $(VENV)
