@@ -49,11 +49,11 @@ from salesx2lib.settings import Settings, load_settings
 from salesx2lib.stats import cluster_resample_counts, wilson_interval
 
 __all__ = [
+    "BOOTSTRAP_COLUMNS",
+    "RUN_RATE_COLUMNS",
     "SUMMARY_COLUMNS",
     "baseline_verdict",
     "bucket_bounds",
-    "BOOTSTRAP_COLUMNS",
-    "RUN_RATE_COLUMNS",
     "bucket_labels",
     "cluster_intervals",
     "error_summary",
