@@ -35,7 +35,7 @@ DOC = ROOT / "docs" / "mutation.md"
 START = "<!-- mutation-summary:start (written by scripts/mutation.py) -->"
 END = "<!-- mutation-summary:end -->"
 
-#: The analytic core, smallest and most used first. rolling and winprob join later.
+#: The analytic core, smallest and most used first.
 CORE: list[str] = [
     "salesx2lib/stats.py",
     "salesx2lib/survival.py",
@@ -54,6 +54,8 @@ CORE: list[str] = [
     "salesx2lib/training.py",
     "salesx2lib/segments.py",
     "salesx2lib/mapping.py",
+    "salesx2lib/rolling.py",
+    "salesx2lib/winprob.py",
 ]
 
 #: Test files of a module beyond the ``test_<name>``, ``test_edges_<name>`` and

@@ -144,6 +144,7 @@ def test_metrics_table_and_team_filter() -> None:
     assert list(out.columns) == list(cadence.CADENCE_COLUMNS)
 
 
+@pytest.mark.slow
 def test_world_recovers_the_declared_weeks_and_covers_the_rates() -> None:
     """Declared truth: which weeks each rep submitted in, and each rep's probability p.
 

@@ -146,6 +146,7 @@ def test_ramping_reps_are_left_out_of_the_benchmark():
         min_size=2, max_size=6,
     )
 )
+@pytest.mark.slow
 def test_impact_never_above_its_interval_and_the_ceiling(rows):
     data = []
     for i, (dials, c, a, o, w, ramp) in enumerate(rows):

@@ -320,6 +320,7 @@ def test_cluster_intervals_bounds_and_degenerate_cases():
     assert again.wape_ci_low == out.wape_ci_low  # deterministic for a seed
 
 
+@pytest.mark.slow
 def test_clustered_interval_is_calibrated_where_the_naive_one_is_not():
     """Submissions copied 4 times per rep-period (60 rep-periods, 300 worlds).
 

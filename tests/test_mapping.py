@@ -355,6 +355,7 @@ _name_part = st.text(alphabet=string.ascii_letters + "éÉøØüÜ", min_size=1,
     pad=st.lists(st.sampled_from([" ", "  ", "\t"]), min_size=3, max_size=3),
     flips=st.lists(st.booleans(), min_size=16, max_size=16),
 )
+@pytest.mark.slow
 def test_loose_matching_finds_the_rep_whatever_the_case_and_spacing(
     tmp_path_factory: pytest.TempPathFactory, first: str, last: str, pad: list[str], flips: list[bool]
 ) -> None:
@@ -510,6 +511,7 @@ def test_reps_that_differ_only_in_case_are_warned_when_matching_loosely(tmp_path
     ) in [str(w) for w in ds.warnings]
 
 
+@pytest.mark.slow
 def test_an_identity_mapping_reads_the_sample_exactly_as_the_canonical_loader(tmp_path: Path) -> None:
     """Every table of data/sample through a mapping that renames nothing: the same frames."""
     from salesx2lib.schema import TABLES

@@ -161,6 +161,7 @@ def test_open_milestones(table):
     )
 
 
+@pytest.mark.slow
 def test_sample():
     sample = Path(__file__).resolve().parents[1] / "data" / "sample"
     d = load_dataset(sample)

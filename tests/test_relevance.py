@@ -320,6 +320,7 @@ def test_the_worlds_calendar_fools_a_pooled_next_week_correlation():
         assert result.statistic > 0.05 and result.pvalue < 0.01
 
 
+@pytest.mark.slow
 def test_known_truth_tasks_are_not_predictive_and_competencies_predict():
     seeds = range(30)
     labels = pd.DataFrame([
@@ -334,6 +335,7 @@ def test_known_truth_tasks_are_not_predictive_and_competencies_predict():
     assert hits[list(TASKS)].max() <= 0.05
 
 
+@pytest.mark.slow
 def test_known_truth_within_reps_sees_the_drifting_competency_not_the_tasks():
     seeds = range(15)
     labels = pd.DataFrame([
@@ -357,6 +359,7 @@ def _null_runs(within: str, n_worlds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(p_values), pd.DataFrame(labels) == "predicts_results"
 
 
+@pytest.mark.slow
 def test_calibration_over_200_null_worlds():
     """No metric has an effect, the calendar is strong: false labels stay rare, p-values uniform."""
     p, labelled = _null_runs("period", 200)
@@ -370,6 +373,7 @@ def test_calibration_over_200_null_worlds():
     assert labelled.any(axis=1).mean() <= 0.08
 
 
+@pytest.mark.slow
 def test_calibration_within_reps_has_no_lagged_outcome_bias():
     """Demeaning per rep over overlapping windows made win_rate "significant" in 35% of null
     worlds (Nickell's bias); the phase-wise rep average keeps every metric near 5% (60 worlds)."""

@@ -286,6 +286,7 @@ FORECAST_COLS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 100_000), week=st.integers(6, 20))
 def test_property_no_look_ahead(seed, week):
@@ -335,6 +336,7 @@ def test_backtest_rows_equal_rolling_forecast_as_of_each_monday():
         pd.testing.assert_frame_equal(bt.loc[bt["as_of_date"] == monday].reset_index(drop=True), one)
 
 
+@pytest.mark.slow
 def test_backtest_summary_formulas():
     opps, hist, acts, fc = _random(5)
     ds = _dataset(opps, hist, T("2024-07-01"), acts, fc)

@@ -324,6 +324,7 @@ def test_comparison_labels_and_bonferroni():
         rt.routine_comparison(f.drop(columns="full_window"))
 
 
+@pytest.mark.slow
 def test_calibration_no_routine_differs_on_noise():
     """300 floors of 32 reps where no routine goes with being a top producer (skewed values):
     the chance that at least one of the six routines is called ``differs`` stays at most 6%."""
@@ -334,6 +335,7 @@ def test_calibration_no_routine_differs_on_noise():
     assert (labels == "uninformative").to_numpy().sum() == 0  # lognormal values vary
 
 
+@pytest.mark.slow
 def test_calibration_a_real_difference_is_found():
     """A shift of 1 (about 1.7 standard deviations) on call_block_share is found in most of 150
     floors, and no other routine is called ``differs`` more often than noise allows."""
@@ -371,6 +373,7 @@ def test_no_won_revenue_no_top_producer():
     assert t["won_revenue"].eq(0).all() and not t["top_producer"].any()
 
 
+@pytest.mark.slow
 def test_sample():
     d = load_dataset(Path(__file__).resolve().parents[1] / "data" / "sample")
     t = rt.routines(d)

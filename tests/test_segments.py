@@ -235,6 +235,7 @@ def sample() -> Dataset:
     return load_dataset(Path(__file__).resolve().parents[1] / "data" / "sample")
 
 
+@pytest.mark.slow
 def test_the_committed_sample_shows_all_four_segments(sample):
     """The issue's acceptance check: with the default settings every segment occurs on the sample."""
     seg = segments.segment(segments.rep_scores(sample), S).set_index("rep_id")
@@ -682,6 +683,7 @@ def world():
     ), truth
 
 
+@pytest.mark.slow
 def test_stable_reps_rarely_change_segment(world):
     """Declared truth: a stable rep's attainment is constant (0.6 to 1.3, on and around each threshold),
     so every change of segment is noise. With the defaults (enter 3, exit 2), over 200 seeds: 8.0%
@@ -725,6 +727,7 @@ def test_drifting_rep_reaches_self_sustained(world):
     assert not drift.loc[drift["true_attainment"] <= 0.5, "segment"].eq("self_sustained").any()
 
 
+@pytest.mark.slow
 def test_segment_history_end_to_end_on_a_dataset_world():
     """The same truth written as a Dataset (deals, monthly quotas): segment_history runs the rules
     and the hysteresis at each month end. With seed 2: 12 month ends; DRIFT ends self_sustained; with
@@ -772,6 +775,7 @@ def test_current_segments_adds_reps_hired_since_the_last_month_end():
     assert cur.loc["f", "segment"] == "ramping"
 
 
+@pytest.mark.slow
 def test_the_sample_segments_flip_far_less_with_hysteresis(sample):
     """On data/sample (8 month ends, March to October 2026): the one-date rules change 30% of
     rep-months (58 of 192) with 20 reversals and 13 reps through 3 segments; with the hysteresis

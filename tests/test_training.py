@@ -57,6 +57,7 @@ def _naive_binomial_significant(world, tr) -> bool:
 # calibration over many seeds (small vectorised worlds)
 
 
+@pytest.mark.slow
 def test_placebo_trainings_are_called_significant_at_most_6_percent_of_the_time():
     worlds = [rate_world(seed, n_trained=3) for seed in range(100)]
     rows = pd.concat([_measure(w, placebo=True) for w in worlds])
@@ -71,6 +72,7 @@ def test_placebo_trainings_are_called_significant_at_most_6_percent_of_the_time(
     assert (rows["pre_trend_check"] == "failed").mean() <= 0.08
 
 
+@pytest.mark.slow
 def test_a_connect_rate_lift_of_0_08_is_detected_and_its_interval_covers_it():
     rows = pd.concat([_measure(rate_world(1000 + seed, lift=0.08, n_trained=3), placebo=False) for seed in range(50)])
     assert len(rows) == 150
@@ -81,6 +83,7 @@ def test_a_connect_rate_lift_of_0_08_is_detected_and_its_interval_covers_it():
     assert rows["effect"].mean() == pytest.approx(0.08, abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_conversation_to_appointment_lift_of_0_10_power_coverage_and_placebos():
     common = dict(competency="conversation_to_appointment", base=0.36, rep_sd=0.04, trials_per_day=(6.0, 9.0),
                   n_trained=3)
@@ -281,6 +284,7 @@ def sample() -> Dataset:
     return load_dataset(SAMPLE)
 
 
+@pytest.mark.slow
 def test_on_the_sample_the_known_trainings_come_out_right(sample):
     e = training.training_effects(sample).set_index(["rep_id", "competency"])
     assert set(e["verdict"]) <= set(training.VERDICTS)
@@ -296,6 +300,7 @@ def test_on_the_sample_the_known_trainings_come_out_right(sample):
     assert not (e["verdict"] == "worse").any()
 
 
+@pytest.mark.slow
 def test_on_the_sample_placebo_connect_rate_trainings_are_rarely_significant(sample):
     """The issue's experiment for connect rate: every never-trained rep at every real training's date."""
     p = training.training_effects(sample, placebos=training.placebo_trainings(sample, competencies=["connect_rate"]))

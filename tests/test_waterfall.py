@@ -237,6 +237,7 @@ def histories(draw: st.DrawFn) -> dict:
     return deals
 
 
+@pytest.mark.slow
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_identity_holds_exactly(deals: dict) -> None:

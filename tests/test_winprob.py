@@ -171,6 +171,7 @@ def world_runs():
     return out
 
 
+@pytest.mark.slow
 def test_probabilities_recover_the_truth(world_runs):
     """Measured: mean |p - truth| about 0.02; each decile's mean p within 0.032 of its deals' mean truth.
 
@@ -258,6 +259,7 @@ def test_reliability_table_by_hand():
     assert t.loc["all", "brier"] == pytest.approx(brier) and t.loc["all", "n_deals"] == 5
 
 
+@pytest.mark.slow
 def test_team_shock_is_learned_when_teams_share_windows(world_runs):
     """Independent deals: sigma^2 near 0. Shared team shocks (s = 0.5): sigma^2 well above it,
     and the team-window interval keeps about its 80%.
@@ -314,6 +316,7 @@ def _young_old_negotiation(per_stage: bool) -> tuple[float, float, float, float]
     return young["win_probability"].mean(), young["truth"].mean(), old["win_probability"].mean(), old["truth"].mean()
 
 
+@pytest.mark.slow
 def test_age_slope_per_stage_recovers_a_stage_without_age_effect():
     """Early stages' decisions slow down with age (Weibull shape < 1), Negotiation's do not (shape 1).
 
