@@ -359,6 +359,7 @@ def test_clustered_interval_is_calibrated_where_the_naive_one_is_not():
             assert 0.9 <= np.mean(ratios) <= 1.15
 
 
+@pytest.mark.vega
 def test_baseline_chart_draws_both_series_with_bands(dataset):
     from salesx2lib.charts import forecast as charts
 
