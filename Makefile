@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 export TQDM_DISABLE := 1
 
-.PHONY: report test mutate clean-venv
+.PHONY: report test package-check mutate clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+## package-check: build a wheel, install it into a fresh venv, write one team's report (run by CI)
+package-check:
+	PYTHON=$(PYTHON) bash scripts/check_package.sh
 
 ## mutate: mutation testing of the analytic core (slow; not part of `make test`).
 ##   MODULE=salesx2lib/stats.py runs one module. Writes the summary to docs/mutation.md.

@@ -150,25 +150,26 @@ class ReportResult:
 
 
 def default_template() -> Path:
-    """The weekly report notebook: ``notebooks/weekly_report.ipynb`` of the source tree.
+    """The weekly report notebook, ``weekly_report.ipynb``.
 
-    The notebook in the repository is the one template (it is also the notebook users
-    open); it is found next to the installed package, which is where it is for a source
-    checkout and an editable install (``pip install -e .``, what ``make report`` does).
+    In a source checkout or an editable install (``pip install -e .``) it is
+    ``notebooks/weekly_report.ipynb`` next to the package: the notebook users open is
+    the template. An installed wheel carries a copy made at build time
+    (``salesx2lib/templates/``, see ``setup.py``).
 
     Raises
     ------
     FileNotFoundError
-        If the package was installed without its source tree; pass ``template=``.
+        If neither is there (a package copied by hand); pass ``template=``.
     """
     package = Path(__file__).resolve().parent
-    path = package.parent / "notebooks" / _TEMPLATE_NAME
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"the report template notebooks/{_TEMPLATE_NAME} is not next to {package}: install salesx2 "
-            "from its source folder (pip install -e .) or pass the notebook as template"
-        )
-    return path
+    for path in (package.parent / "notebooks" / _TEMPLATE_NAME, package / "templates" / _TEMPLATE_NAME):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"the report template {_TEMPLATE_NAME} is neither in {package / 'templates'} nor in "
+        f"{package.parent / 'notebooks'}: reinstall salesx2 (pip install .) or pass the notebook as template"
+    )
 
 
 def _check_template(template: Path) -> None:

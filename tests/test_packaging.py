@@ -47,3 +47,19 @@ def test_environment_yml_installs_the_project_itself():
 def test_console_script_points_at_the_cli():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["scripts"]["salesx2"] == "salesx2lib.cli:main"
+
+
+def test_every_package_data_pattern_matches_a_file():
+    """A pattern that matches nothing ships nothing (``templates/*`` once did)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = project["tool"]["setuptools"]["package-data"]["salesx2lib"]
+    empty = [p for p in patterns if not list((ROOT / "salesx2lib").glob(p))]
+    assert not empty, f"package-data patterns matching no file: {empty}"
+
+
+def test_the_build_copies_the_report_template_that_exists():
+    """setup.py copies notebooks/weekly_report.ipynb into the wheel; the sdist includes it."""
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert 'Path("notebooks") / "weekly_report.ipynb"' in setup
+    assert (ROOT / "notebooks" / "weekly_report.ipynb").is_file()
+    assert "include notebooks/weekly_report.ipynb" in (ROOT / "MANIFEST.in").read_text(encoding="utf-8")
