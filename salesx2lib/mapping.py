@@ -162,6 +162,24 @@ class Part:
             names.extend(f.when.columns)
         return tuple(dict.fromkeys(names))
 
+    @property
+    def sql_file_columns(self) -> tuple[tuple[str, str], ...]:
+        """``(file column, where)`` for every column the section's SQL names in double quotes.
+
+        ``where`` says which expression, for messages: ``"the sql of
+        opportunities.columns.account_id"`` or ``"the condition of exclude 'reason'"``.
+        """
+        found: list[tuple[str, str]] = []
+        for name, spec in self.columns.items():
+            for sql, kind in ((spec.sql, "sql"), (spec.when.sql if spec.when else None, "when")):
+                if sql is not None:
+                    found += [(c, f"the {kind} of {self.table}.columns.{name}") for c in sql_columns(sql)]
+        for kind, filters in (("exclude", self.exclude), ("note", self.note)):
+            for f in filters:
+                if f.when.sql is not None:
+                    found += [(c, f"the condition of {kind} {f.text!r}") for c in sql_columns(f.when.sql)]
+        return tuple(dict.fromkeys(found))
+
 
 @dataclass(frozen=True)
 class Mapping:
@@ -472,6 +490,23 @@ def read_mapping(path: str | Path) -> Mapping:
 
 
 # ---------------------------------------------------------------------------- SQL
+
+
+def sql_columns(sql: str) -> tuple[str, ...]:
+    """The columns an SQL expression names in double quotes (``"Close Date"``), in order, once.
+
+    Unquoted names are left out: they may be functions' or lambdas' own names. An
+    expression that does not parse names none (running it then gives DuckDB's message).
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except sqlglot.errors.ParseError:
+        return ()
+    names = [c.name for c in tree.find_all(exp.Column) if c.this.quoted and not c.table]
+    return tuple(dict.fromkeys(names))
 
 
 def file_table(path: Path, delimiter: str = ",") -> str:

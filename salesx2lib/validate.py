@@ -501,12 +501,17 @@ def _open_source(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem
         return found
     scanned = file_view(source)
     line = 1 if source.is_csv else None
-    missing = [c for c in part.file_columns if c not in found]
+    missing = [(c, f"for {source.table}") for c in part.file_columns if c not in found]
+    named = {c for c, _ in missing}
+    for c, where in part.sql_file_columns:
+        if c not in found and c not in named:
+            missing.append((c, f"in {where}"))
+            named.add(c)
     if missing:
         shown = ", ".join(found) or "no columns"
         return [
-            Problem(source.file, line, c, f"missing column ({part.mapping} reads it for {source.table}; the file has: {shown})")
-            for c in missing
+            Problem(source.file, line, c, f"missing column ({part.mapping} reads it {where}; the file has: {shown})")
+            for c, where in missing
         ]
     problems = _open_lookups(con, source)
     if problems:

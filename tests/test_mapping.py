@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from salesx2lib.cli import main
 from salesx2lib.load import load_dataset
-from salesx2lib.mapping import PRESETS, UNASSIGNED_TEAM, preset_path, read_mapping
+from salesx2lib.mapping import PRESETS, UNASSIGNED_TEAM, preset_path, read_mapping, sql_columns
 from salesx2lib.problems import DataError
 from salesx2lib.summary import dataset_summary
 
@@ -163,6 +163,36 @@ def test_missing_export_column_and_missing_file(export: Path) -> None:
     ]
     (export / "deals.csv").unlink()
     assert _errors(export) == [f"{export}: missing file deals.csv (mapping.toml reads opportunities from it)"]
+
+
+def test_a_column_named_in_sql_that_the_file_lacks_is_a_missing_column(export: Path) -> None:
+    """Not DuckDB's binder error: the same message as a plain column, once per column,
+    saying which expression reads it."""
+    q = "'''"  # a TOML literal string that may hold single quotes
+    _edit(export / "mapping.toml", 'amount = "Value"', f'amount = {{ sql = {q}nullif("Valeur", \'\'){q}, column = "Value" }}')
+    _edit(export / "mapping.toml", 'expected_close_date = { column = "Closed", format = "%d/%m/%Y" }',
+          f'expected_close_date = {{ sql = {q}coalesce("Valeur", "Due", "Closed"){q}, column = "Closed" }}')
+    _edit(export / "mapping.toml", 'when = { Pipeline = "Renewals" }', f'when = {{ sql = {q}"Pipe line" = \'Renewals\'{q} }}')
+    shown = "Deal, Owner, Stage, Created, Closed, Value, Pipeline"
+    assert _errors(export) == [
+        f"deals.csv:1:Due: missing column (mapping.toml reads it in the sql of opportunities.columns.expected_close_date; the file has: {shown})",
+        f"deals.csv:1:Pipe line: missing column (mapping.toml reads it in the condition of exclude 'renewals are not new business'; the file has: {shown})",
+        f"deals.csv:1:Valeur: missing column (mapping.toml reads it in the sql of opportunities.columns.amount; the file has: {shown})",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ('''coalesce("A b", "C", "A b")''', ("A b", "C")),  # in order, once
+        ('''list_transform([1], x -> x + "D")''', ("D",)),  # x is the lambda's own
+        ('''upper(E)''', ()),  # unquoted: not counted
+        ('''"t"."F"''', ()),  # qualified: not a file column
+        ('''CASE WHEN ("G" ''', ()),  # does not parse: DuckDB will say why
+    ],
+)
+def test_sql_columns_are_the_double_quoted_names(sql: str, expected: tuple[str, ...]) -> None:
+    assert sql_columns(sql) == expected
 
 
 def test_unknown_owner_is_an_error_without_derive_missing(export: Path) -> None:
