@@ -198,6 +198,23 @@ def _show(col: str) -> str:
     return f"'''' || {cell} || ''''"
 
 
+def _required_message(column: str, source: Source) -> str:
+    """SQL for the message of a required ``column`` found empty.
+
+    A looked-up value is empty when its key is not in the lookup file: the message then
+    names the key and the file, not only the empty result.
+    """
+    message = _lit(f"is empty ({column} is required)")
+    part = source.part
+    spec = part.columns.get(column) if part is not None else None
+    if part is None or spec is None or spec.lookup is None:
+        return message
+    flagged = flagged_sql(part, file_view(source))
+    key = f"(SELECT f.{lookup_key(column)} FROM ({flagged}) f WHERE f._row = {source.view}._row)"
+    missed = _lit(f" is not found in {spec.lookup.file} ({spec.lookup.key}), and {column} is required")
+    return f"coalesce('''' || {key} || '''' || {missed}, {message})"
+
+
 def _column_rules(table: Table, types: dict[str, str], source: Source) -> list[_Rule]:
     rules: list[_Rule] = []
     for col in table.columns:
@@ -207,7 +224,7 @@ def _column_rules(table: Table, types: dict[str, str], source: Source) -> list[_
         raw = _text(col.name) if types[col.name] == "VARCHAR" else _q(col.name)
         value = parsed_sql(col, types[col.name])
         if not col.nullable:
-            rules.append(_Rule(col.name, f"{raw} IS NULL", f"'is empty ({col.name} is required)'"))
+            rules.append(_Rule(col.name, f"{raw} IS NULL", _required_message(col.name, source)))
         if col.kind == "number":
             rules.append(
                 _Rule(

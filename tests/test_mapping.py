@@ -486,8 +486,9 @@ def test_lookup_gives_each_rep_a_team_from_another_file(tmp_path: Path) -> None:
     )
     m = _write(tmp_path, {"deals.csv": deals, "teams.csv": teams}, reps_part + _opps_map().split(REPS_MAP, 1)[1])
     errors = _errors(tmp_path, m)
-    # Ola Berg is not in teams.csv: the team is required, so that is an error, after a warning.
-    assert errors == ["deals.csv:3:owner: is empty (team is required) [team]"]
+    # Ola Berg is not in teams.csv: the team is required, so that is an error naming the
+    # value and the file (not "is empty": the cell is not), after a warning.
+    assert errors == ["deals.csv:3:owner: 'Ola Berg' is not found in teams.csv (Person), and team is required [team]"]
     (tmp_path / "teams.csv").write_text(teams + "Ola Berg,West,Kim\n")
     ds = load_dataset(tmp_path, mapping=m)
     reps = ds.reps.set_index("rep_id")
@@ -572,4 +573,17 @@ def test_file_must_be_inside_data(export: Path) -> None:
         read_mapping(export / "mapping.toml")
     assert [str(p) for p in info.value.problems] == [
         'mapping.toml:16:opportunities.file: must name a file inside DATA (a relative name such as "deals.csv")'
+    ]
+
+
+def test_a_required_looked_up_value_names_the_missing_key_or_says_empty(tmp_path: Path) -> None:
+    """Three reps: a code found, a code not in the lookup file, no code at all."""
+    reps = "id,name,code\nr1,Ann,E\nr2,Bob,Q\nr3,Cy,\n"
+    teams = "Code,Team\nE,East\n"
+    reps_part = REPS_MAP.replace('team = "team"', 'team = { column = "code", lookup = { file = "teams.csv", key = "Code", value = "Team" } }')
+    deals = DEALS.replace(",r2,", ",r1,")
+    m = _write(tmp_path, {"people.csv": reps, "deals.csv": deals, "teams.csv": teams}, reps_part + _opps_map().split(REPS_MAP, 1)[1])
+    assert _errors(tmp_path, m) == [
+        "people.csv:3:code: 'Q' is not found in teams.csv (Code), and team is required [team]",
+        "people.csv:4:code: is empty (team is required) [team]",
     ]
