@@ -284,8 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args)
     except DataError as exc:
         print(format_problems(exc.problems), file=sys.stderr)
-        n = sum(p.severity == "error" for p in exc.problems)
-        print(f"salesx2 {args.command}: {n} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+        n = exc.error_count
+        print(f"salesx2 {args.command}: {n:,} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MissingTableError as exc:
         print(f"salesx2 {args.command}: {exc}", file=sys.stderr)

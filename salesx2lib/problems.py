@@ -34,6 +34,10 @@ class Problem:
     severity
         ``error`` stops the run; ``warning`` is reported and the run goes on; ``note``
         says what a mapping did (rows a filter excluded, and why).
+    unlisted
+        How many problems of the same kind this line stands for without listing them
+        (a rule broken by thousands of rows lists the first few, then one line for the
+        rest); 0 for a problem that is itself one problem.
     """
 
     file: str
@@ -41,6 +45,12 @@ class Problem:
     column: str | None
     message: str
     severity: Literal["error", "warning", "note"] = "error"
+    unlisted: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many problems this line accounts for: itself, or the ones it stands for."""
+        return self.unlisted or 1
 
     def __str__(self) -> str:
         where = self.file
@@ -66,5 +76,10 @@ class DataError(Exception):
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems: tuple[Problem, ...] = tuple(sorted(problems, key=Problem.sort_key))
-        n = len(self.problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the input:\n" + format_problems(self.problems))
+        n = sum(p.count for p in self.problems)
+        super().__init__(f"{n:,} problem{'s' if n != 1 else ''} in the input:\n" + format_problems(self.problems))
+
+    @property
+    def error_count(self) -> int:
+        """The number of errors, those a summary line stands for included (not the lines)."""
+        return sum(p.count for p in self.problems if p.severity == "error")

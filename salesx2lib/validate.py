@@ -867,7 +867,10 @@ def validate_sources(
                 + (" UNION ALL ".join(excluded) if excluded else "SELECT NULL::VARCHAR AS opportunity_id WHERE false")
             )
     reps_file = ", ".join(s.file for s in readable.get("reps", [])) or None
-    if derive_reps:
+    # A reps file that is there but could not be read is an error already: deriving the
+    # reps from the owners would report "no reps file" and every owner as unknown.
+    reps_unread = len(readable.get("reps", [])) < len(by_table.get("reps", []))
+    if derive_reps and not reps_unread:
         problems.extend(_derive_reps(con, readable, reps_file))
         if "reps" not in readable:
             types["reps"] = {c: "VARCHAR" for c in ("rep_id", "rep_name", "team")}
@@ -944,6 +947,7 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
                     None,
                     _label(source, rule.column),
                     f"{n:,} rows in all break this rule (the first {MAX_PROBLEMS_PER_RULE} are listed)",
+                    unlisted=n - MAX_PROBLEMS_PER_RULE,
                 )
             )
     if not found:

@@ -587,3 +587,14 @@ def test_a_required_looked_up_value_names_the_missing_key_or_says_empty(tmp_path
         "people.csv:3:code: 'Q' is not found in teams.csv (Code), and team is required [team]",
         "people.csv:4:code: is empty (team is required) [team]",
     ]
+
+
+def test_a_reps_file_that_fails_is_not_reported_as_absent(export: Path) -> None:
+    """owners.csv is there but lacks a column: that error alone, not "no reps file" and
+    every owner derived."""
+    _edit(export / "owners.csv", "Owner,Manager,Office", "Owner,Manager,Desk")
+    with pytest.raises(DataError) as info:
+        load_dataset(export, mapping=export / "mapping.toml")
+    assert [str(p) for p in info.value.problems if p.severity != "note"] == [
+        "owners.csv:1:Office: missing column (mapping.toml reads it for reps; the file has: Owner, Manager, Desk)"
+    ]

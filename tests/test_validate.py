@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesx2lib.cli import main
 from salesx2lib.load import load_dataset
 from salesx2lib.problems import DataError
 from salesx2lib.validate import MAX_PROBLEMS_PER_RULE, csv_record_lines
@@ -189,6 +190,16 @@ def test_a_systematic_error_is_capped_and_counted(tmp_path):
     assert located[0].startswith("activities.csv:7:activity_type:")
     summary = f"activities.csv:activity_type: {MAX_PROBLEMS_PER_RULE + 7:,} rows in all break this rule (the first {MAX_PROBLEMS_PER_RULE} are listed)"
     assert summary in found
+
+
+def test_the_closing_count_counts_problems_not_printed_lines(tmp_path, capsys):
+    """57 bad rows: 50 listed plus one summary line, and the count says 57, not 51."""
+    rows = "".join(f"X{i},R1,2026-01-05 09:00:00,tweet,,\n" for i in range(MAX_PROBLEMS_PER_RULE + 7))
+    folder = write_tables(tmp_path / "data", {"activities": VALID_TABLES["activities"] + rows})
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == MAX_PROBLEMS_PER_RULE + 1 + 1  # the listed rows, the summary line, the count
+    assert err[-1] == f"salesx2 validate: {MAX_PROBLEMS_PER_RULE + 7} errors; nothing was written"
 
 
 def test_parquet_problems_are_located_by_row(tmp_path):
