@@ -724,7 +724,9 @@ def test_22_a_lookup_key_not_found_leaves_the_value_empty_with_a_warning_salesfo
 
 def test_23_a_lookup_miss_on_a_required_column_is_an_error_plain(tmp_path: Path) -> None:
     lookup_export(tmp_path, [deal("a"), deal("b", owner="Ola Berg")], team='{ column = "Owner", lookup = { file = "teams.csv", key = "Person", value = "Squad" } }')
-    assert problems(tmp_path, mapping=tmp_path / "mapping.toml") == ["deals.csv:3:Owner: is empty (team is required) [team]"]
+    assert problems(tmp_path, mapping=tmp_path / "mapping.toml") == [
+        "deals.csv:3:Owner: 'Ola Berg' is not found in teams.csv (Person), and team is required [team]"
+    ]
 
 
 def test_24_loose_lookup_ignores_case_and_repeated_spaces_plain(tmp_path: Path) -> None:
@@ -735,8 +737,8 @@ def test_24_loose_lookup_ignores_case_and_repeated_spaces_plain(tmp_path: Path) 
     # an exact lookup does not find either spelling: the team is required, so both are errors
     lookup_export(tmp_path, rows, team=loose.replace(', match = "loose"', ""))
     assert problems(tmp_path, mapping=tmp_path / "mapping.toml") == [
-        "deals.csv:2:Owner: is empty (team is required) [team]",
-        "deals.csv:3:Owner: is empty (team is required) [team]",
+        "deals.csv:2:Owner: 'jane smith' is not found in teams.csv (Person), and team is required [team]",
+        "deals.csv:3:Owner: 'Tom Lee' is not found in teams.csv (Person), and team is required [team]",
     ]
 
 
