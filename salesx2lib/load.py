@@ -61,7 +61,9 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
                 shown = ", ".join(p.name for p in matches)
                 problems.append(Problem(where, None, None, f"{part.file} matches {len(matches)} files ({shown}); {part.mapping} reads {name} from one: keep one"))
             elif not part.optional:
-                problems.append(Problem(where, None, None, f"missing file {part.file} ({part.mapping} reads {name} from it)"))
+                found = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+                has = ", ".join(found) if found else "no CSV or Parquet file"
+                problems.append(Problem(where, None, None, f"missing file {part.file} ({part.mapping} reads {name} from it; the folder has: {has})"))
     derived = any(p.derive_missing for p in mapped.get("reps", ()))
     for name, table in TABLES.items():
         if name in mapped:

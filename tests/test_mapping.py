@@ -162,7 +162,9 @@ def test_missing_export_column_and_missing_file(export: Path) -> None:
         "Deal, Owner, Stage, Created, Closed, Amount, Pipeline)"
     ]
     (export / "deals.csv").unlink()
-    assert _errors(export) == [f"{export}: missing file deals.csv (mapping.toml reads opportunities from it)"]
+    assert _errors(export) == [
+        f"{export}: missing file deals.csv (mapping.toml reads opportunities from it; the folder has: owners.csv)"
+    ]
 
 
 def test_a_column_named_in_sql_that_the_file_lacks_is_a_missing_column(export: Path) -> None:

@@ -372,3 +372,35 @@ def test_cli_metrics_reads_the_export(round_trip: RoundTrip, capsys: pytest.Capt
     _, folder, _ = round_trip
     assert main(["metrics", str(folder), "--preset", "hubspot", "--table", "cycle"]) == 0
     assert capsys.readouterr().out.startswith("team,n,n_won,n_lost,n_open,")
+
+
+def test_files_named_as_hubspot_names_them_are_found(export: Path, fixture_ds: Dataset) -> None:
+    """HubSpot's own names (object and day) read the same as the renamed files."""
+    for name in ("users", "deals", "calls", "meetings", "emails"):
+        (export / f"{name}.csv").rename(export / f"hubspot-crm-exports-all-{name}-2026-02-27.csv")
+    ds = load_dataset(export, preset="hubspot")
+    for table in ("reps", "opportunities", "opportunity_history"):
+        if table in fixture_ds.tables:
+            pd.testing.assert_frame_equal(ds.tables[table], fixture_ds.tables[table])
+    assert ds.activities.count().execute() == fixture_ds.activities.count().execute() > 0
+
+
+def test_no_deals_file_lists_the_files_found(export: Path) -> None:
+    (export / "deals.csv").rename(export / "opportunities-export.csv")
+    with pytest.raises(DataError) as info:
+        load_dataset(export, preset="hubspot")
+    errors = [str(p) for p in info.value.problems if p.severity == "error"]
+    assert errors == [
+        f"{export}: missing file *deals*.csv (hubspot.toml reads opportunities from it; the folder has: "
+        "calls.csv, emails.csv, meetings.csv, opportunities-export.csv, users.csv)"
+    ]
+
+
+def test_two_deals_exports_in_one_folder_are_refused_by_name(export: Path) -> None:
+    shutil.copy(export / "deals.csv", export / "hubspot-crm-exports-all-deals-2026-03-06.csv")
+    with pytest.raises(DataError) as info:
+        load_dataset(export, preset="hubspot")
+    assert [str(p) for p in info.value.problems if p.severity == "error"] == [
+        f"{export}: *deals*.csv matches 2 files (deals.csv, hubspot-crm-exports-all-deals-2026-03-06.csv); "
+        "hubspot.toml reads opportunities from one: keep one"
+    ]
