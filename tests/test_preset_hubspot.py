@@ -404,3 +404,13 @@ def test_two_deals_exports_in_one_folder_are_refused_by_name(export: Path) -> No
         f"{export}: *deals*.csv matches 2 files (deals.csv, hubspot-crm-exports-all-deals-2026-03-06.csv); "
         "hubspot.toml reads opportunities from one: keep one"
     ]
+
+
+def test_an_owner_marked_deactivated_is_the_person_with_a_note(export: Path, fixture_ds: Dataset) -> None:
+    """HubSpot writes a deactivated owner as "Jane Smith (Deactivated User)"."""
+    _edit(export / "deals.csv", "Appointment scheduled,2026-03-31 00:00,Jane Smith,", "Appointment scheduled,2026-03-31 00:00,Jane Smith (Deactivated User),")
+    ds = load_dataset(export, preset="hubspot")
+    assert ds.opportunities.set_index("opportunity_id").loc["15000000003", "rep_id"] == "Jane Smith"
+    pd.testing.assert_frame_equal(ds.opportunities, fixture_ds.opportunities)
+    notes = [str(n) for n in ds.notes if "deactivated" in str(n)]
+    assert notes == ["deals.csv: note: 1 row of opportunities: owner marked as a deactivated user in HubSpot: the mark is dropped, the rep is the person"]
