@@ -38,6 +38,7 @@ from salesx2lib.mapping import (
     lookup_key,
     lookup_sql,
     loose_key_sql,
+    source_sql,
     part_sql,
 )
 from salesx2lib.problems import Problem
@@ -714,11 +715,12 @@ def _loose_spec(source: Source) -> ColumnSpec | None:
 def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: str) -> list[Problem]:
     """A warning for each name matched to a rep only when case and spacing are ignored."""
     spec = _loose_spec(source)
-    if spec is None or spec.column is None or spec.sql is not None:
+    if spec is None:
         return []
+    # the value before the loose match: the cell, or what the spec's sql made of it
     rows = con.execute(
         f"SELECT f._raw, s.rep_id, min(s._row), count(*) FROM {source.view} s "
-        f"JOIN (SELECT _row, {_text(spec.column)} AS _raw FROM {file_view(source)}) f USING (_row) "
+        f"JOIN (SELECT _row, {source_sql(spec)} AS _raw FROM {file_view(source)}) f USING (_row) "
         f"WHERE s.rep_id IS DISTINCT FROM f._raw GROUP BY ALL ORDER BY 3"
     ).fetchall()
     line_of = line_finder(source)
@@ -726,7 +728,7 @@ def _loose_matches(con: duckdb.DuckDBPyConnection, source: Source, reps_file: st
         Problem(
             source.file,
             line_of(row),
-            spec.column,
+            spec.origin or "rep_id",
             f"'{name}' taken as rep '{rep}' of {reps_file} (case and spacing ignored; {_plural(n)})",
             severity="warning",
         )
