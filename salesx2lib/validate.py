@@ -64,6 +64,10 @@ __all__ = [
 #: counted in one summary line, so a systematically broken column stays readable.
 MAX_PROBLEMS_PER_RULE = 50
 
+#: A column repeated in a CSV header: an error in a canonical file (which copy is meant?);
+#: in an export read through a mapping, the first copy is read, with a note.
+REPEATED_HEADER = "column appears twice in the header"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -374,6 +378,12 @@ def csv_record_lines(path: Path, delimiter: str = ",", encoding: str = "utf-8") 
     return list(lines), list(problems)
 
 
+def csv_header(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> list[str]:
+    """The column names of a CSV file's header line, as written (empty for an empty file)."""
+    with path.open(newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding) as handle:
+        return next(csv.reader(handle, delimiter=delimiter), [])
+
+
 def _source_lines(source: Source) -> tuple[tuple[int, ...], tuple[Problem, ...]]:
     """:func:`csv_record_lines` of a source's file, without copying the cached result."""
     stat = source.path.stat()
@@ -396,7 +406,7 @@ def _record_lines(
             except StopIteration:
                 return (), (Problem(name, None, None, "is empty (a header line is required)"),)
             repeated = sorted({c for c in header if header.count(c) > 1})
-            problems.extend(Problem(name, 1, c, "column appears twice in the header") for c in repeated)
+            problems.extend(Problem(name, 1, c, REPEATED_HEADER) for c in repeated)
             start = reader.line_num + 1
             try:
                 for record in reader:
@@ -581,9 +591,13 @@ def _open_lookups(con: duckdb.DuckDBPyConnection, source: Source) -> list[Proble
 
 
 def _open_file(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem] | tuple[str, ...]:
-    """Read an export's file into its DuckDB table (once); its columns, or why it cannot be read."""
+    """Read an export's file into its DuckDB table (once); its columns, or why it cannot be read.
+
+    A column repeated in the header is read (its first copy; see :func:`_repeated_header_notes`).
+    """
     if source.is_csv:
         _, structure = _source_lines(source)
+        structure = tuple(p for p in structure if p.message != REPEATED_HEADER)
         if structure:
             return list(structure)
     try:
@@ -591,6 +605,20 @@ def _open_file(con: duckdb.DuckDBPyConnection, source: Source) -> list[Problem] 
         return tuple(_column_types(con, file_view(source)))
     except duckdb.Error as exc:
         return [Problem(source.file, None, None, f"cannot be read: {_first_line(exc)}")]
+
+
+def _repeated_header_notes(sources: list[Source]) -> list[Problem]:
+    """A note per column an export's header repeats, once per file: the mapping reads the
+    first copy; DuckDB names the later ones ``<name>_1``, ``<name>_2``..."""
+    notes: list[Problem] = []
+    for path, source in {s.path: s for s in sources if s.part is not None and s.is_csv}.items():
+        header = csv_header(path, source.delimiter, source.encoding)
+        for column in sorted({c for c in header if header.count(c) > 1}):
+            later = ", ".join(f"{column}_{k}" for k in range(1, header.count(column)))
+            notes.append(
+                Problem(source.file, 1, column, f"appears {header.count(column)} times in the header: the first copy is read; the later ones are named {later}", severity="note")
+            )
+    return notes
 
 
 def _first_line(exc: Exception) -> str:
@@ -884,6 +912,7 @@ def validate_sources(
             problems.extend(_loose_matches(con, source, reps_file or "the derived reps"))
             problems.extend(_lookup_misses(con, source))
             notes.extend(_filter_notes(con, source, len(group)))
+    notes.extend(_repeated_header_notes([s for group in readable.values() for s in group]))
 
     files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}
     for name, group in readable.items():

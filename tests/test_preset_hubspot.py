@@ -414,3 +414,17 @@ def test_an_owner_marked_deactivated_is_the_person_with_a_note(export: Path, fix
     pd.testing.assert_frame_equal(ds.opportunities, fixture_ds.opportunities)
     notes = [str(n) for n in ds.notes if "deactivated" in str(n)]
     assert notes == ["deals.csv: note: 1 row of opportunities: owner marked as a deactivated user in HubSpot: the mark is dropped, the rep is the person"]
+
+
+def test_a_header_repeating_columns_is_read_with_a_note(export: Path, fixture_ds: Dataset) -> None:
+    """"Export all properties" repeats Associated Company and Associated Company IDs."""
+    lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    # the repeated copies hold other values: the first copy must be the one read
+    lines = [lines[0] + ",Associated Company IDs,Associated Company IDs"] + [line + ",999,998" for line in lines[1:]]
+    (export / "deals.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ds = load_dataset(export, preset="hubspot")
+    pd.testing.assert_frame_equal(ds.opportunities, fixture_ds.opportunities)
+    assert [str(n) for n in ds.notes if "header" in str(n)] == [
+        "deals.csv:1:Associated Company IDs: note: appears 3 times in the header: the first copy is read; "
+        "the later ones are named Associated Company IDs_1, Associated Company IDs_2"
+    ]
