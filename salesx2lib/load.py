@@ -11,17 +11,29 @@ DuckDB behind a lazy Ibis table. The user's folder is only ever read.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from salesx2lib.dataset import Dataset
-from salesx2lib.mapping import Mapping, part_sql, resolve_mapping
+from salesx2lib.mapping import Mapping, Part, part_sql, resolve_mapping, resolve_part
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES, Column
-from salesx2lib.validate import Source, Validation, file_view, line_finder, parsed_sql, scan_sql, validate_sources
+from salesx2lib.validate import (
+    Source,
+    Validation,
+    csv_header,
+    file_view,
+    line_finder,
+    parsed_sql,
+    scan_sql,
+    validate_sources,
+)
 
 __all__ = ["SUFFIXES", "find_sources", "load_dataset"]
 
@@ -36,6 +48,17 @@ _PANDAS_DTYPE = {
     "timestamp": "datetime64[us]",
     "date": "datetime64[us]",
 }
+
+
+def _header(path: Path, part: Part) -> list[str] | None:
+    """The column names of an export's file, or None when they cannot be read here
+    (validation then says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return list(pq.read_schema(path).names)
+        return csv_header(path, part.delimiter, part.encoding)
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException):
+        return None
 
 
 def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Source], list[Problem]]:
@@ -56,6 +79,10 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
         for index, part in enumerate(parts):
             matches = sorted(p for p in folder.glob(part.file) if p.is_file())
             if len(matches) == 1:
+                header = _header(matches[0], part)
+                if header is not None:
+                    part, chosen = resolve_part(part, header, matches[0].name)
+                    problems.extend(n for n in chosen if n not in problems)  # a file read by several sections: once
                 sources.append(Source(name, matches[0], part, index))
             elif len(matches) > 1:
                 shown = ", ".join(p.name for p in matches)

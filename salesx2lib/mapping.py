@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,31 @@ class ColumnSpec:
     match: str | None = None
     lookup: Lookup | None = None
     line: int | None = None  # where the mapping file says it
+    #: The next ways to read the value, in order, for a file that lacks this one's columns
+    #: (a list in the mapping file; :func:`resolve_part` picks one per file).
+    fallbacks: tuple[ColumnSpec, ...] = ()
 
     @property
     def origin(self) -> str | None:
         """The file column that messages about this value point at."""
         return self.column
+
+    @property
+    def file_columns(self) -> tuple[str, ...]:
+        """The file columns this way of reading the value needs: its ``column`` (unless
+        ``sql`` computes the value), the double-quoted names in its ``sql``, and those of
+        its ``when`` condition."""
+        names = list(sql_columns(self.sql)) if self.sql is not None else ([self.column] if self.column else [])
+        if self.when is not None:
+            names += list(self.when.columns) + (list(sql_columns(self.when.sql)) if self.when.sql else [])
+        return tuple(dict.fromkeys(names))
+
+    def describe(self) -> str:
+        """How this way reads the value, in words, for notes."""
+        if self.value is not None:
+            return "left empty" if self.value == "" else f"the constant {self.value!r}"
+        what = f"column {self.column}" if self.sql is None else "an expression over " + (", ".join(sql_columns(self.sql)) or "the file")
+        return what + (f", looked up in {self.lookup.file}" if self.lookup is not None else "")
 
 
 @dataclass(frozen=True)
@@ -283,6 +304,15 @@ class _Reader:
         return Condition(equals=tuple(equals))
 
     def spec(self, keys: tuple[str, ...], raw: Any) -> ColumnSpec | None:
+        if isinstance(raw, list):
+            if not raw or any(isinstance(r, list) for r in raw):
+                self.error(keys, "a list of ways to read the value must hold one or more columns or tables, tried in order")
+                return None
+            found = [self.spec(keys, r) for r in raw]
+            if any(f is None for f in found):
+                return None
+            first, *rest = found
+            return replace(first, fallbacks=tuple(rest))  # type: ignore[arg-type]
         if isinstance(raw, str):
             return ColumnSpec(column=raw, line=self.line_of(*keys))
         if not isinstance(raw, dict):
@@ -490,6 +520,30 @@ def read_mapping(path: str | Path) -> Mapping:
 
 
 # ---------------------------------------------------------------------------- SQL
+
+
+def resolve_part(part: Part, header: Sequence[str], file: str) -> tuple[Part, list[Problem]]:
+    """``part`` with each column read the first way, in order, whose columns ``header`` has.
+
+    A column given as a list in the mapping file (``rep_name = ["Name", { sql = ... }]``)
+    is read the first way whose :attr:`ColumnSpec.file_columns` are all in the file. A
+    note says, for each column not read the first way, what the file lacks and what was
+    used instead. When no way fits, the first is kept: validation then names its missing
+    columns.
+    """
+    columns: dict[str, ColumnSpec] = {}
+    notes: list[Problem] = []
+    have = set(header)
+    for name, spec in part.columns.items():
+        ways = (replace(spec, fallbacks=()), *spec.fallbacks)
+        chosen = next((w for w in ways if set(w.file_columns) <= have), ways[0])
+        columns[name] = chosen
+        if chosen is not ways[0]:
+            lacking = ", ".join(c for c in ways[0].file_columns if c not in have)
+            notes.append(
+                Problem(file, None, None, f"{part.table}.{name}: the file has no {lacking}: {chosen.describe()} instead", severity="note")
+            )
+    return replace(part, columns=columns), notes
 
 
 def sql_columns(sql: str) -> tuple[str, ...]:

@@ -600,3 +600,50 @@ def test_a_reps_file_that_fails_is_not_reported_as_absent(export: Path) -> None:
     assert [str(p) for p in info.value.problems if p.severity != "note"] == [
         "owners.csv:1:Office: missing column (mapping.toml reads it for reps; the file has: Owner, Manager, Desk)"
     ]
+
+
+# ------------------------------------------------------------ ways to read a value, in order
+
+ALTERNATIVES = REPS_MAP.replace(
+    'rep_name = "name"',
+    "rep_name = [\"name\", { sql = '''concat_ws(' ', \"first\", \"last\")''', column = \"last\" }, { value = \"?\" }]",
+).replace('team = "team"', 'team = ["team", "office", { value = "Unassigned" }]')
+
+
+def _reps_read(tmp_path: Path, reps: str) -> tuple[pd.DataFrame, list[str]]:
+    m = _write(tmp_path, {"people.csv": reps, "deals.csv": DEALS}, ALTERNATIVES + _opps_map().split(REPS_MAP, 1)[1])
+    ds = load_dataset(tmp_path, mapping=m)
+    return ds.reps.set_index("rep_id")[["rep_name", "team"]], [str(n) for n in ds.notes if "the file has no" in str(n)]
+
+
+def test_a_value_is_read_the_first_way_the_file_allows(tmp_path: Path) -> None:
+    """The first way whose columns the file has, and a note saying what it lacked."""
+    reps, notes = _reps_read(tmp_path, "id,name,team\nr1,Ann Lee,East\nr2,Bob Diaz,West\n")
+    assert reps.to_dict("index") == {"r1": {"rep_name": "Ann Lee", "team": "East"}, "r2": {"rep_name": "Bob Diaz", "team": "West"}}
+    assert notes == []
+    reps, notes = _reps_read(tmp_path, "id,first,last,office\nr1,Ann,Lee,Oslo\nr2,Bob,Diaz,Rome\n")
+    assert reps.to_dict("index") == {"r1": {"rep_name": "Ann Lee", "team": "Oslo"}, "r2": {"rep_name": "Bob Diaz", "team": "Rome"}}
+    assert notes == [
+        "people.csv: note: reps.rep_name: the file has no name: an expression over first, last instead",
+        "people.csv: note: reps.team: the file has no team: column office instead",
+    ]
+    # first and last are both needed by the expression: with one of them, the constant
+    reps, notes = _reps_read(tmp_path, "id,first\nr1,Ann\nr2,Bob\n")
+    assert reps.to_dict("index") == {"r1": {"rep_name": "?", "team": "Unassigned"}, "r2": {"rep_name": "?", "team": "Unassigned"}}
+    assert notes == [
+        "people.csv: note: reps.rep_name: the file has no name: the constant '?' instead",
+        "people.csv: note: reps.team: the file has no team: the constant 'Unassigned' instead",
+    ]
+
+
+def test_when_no_way_fits_the_first_ways_columns_are_missing(tmp_path: Path) -> None:
+    mapping = REPS_MAP.replace('rep_name = "name"', 'rep_name = ["name", "full_name"]')
+    m = _write(tmp_path, {"people.csv": "id,nom,team\nr1,Ann,East\n", "deals.csv": DEALS}, mapping + _opps_map().split(REPS_MAP, 1)[1])
+    assert _errors(tmp_path, m) == ["people.csv:1:name: missing column (m.toml reads it for reps; the file has: id, nom, team)"]
+
+
+@pytest.mark.parametrize(("spec", "message"), [("[]", "a list of ways"), ('[["a"]]', "a list of ways"), ('["name", 3]', "must be a column name")])
+def test_a_bad_list_of_ways_is_a_mapping_error(tmp_path: Path, spec: str, message: str) -> None:
+    m = _write(tmp_path, {"people.csv": REPS, "deals.csv": DEALS}, REPS_MAP.replace('rep_name = "name"', f"rep_name = {spec}") + _opps_map().split(REPS_MAP, 1)[1])
+    [error] = _errors(tmp_path, m)
+    assert error.startswith("m.toml:") and message in error, error
