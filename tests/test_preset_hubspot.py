@@ -428,3 +428,16 @@ def test_a_header_repeating_columns_is_read_with_a_note(export: Path, fixture_ds
         "deals.csv:1:Associated Company IDs: note: appears 3 times in the header: the first copy is read; "
         "the later ones are named Associated Company IDs_1, Associated Company IDs_2"
     ]
+
+
+def test_a_view_export_without_company_ids_reads_deals_without_accounts(export: Path, fixture_ds: Dataset) -> None:
+    """Exports of a saved view have only the view's columns: no Associated Company IDs."""
+    lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    (export / "deals.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n", encoding="utf-8")
+    assert lines[0].endswith(",Associated Company IDs")
+    ds = load_dataset(export, preset="hubspot")
+    assert ds.opportunities["account_id"].isna().all()
+    pd.testing.assert_frame_equal(ds.opportunities.drop(columns="account_id"), fixture_ds.opportunities.drop(columns="account_id"))
+    assert [str(n) for n in ds.notes if "the file has no" in str(n)] == [
+        "deals.csv: note: opportunities.account_id: the file has no Associated Company IDs: left empty instead"
+    ]
