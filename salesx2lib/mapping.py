@@ -159,6 +159,8 @@ class Part:
     note: tuple[Filter, ...] = ()
     derive_missing: bool = False
     mapping: str = ""  # the mapping file's name, for messages
+    #: Cell values read as empty in a CSV file (the mapping's ``null_values``), besides "".
+    null_values: tuple[str, ...] = ()
 
     def origin(self, column: str) -> str:
         """The file column a canonical column comes from, for messages (else its own name)."""
@@ -495,10 +497,14 @@ def read_mapping(path: str | Path) -> Mapping:
     if not isinstance(name, str):
         reader.error(("name",), "must be text")
         name = path.stem
+    null_values = doc.pop("null_values", [])
+    if not isinstance(null_values, list) or not all(isinstance(v, str) and v.strip() for v in null_values):
+        reader.error(("null_values",), 'must be a list of texts read as empty, such as ["000000000000000AAA"]')
+        null_values = []
     parts: dict[str, tuple[Part, ...]] = {}
     for key, raw in doc.items():
         if key not in TABLES:
-            reader.error((key,), f"is not a table (tables: {', '.join(TABLES)}; and name)")
+            reader.error((key,), f"is not a table (tables: {', '.join(TABLES)}; and name, null_values)")
             continue
         sections = raw if isinstance(raw, list) else [raw]
         if not all(isinstance(s, dict) for s in sections):
@@ -509,7 +515,7 @@ def read_mapping(path: str | Path) -> Mapping:
             reader.base = reader.nth_header(key, n) or 0
             part = reader.part(key, section)
             if part is not None:
-                found.append(part)
+                found.append(replace(part, null_values=tuple(null_values)))
         reader.base = 0
         if found:
             parts[key] = tuple(found)

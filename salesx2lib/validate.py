@@ -135,8 +135,10 @@ def scan_sql(source: Source) -> str:
     if source.is_csv:
         delim = _lit(source.delimiter)
         encoding = "" if source.encoding == "utf-8" else f", encoding={_lit(source.encoding)}"
+        empty = source.part.null_values if source.part is not None else ()
+        nullstr = f", nullstr=[{', '.join(_lit(v) for v in ('', *empty))}]" if empty else ""
         return (
-            f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim={delim}, quote='\"', escape='\"'{encoding})"
+            f"SELECT * FROM read_csv({path}, all_varchar=true, header=true, delim={delim}, quote='\"', escape='\"'{encoding}{nullstr})"
         )
     return f"SELECT * FROM read_parquet({path})"
 
@@ -621,6 +623,31 @@ def _repeated_header_notes(sources: list[Source]) -> list[Problem]:
     return notes
 
 
+def _null_value_notes(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> list[Problem]:
+    """A note per export file with cells its mapping's ``null_values`` made empty: how
+    many, in which columns (counted on the file as written, once per file)."""
+    notes: list[Problem] = []
+    for path, source in {s.path: s for s in sources if s.part is not None and s.part.null_values and s.is_csv}.items():
+        part = source.part
+        assert part is not None
+        written = replace(source, part=replace(part, null_values=()))
+        header = csv_header(path, source.delimiter, source.encoding)
+        columns = list(dict.fromkeys(header))
+        values = ", ".join(_lit(v) for v in part.null_values)
+        counts = con.execute(
+            f"SELECT {', '.join(f'count_if({_q(c)} IN ({values}))' for c in columns)} FROM ({scan_sql(written)})"
+        ).fetchone()
+        found = [(c, n) for c, n in zip(columns, counts, strict=True) if n]
+        if found:
+            total = sum(n for _, n in found)
+            where = ", ".join(f"{c} {n:,}" for c, n in found)
+            shown = ", ".join(part.null_values)
+            notes.append(
+                Problem(source.file, None, None, f"{total:,} cells read as empty: {shown} ({part.mapping} null_values; {where})", severity="note")
+            )
+    return notes
+
+
 def _first_line(exc: Exception) -> str:
     """The first line of a DuckDB error: what went wrong, without the query dump."""
     return str(exc).strip().splitlines()[0]
@@ -913,6 +940,7 @@ def validate_sources(
             problems.extend(_lookup_misses(con, source))
             notes.extend(_filter_notes(con, source, len(group)))
     notes.extend(_repeated_header_notes([s for group in readable.values() for s in group]))
+    notes.extend(_null_value_notes(con, [s for group in readable.values() for s in group]))
 
     files = {t: ", ".join(s.file for s in group) or "the derived reps" for t, group in readable.items()}
     for name, group in readable.items():

@@ -412,3 +412,21 @@ def test_role_names_as_teams_with_the_docs_lookup(tmp_path):
     reps = ds.reps.set_index("rep_id")
     assert reps.loc[ANN, "team"] == "Sales East" and reps.loc[CY, "team"] == "Sales West"
     assert not any("UserRole.csv" in n.message for n in ds.notes)  # read, not "not read"
+
+
+def test_an_id_of_zeros_is_an_empty_lookup_and_is_counted(tmp_path: Path, fixture_ds: Dataset) -> None:
+    """Salesforce exports an empty lookup as 000000000000000AAA: no account, not an
+    account of that id (which would be an unknown-id warning)."""
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    _edit(folder / "Opportunity.csv", '"0068d00000Opp02AAB","0","0018d00000Acc02AAB"', '"0068d00000Opp02AAB","0","000000000000000AAA"')
+    _edit(folder / "Opportunity.csv", '"0068d00000Opp01AAB","0","0018d00000Acc01AAB"', '"0068d00000Opp01AAB","0","000000000000000"')
+    ds = load_dataset(folder, preset="salesforce")
+    account = ds.opportunities.set_index("opportunity_id")["account_id"]
+    assert pd.isna(account["0068d00000Opp01AAB"]) and pd.isna(account["0068d00000Opp02AAB"])
+    expected = fixture_ds.opportunities.set_index("opportunity_id")["account_id"].drop(["0068d00000Opp01AAB", "0068d00000Opp02AAB"])
+    pd.testing.assert_series_equal(account.drop(["0068d00000Opp01AAB", "0068d00000Opp02AAB"]), expected)
+    assert [str(n) for n in ds.notes if "read as empty" in str(n)] == [
+        "Opportunity.csv: note: 2 cells read as empty: 000000000000000AAA, 000000000000000 (salesforce.toml null_values; AccountId 2)"
+    ]
+    assert not [w for w in ds.warnings if "000000000000000" in str(w)]
