@@ -12,6 +12,7 @@ DuckDB behind a lazy Ibis table. The user's folder is only ever read.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,7 @@ from salesx2lib.validate import (
     Source,
     Validation,
     csv_header,
+    detect_encoding,
     file_view,
     line_finder,
     parsed_sql,
@@ -48,6 +50,17 @@ _PANDAS_DTYPE = {
     "timestamp": "datetime64[us]",
     "date": "datetime64[us]",
 }
+
+
+def _with_encoding(part: Part, path: Path, problems: list[Problem]) -> Part:
+    """``part`` with its file's detected encoding; a note when the file is not UTF-8."""
+    encoding, line, byte = detect_encoding(path)
+    if encoding != "utf-8":
+        where = f" (byte 0x{byte:02x} on line {line})" if byte is not None else ""
+        note = Problem(path.name, None, None, f"is not UTF-8{where}: read as Latin-1 (ISO-8859-1)", severity="note")
+        if note not in problems:  # a file read by several sections: once
+            problems.append(note)
+    return replace(part, encoding=encoding)
 
 
 def _header(path: Path, part: Part) -> list[str] | None:
@@ -79,6 +92,8 @@ def find_sources(folder: Path, mapping: Mapping | None = None) -> tuple[list[Sou
         for index, part in enumerate(parts):
             matches = sorted(p for p in folder.glob(part.file) if p.is_file())
             if len(matches) == 1:
+                if part.encoding is None and matches[0].suffix.lower() == ".csv":
+                    part = _with_encoding(part, matches[0], problems)
                 header = _header(matches[0], part)
                 if header is not None:
                     part, chosen = resolve_part(part, header, matches[0].name)

@@ -154,7 +154,7 @@ class Part:
     columns: dict[str, ColumnSpec]
     optional: bool = False
     delimiter: str = ","
-    encoding: str = "utf-8"
+    encoding: str | None = None  # None: detected per file (UTF-8, else Latin-1, with a note)
     exclude: tuple[Filter, ...] = ()
     note: tuple[Filter, ...] = ()
     derive_missing: bool = False
@@ -434,10 +434,10 @@ class _Reader:
         if not isinstance(delimiter, str) or len(delimiter) != 1:
             self.error((table, "delimiter"), "must be one character, such as \",\" or \";\"")
             delimiter = ","
-        encoding = raw.get("encoding", "utf-8")
-        if encoding not in ENCODINGS:
+        encoding = raw.get("encoding")
+        if encoding is not None and encoding not in ENCODINGS:
             self.error((table, "encoding"), f"must be one of: {', '.join(ENCODINGS)}")
-            encoding = "utf-8"
+            encoding = None
         return Part(
             table=table,
             file=raw["file"],

@@ -17,6 +17,7 @@ tables, so a value that passes validation is read exactly as it was checked.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 from collections.abc import Callable, Iterable
@@ -108,8 +109,9 @@ class Source:
 
     @property
     def encoding(self) -> str:
-        """The CSV file's text encoding (``utf-8`` unless a mapping says ``latin-1``)."""
-        return self.part.encoding if self.part is not None else "utf-8"
+        """The CSV file's text encoding: ``utf-8``, or ``latin-1`` where a mapping says so
+        or the file is not UTF-8 (:func:`detect_encoding`)."""
+        return (self.part.encoding if self.part is not None else None) or "utf-8"
 
     @property
     def view(self) -> str:
@@ -378,6 +380,29 @@ def csv_record_lines(path: Path, delimiter: str = ",", encoding: str = "utf-8") 
     stat = path.stat()
     lines, problems = _record_lines(path, delimiter, encoding, stat.st_size, stat.st_mtime_ns)
     return list(lines), list(problems)
+
+
+def detect_encoding(path: Path) -> tuple[str, int | None, int | None]:
+    """``("utf-8", None, None)`` if the whole file is UTF-8 (a byte-order mark or not), else
+    ``("latin-1", line, byte)``: the editor line and value of the first byte that is not.
+
+    Streams the file in chunks (an export may be large); Latin-1 (ISO-8859-1) reads any
+    byte, and is what CRMs that do not write UTF-8 (Salesforce's Data Export) write.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return "latin-1", line + chunk.count(b"\n", 0, max(exc.start, 0)), chunk[max(exc.start, 0)]
+            line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "latin-1", line, None
+    return "utf-8", None, None
 
 
 def csv_header(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> list[str]:

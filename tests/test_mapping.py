@@ -527,9 +527,26 @@ def test_latin_1_export(tmp_path: Path) -> None:
     m = _write(tmp_path, {"deals.csv": DEALS}, _opps_map().replace('file = "people.csv"', 'file = "people.csv"\nencoding = "latin-1"'))
     reps_read = load_dataset(tmp_path, mapping=m).reps.set_index("rep_id")
     assert reps_read.loc["r1", ["rep_name", "team"]].tolist() == ["Zoë Müller", "Zürich"]
+    # without encoding, the file is found not to be UTF-8 and read as Latin-1, with a note
     m.write_text(m.read_text().replace('encoding = "latin-1"\n', ""))
+    ds = load_dataset(tmp_path, mapping=m)
+    assert ds.reps.set_index("rep_id").loc["r1", ["rep_name", "team"]].tolist() == ["Zoë Müller", "Zürich"]
+    assert [str(n) for n in ds.notes if "UTF-8" in str(n)] == [
+        "people.csv: note: is not UTF-8 (byte 0xeb on line 2): read as Latin-1 (ISO-8859-1)"
+    ]
+    # a section that says utf-8 is held to it
+    m.write_text(m.read_text().replace('file = "people.csv"', 'file = "people.csv"\nencoding = "utf-8"'))
     [error] = _errors(tmp_path, m)
     assert error.startswith("people.csv:2: is not UTF-8 text (byte 0xeb)")
+
+
+def test_utf8_with_a_byte_order_mark_is_utf8(tmp_path: Path) -> None:
+    reps = "id,name,team\nr1,Zoë Müller,Zürich\nr2,Bob,West\n"
+    (tmp_path / "people.csv").write_bytes(reps.encode("utf-8-sig"))
+    m = _write(tmp_path, {"deals.csv": DEALS}, _opps_map())
+    ds = load_dataset(tmp_path, mapping=m)
+    assert ds.reps.set_index("rep_id").loc["r1", ["rep_name", "team"]].tolist() == ["Zoë Müller", "Zürich"]
+    assert not [n for n in ds.notes if "UTF-8" in str(n)]
 
 
 def test_reps_that_differ_only_in_case_are_warned_when_matching_loosely(tmp_path: Path) -> None:

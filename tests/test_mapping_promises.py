@@ -56,7 +56,8 @@ The promises, in the order of the docs (``[plain|salesforce|hubspot]`` = where t
 34. ``optional``: an absent file means an absent table; by default a missing file is an
     error [plain, salesforce, hubspot]
 35. ``delimiter`` (default ``,``) [plain]
-36. ``encoding``: latin-1 read when said; by default UTF-8, and a latin-1 file is refused
+36. ``encoding``: latin-1 read when said; by default detected (UTF-8, else Latin-1 with a
+    note); ``encoding = "utf-8"`` refuses a file that is not
     [plain, salesforce (a copy of the preset)]
 37. ``file``: a pattern matching exactly one file; two matches are an error [plain]
 38. ``[[sections]]``: their rows are stacked [plain]
@@ -923,30 +924,32 @@ def test_35_delimiter_plain(tmp_path: Path) -> None:
     assert problems(tmp_path, mapping=tmp_path / "mapping.toml")
 
 
-def test_36_encoding_latin_1_when_said_and_utf_8_by_default_plain(tmp_path: Path) -> None:
+def test_36_encoding_latin_1_when_said_detected_by_default_plain(tmp_path: Path) -> None:
     plain(tmp_path, [deal("Café Noël")], opps_extra='encoding = "latin-1"')
     (tmp_path / "deals.csv").write_bytes((DEALS_HEADER + deal("Café Noël")).encode("latin-1"))
     assert list(opps(load_plain(tmp_path)).index) == ["Café Noël"]
     plain(tmp_path, [deal("Café Noël")])
     (tmp_path / "deals.csv").write_bytes((DEALS_HEADER + deal("Café Noël")).encode("latin-1"))
+    ds = load_plain(tmp_path)
+    assert list(opps(ds).index) == ["Café Noël"]
+    assert [str(n) for n in ds.notes if "UTF-8" in str(n)] == [
+        "deals.csv: note: is not UTF-8 (byte 0xe9 on line 2): read as Latin-1 (ISO-8859-1)"
+    ]
+    plain(tmp_path, [deal("Café Noël")], opps_extra='encoding = "utf-8"')
+    (tmp_path / "deals.csv").write_bytes((DEALS_HEADER + deal("Café Noël")).encode("latin-1"))
     errors = problems(tmp_path, mapping=tmp_path / "mapping.toml")
-    assert errors and all("deals.csv" in e for e in errors)
+    assert errors and all("deals.csv" in e and "is not UTF-8" in e for e in errors)
 
 
-def test_36_a_latin_1_export_through_a_copy_of_the_preset_salesforce(tmp_path: Path) -> None:
-    """docs/presets/salesforce.md: for an ISO-8859-1 export, add encoding = "latin-1" to each section of a copy."""
-    from salesx2lib.mapping import preset_path
-
+def test_36_a_latin_1_export_reads_with_the_stock_preset_salesforce(tmp_path: Path) -> None:
+    """docs/presets/salesforce.md: an export made in ISO-8859-1 is read too, with a note per file."""
     salesforce(tmp_path, [sf_opp("0068d00000Opp01AAB")], users=[sf_user(ANN, "Jürgen", "Müller", department="Vertrieb Süd")])
     for name in ("User.csv", "Opportunity.csv"):
         path = tmp_path / name
         path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
-    assert problems(tmp_path, preset="salesforce")  # read as UTF-8, the file is refused, not garbled
-    copy = tmp_path / "salesforce-mapping.toml"
-    text = re.sub(r'^(file = "[^"]+")$', r'\1\nencoding = "latin-1"', preset_path("salesforce").read_text(encoding="utf-8"), flags=re.M)
-    copy.write_text(text, encoding="utf-8")
-    reps = load_dataset(tmp_path, mapping=copy).reps.set_index("rep_id")
-    assert reps.loc[ANN, ["rep_name", "team"]].tolist() == ["Jürgen Müller", "Vertrieb Süd"]
+    ds = load_dataset(tmp_path, preset="salesforce")
+    assert ds.reps.set_index("rep_id").loc[ANN, ["rep_name", "team"]].tolist() == ["Jürgen Müller", "Vertrieb Süd"]
+    assert sorted(str(n).split(":")[0] for n in ds.notes if "read as Latin-1" in str(n)) == ["User.csv"]
 
 
 def test_37_a_file_pattern_must_match_exactly_one_file_plain(tmp_path: Path) -> None:

@@ -269,3 +269,17 @@ def test_record_lines_match_an_editor(tmp_path_factory, breaks, blanks):
     found, problems = csv_record_lines(path)
     assert problems == []
     assert found == expected
+
+
+def test_detect_encoding_streams_across_chunks(tmp_path):
+    from salesx2lib.validate import detect_encoding
+
+    split = tmp_path / "split.csv"  # a two-byte character cut by the 1 MiB chunk boundary
+    split.write_bytes(b"a" * ((1 << 20) - 1) + "é\n".encode())
+    assert detect_encoding(split) == ("utf-8", None, None)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"id,name\n1,Ann\n2,Ren\xe9\n")
+    assert detect_encoding(latin) == ("latin-1", 3, 0xE9)
+    cut = tmp_path / "cut.csv"  # a UTF-8 sequence that never ends
+    cut.write_bytes(b"id\n\xc3")
+    assert detect_encoding(cut) == ("latin-1", 2, None)
