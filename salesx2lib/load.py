@@ -25,6 +25,7 @@ from salesx2lib.dataset import Dataset
 from salesx2lib.mapping import Mapping, Part, part_sql, resolve_mapping, resolve_part
 from salesx2lib.problems import DataError, Problem
 from salesx2lib.schema import TABLES, Column
+from salesx2lib.sql import literal as _lit
 from salesx2lib.validate import (
     Source,
     Validation,
@@ -206,6 +207,37 @@ def _soft_problems(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> lis
     return found
 
 
+#: A stage label that looks like a closed stage: a whole word won, lost or closed, or
+#: HubSpot's internal ids closedwon and closedlost (lower case).
+CLOSED_LOOKING_STAGE = r"^closed(won|lost)$|(^|[^a-z])(won|lost|closed)([^a-z']|$)"
+
+
+def _nothing_closed(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> list[Problem]:
+    """A warning when no deal reads as won or lost although some stage labels look closed:
+    the status is most likely misread (a custom pipeline's closed stages read as open)."""
+    deals = [s for s in sources if s.table == "opportunities"]
+    if not deals:
+        return []
+    closed, labels = con.execute(
+        "SELECT count(*) FILTER (WHERE status IN ('won', 'lost')), "
+        f"list(DISTINCT stage ORDER BY stage) FILTER (WHERE regexp_matches(lower(trim(stage)), {_lit(CLOSED_LOOKING_STAGE)})) "
+        "FROM raw_opportunities"
+    ).fetchone()
+    if closed or not labels:
+        return []
+    shown = ", ".join(f"'{label}'" for label in labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+    files = ", ".join(dict.fromkeys(s.file for s in deals))
+    return [
+        Problem(
+            files,
+            None,
+            deals[0].column_label("stage"),
+            f"no deal reads as won or lost, yet some stages look closed ({shown}): check how status is read",
+            severity="warning",
+        )
+    ]
+
+
 def _latest_event(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame], has_activities: bool) -> pd.Timestamp:
     """The latest activity, opportunity creation or close, or history change."""
     candidates = [tables["opportunities"]["created_at"].max(), tables["opportunities"]["closed_at"].max()]
@@ -288,6 +320,7 @@ def load_dataset(
             tables[name] = _to_pandas(con, name, sql)
     activities = ibis.duckdb.from_connection(con).table("activities") if "activities" in validation.types else None
     problems.extend(_soft_problems(con, sources))
+    problems.extend(_nothing_closed(con, sources))
     if as_of is None:
         moment = _latest_event(con, tables, activities is not None)
     else:

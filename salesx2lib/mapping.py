@@ -142,6 +142,9 @@ class ColumnSpec:
         if self.value is not None:
             return "left empty" if self.value == "" else f"the constant {self.value!r}"
         what = f"column {self.column}" if self.sql is None else "an expression over " + (", ".join(sql_columns(self.sql)) or "the file")
+        if self.when is not None:
+            cols = list(self.when.columns) + (list(sql_columns(self.when.sql)) if self.when.sql else [])
+            what += f" where {', '.join(cols) or 'its condition'} says so"
         return what + (f", looked up in {self.lookup.file}" if self.lookup is not None else "")
 
 

@@ -80,3 +80,22 @@ def test_loading_never_writes_into_the_data_folder(valid_folder):
     before = sorted((p.name, p.stat().st_mtime_ns) for p in valid_folder.iterdir())
     load_dataset(valid_folder)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in valid_folder.iterdir()) == before
+
+
+def test_no_deal_won_or_lost_while_stages_look_closed_is_a_warning(tmp_path):
+    opps = (
+        "opportunity_id,rep_id,account_id,created_at,amount,stage,status,expected_close_date,closed_at\n"
+        "O1,R1,AC1,2026-01-07 12:00:00,1200,Closed Won,open,2026-02-01,\n"
+        "O2,R3,,2026-01-08 12:00:00,,Prospecting,open,,\n"
+        "O3,R2,AC2,2026-01-09 12:00:00,800,Closed Lost,open,2026-01-31,\n"
+    )
+    history = "opportunity_id,changed_at,stage,amount,expected_close_date\nO1,2026-01-07 12:00:00,Prospecting,1000,2026-01-25\n"
+    folder = write_tables(tmp_path / "data", {"opportunities": opps, "opportunity_history": history})
+    warned = [str(w) for w in load_dataset(folder).warnings if "look closed" in str(w)]
+    assert warned == [
+        "opportunities.csv:stage: warning: no deal reads as won or lost, yet some stages look closed "
+        "('Closed Lost', 'Closed Won'): check how status is read"
+    ]
+    # one deal won: nothing to warn about
+    folder = write_tables(tmp_path / "data2", {"opportunity_history": history})
+    assert not [w for w in load_dataset(folder).warnings if "look closed" in str(w)]

@@ -341,11 +341,14 @@ def test_5_other_is_the_value_of_every_text_not_in_the_map_plain(tmp_path: Path)
     assert o["status"].to_dict() == {"d1": "won", "d2": "open", "d3": "open"}  # "won" is not a key: other
 
 
-def test_5_other_is_the_value_of_every_text_not_in_the_map_hubspot(tmp_path: Path) -> None:
-    hubspot(tmp_path, [hs_deal("1", stage="Renewal due"), hs_deal("2", stage="Closed lost", close="2026-03-20 10:00"), hs_deal("3", stage="won")],
+def test_5_the_hubspot_preset_reads_status_from_labels_not_a_value_map_hubspot(tmp_path: Path) -> None:
+    """docs/presets/hubspot.md: without HubSpot's closed flags, the label's words decide
+    (the preset no longer uses a value map with ``other`` for status)."""
+    hubspot(tmp_path, [hs_deal("1", stage="Renewal due"), hs_deal("2", stage="Closed lost", close="2026-03-20 10:00"),
+                       hs_deal("3", stage="won", close="2026-03-21 10:00")],
             users=[hs_user("Jane", "Smith")])
     o = opps(load_dataset(tmp_path, preset="hubspot"))
-    assert o["status"].to_dict() == {"1": "open", "2": "lost", "3": "open"}
+    assert o["status"].to_dict() == {"1": "open", "2": "lost", "3": "won"}
     assert o.loc["1", "stage"] == "Renewal due"  # the stage text itself is kept
 
 

@@ -281,11 +281,13 @@ def test_leaving_a_pipeline_out_as_the_doc_shows(export: Path) -> None:
 def test_time_zone_closed_stages_and_meeting_outcomes_as_the_doc_shows(export: Path) -> None:
     mapping = _preset_copy(export)
     text = mapping.read_text(encoding="utf-8").replace('timezone = "UTC"', 'timezone = "Europe/Berlin"')
-    lines = text.splitlines()
-    # other closed stages: the doc's two lines replace status and closed_at
+    # other closed stages: the doc's two lines replace status and closed_at (lists of ways)
     stages = _doc_toml('status = { column = "Deal Stage", values = { "Closed won" = "won", "Renewed"').splitlines()
     stages = [s.replace('timezone = "UTC"', 'timezone = "Europe/Berlin"') for s in stages]
-    lines = [stages[0] if s.startswith("status =") else stages[1] if s.startswith("closed_at =") else s for s in lines]
+    text, n = re.subn(r"^status = \[\n.*?^\]$", lambda _: stages[0], text, flags=re.M | re.S)
+    text, m = re.subn(r"^closed_at = \[\n.*?^\]$", lambda _: stages[1], text, flags=re.M | re.S)
+    assert n == m == 1
+    lines = text.splitlines()
     # meetings without an outcome: the doc's condition replaces that of the two "not Completed" rules
     held = _doc_toml("when = { sql = '''lower(trim(\"Meeting outcome\")) IN").strip()
     text = "\n".join(lines)
@@ -438,6 +440,69 @@ def test_a_view_export_without_company_ids_reads_deals_without_accounts(export: 
     ds = load_dataset(export, preset="hubspot")
     assert ds.opportunities["account_id"].isna().all()
     pd.testing.assert_frame_equal(ds.opportunities.drop(columns="account_id"), fixture_ds.opportunities.drop(columns="account_id"))
-    assert [str(n) for n in ds.notes if "the file has no" in str(n)] == [
+    assert [str(n) for n in ds.notes if "account_id" in str(n)] == [
         "deals.csv: note: opportunities.account_id: the file has no Associated Company IDs: left empty instead"
+    ]
+
+
+_DEALS_HEADER = "Record ID,Deal Name,Deal Stage,Close Date,Deal owner,Amount,Create Date,Pipeline"
+
+
+def _deals_only(folder: Path, rows: list[str], header: str = _DEALS_HEADER) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "deals.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_closed_stages_are_read_from_labels_a_custom_pipeline_writes(tmp_path: Path) -> None:
+    """A custom pipeline's labels: won by the word won (or closedwon), lost by lost or
+    closed (closedlost, Closed: abandoned), open otherwise ("Won't reply" is not won)."""
+    rows = [
+        "1,a,Closed: won,2026-02-10 15:42,Jane Smith,100,2026-01-05 09:12,Custom",
+        "2,b,Closed: lost,2026-02-11 10:00,Jane Smith,200,2026-01-05 09:12,Custom",
+        "3,c,Closed: abandoned,2026-02-12 10:00,Jane Smith,300,2026-01-05 09:12,Custom",
+        "4,d,closedwon,2026-02-13 10:00,Jane Smith,400,2026-01-05 09:12,Custom",
+        "5,e,closedlost,2026-02-14 10:00,Jane Smith,500,2026-01-05 09:12,Custom",
+        "6,f,Won't reply,2026-03-31 00:00,Jane Smith,600,2026-01-05 09:12,Custom",
+        "7,g,Demo booked,2026-03-31 00:00,Jane Smith,700,2026-01-05 09:12,Custom",
+    ]
+    ds = load_dataset(_deals_only(tmp_path, rows), preset="hubspot")
+    opp = ds.opportunities.set_index("opportunity_id")
+    assert opp["status"].to_dict() == {"1": "won", "2": "lost", "3": "lost", "4": "won", "5": "lost", "6": "open", "7": "open"}
+    assert opp["closed_at"].notna().to_dict() == {"1": True, "2": True, "3": True, "4": True, "5": True, "6": False, "7": False}
+    assert opp.loc["3", "closed_at"] == pd.Timestamp("2026-02-12 10:00")
+    assert "deals.csv: note: opportunities.status: the file has no Is Deal Closed?, Is Closed Won: an expression over Deal Stage instead" in [str(n) for n in ds.notes]
+    assert not [w for w in ds.warnings if "look closed" in str(w)]
+
+
+def test_hubspots_closed_flags_decide_when_the_export_has_them(tmp_path: Path) -> None:
+    """The flags win over the labels: a stage called "Renewed" is won by its flags."""
+    header = _DEALS_HEADER + ",Is Deal Closed?,Is Closed Won"
+    rows = [
+        "1,a,Renewed,2026-02-10 15:42,Jane Smith,100,2026-01-05 09:12,Custom,true,true",
+        "2,b,Churned,2026-02-11 10:00,Jane Smith,200,2026-01-05 09:12,Custom,true,false",
+        "3,c,Closed won,2026-03-31 00:00,Jane Smith,300,2026-01-05 09:12,Custom,false,false",
+    ]
+    ds = load_dataset(_deals_only(tmp_path, rows, header), preset="hubspot")
+    opp = ds.opportunities.set_index("opportunity_id")
+    assert opp["status"].to_dict() == {"1": "won", "2": "lost", "3": "open"}
+    assert opp["closed_at"].notna().to_dict() == {"1": True, "2": True, "3": False}
+    assert not [n for n in ds.notes if "opportunities.status" in str(n)]
+
+
+def test_an_export_with_no_deal_won_or_lost_but_closed_looking_stages_is_warned(tmp_path: Path) -> None:
+    """A mapping that reads every deal as open while stages say otherwise."""
+    rows = [
+        "1,a,Closed: won,2026-02-10 15:42,Jane Smith,100,2026-01-05 09:12,Custom",
+        "2,b,Demo booked,2026-03-31 00:00,Jane Smith,700,2026-01-05 09:12,Custom",
+    ]
+    folder = _deals_only(tmp_path, rows)
+    mapping = tmp_path / "m.toml"
+    text = preset_path("hubspot").read_text(encoding="utf-8")
+    text = re.sub(r"^status = \[\n.*?^\]$", 'status = { value = "open" }', text, flags=re.M | re.S)
+    text = re.sub(r"^closed_at = \[\n.*?^\]$", 'closed_at = { value = "" }', text, flags=re.M | re.S)
+    mapping.write_text(text, encoding="utf-8")
+    ds = load_dataset(folder, mapping=mapping)
+    assert [str(w) for w in ds.warnings if "look closed" in str(w)] == [
+        "deals.csv:Deal Stage: warning: no deal reads as won or lost, yet some stages look closed ('Closed: won'): check how status is read"
     ]
