@@ -11,6 +11,7 @@ survivors left (equivalent mutants) are listed in docs/mutation.md.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -619,3 +620,158 @@ def test_baseline_verdict_reads_nullable_bounds():
     assert hz.baseline_verdict(rows) == (
         "The submitted forecasts **beat** the run-rate at 0-30 days; are **no different** from the run-rate at "
         "31-60 days (95% intervals over rep-periods).")
+
+
+# -- second batch: edges the first run's survivors pointed at ----------------------------------------
+
+
+def test_horizon_bucket_reads_nullable_and_unparseable_days_as_missing():
+    days = pd.Series([31, None, 0], dtype="Int64")
+    assert hz.horizon_bucket(days, (30,)).tolist()[::2] == ["31+", "0-30"]
+    assert hz.horizon_bucket(days, (30,)).isna().tolist() == [False, True, False]
+    text = pd.Series(["12", "n/a"], dtype="object")
+    assert hz.horizon_bucket(text, (30,)).isna().tolist() == [False, True]
+
+
+def test_won_amount_between_with_deals_at_the_same_instant():
+    # Three instants, six deals at each (r1 and r2 alternating), amounts 1, 2, 4, ... 2^17: a sum
+    # says exactly which deals it took. r1 has the even powers, r2 the odd ones.
+    deals, k = [], 0
+    for day in ("2024-01-10", "2024-01-20", "2024-01-30"):
+        for rep in ("r1", "r2") * 3:
+            deals.append((f"d{k}", rep, "won", 2.0**k, day))
+            k += 1
+    opps = _opps(deals)
+    ends = [T("2024-01-15"), T("2024-01-15"), T("2024-01-25"), T("2024-01-25"), T("2024-02-01"), T("2024-02-01")]
+    got = hz.won_amount_between(opps, ["r1", "r2"] * 3, [T("2024-01-01")] * 6, ends)
+    # to 15 Jan: r1 1 + 4 + 16 = 21, r2 2 + 8 + 32 = 42; to 25 Jan: r1 21 + 64 + 256 + 1024 = 1365, r2 2730;
+    # all: r1 = 4^0 + ... + 4^8 = (4^9 - 1) / 3 = 87381, r2 twice that
+    assert got.tolist() == [21.0, 42.0, 1365.0, 2730.0, 87381.0, 174762.0]
+    # a window starting at the second instant leaves the first instant's deals out
+    got = hz.won_amount_between(opps, ["r2"], [T("2024-01-20")], [T("2024-01-21")])
+    assert got.tolist() == [128.0 + 512 + 2048]
+
+
+def test_won_amount_between_reads_nanosecond_timestamps():
+    opps = _opps()
+    opps["closed_at"] = opps["closed_at"].astype("datetime64[ns]")
+    got = hz.won_amount_between(opps, ["r1", "r2"], [T("2024-01-01")] * 2, [T("2024-02-01")] * 2,
+                                as_of=T("2024-03-01"))
+    assert got.tolist() == [100.0, 200.0]
+
+
+def test_run_rate_without_observed_days_is_missing_and_quiet():
+    # Data starting at the very instant of the submission: 0 days observed. A deal at that
+    # instant (won > 0, 60 / 0) and a rep with nothing (0 / 0) both give NaN (fewer than 28 days),
+    # without a warning from the division made before that rule.
+    at = T("2024-02-05")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = hz.run_rate_baseline(_opps(), ["r1", "r3"], [at, at], [29.0, 29.0], start=at)
+    assert np.isnan(got).all()
+
+
+def test_forecast_errors_default_needs_28_observed_days_not_29():
+    # Data from 5 Dec 2023: r2's 2 Jan 08:00 submission has 28 days and 8 hours behind it.
+    settings = replace(load_settings(), cycle_data_start="2023-12-05")
+    out = hz.forecast_errors(_dataset(), settings=settings)
+    assert out["run_rate"].tolist()[2] == 0.0  # r2 knew nothing then; zero, not missing
+    assert np.isnan(out["run_rate"].iloc[0])  # 20 Dec: 15 days
+    out = hz.horizon_accuracy(_dataset(), settings=settings, n_resamples=5)
+    # A 0-30: 5 Jan (31.4 days), 2 Jan (28.3), 15 Jan, 10 Feb: all four have a baseline
+    assert out.loc[0, "n_run_rate"] == 4
+    out = hz.horizon_accuracy(_dataset(), settings=settings, run_rate_min_days=29.0, n_resamples=5)
+    assert out.loc[0, "n_run_rate"] == 3
+
+
+def test_forecast_errors_forecast_is_float_even_for_whole_amounts():
+    fc = _forecasts().astype({"amount": "int64"})
+    out = hz.forecast_errors(_dataset(fc))
+    assert str(out["forecast"].dtype) == "float64" and out["forecast"].tolist()[:2] == [50.0, 90.0]
+
+
+def test_hit_forgives_a_hair_even_at_a_zero_actual():
+    # A = 0: |F - A| <= 0 + 1e-9 is a hit for F = 1e-9 exactly, not for F = 2e-9
+    errors = pd.DataFrame({"k": ["a", "b"], "forecast": [1e-9, 2e-9], "actual": [0.0, 0.0]})
+    assert hz.error_summary(errors, ["k"], 0.1)["hit_rate"].tolist() == [1.0, 0.0]
+
+
+def test_error_summary_zero_and_small_actuals_quietly():
+    # Group a: A = 0.5 and 0.25 (MAPE and ratios defined: A > 0); group b: A = 0 only, F = 3.
+    errors = pd.DataFrame({"k": ["a", "a", "b"], "forecast": [1.0, 0.25, 3.0], "actual": [0.5, 0.25, 0.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = hz.error_summary(errors, ["k"], 0.1)
+        none = hz.error_summary(errors, [], 0.1)
+    # a: err 0.5 + 0 over 0.75; |.5| / .5 = 1 and 0: MAPE 0.5
+    assert out["bias"].tolist()[0] == pytest.approx(0.5 / 0.75) and out["wape"].tolist()[0] == pytest.approx(0.5 / 0.75)
+    assert out["mape"].tolist()[0] == pytest.approx(0.5)
+    assert np.isnan(out["bias"].iloc[1]) and np.isnan(out["mape"].iloc[1]) and out["hit_rate"].iloc[1] == 0.0
+    assert none["wape"].iloc[0] == pytest.approx(3.5 / 0.75)
+    assert out.dtypes[["forecast", "actual", "bias", "wape", "hit_rate", "mape"]].astype(str).tolist() == ["float64"] * 6
+
+
+def test_error_summary_sums_are_floats_when_a_forecast_is_missing():
+    errors = pd.DataFrame({"k": ["a", "a"], "forecast": [np.nan, 4.0], "actual": [2.0, 5.0]})
+    out = hz.error_summary(errors, ["k"], 0.1)
+    assert out[["forecast", "actual"]].values.tolist() == [[4.0, 5.0]]
+    assert out.dtypes[["forecast", "actual", "mape"]].astype(str).tolist() == ["float64"] * 3
+    assert out["mape"].tolist() == [0.2]
+
+
+def test_cluster_intervals_quietly_leave_out_resamples_without_actual():
+    # Two rep-periods: p (F 5, A 0) and q (F 10, A 10). A resample of p twice has sum A = 0: no
+    # WAPE, not an infinite one (and no warning). Group names longer than a letter.
+    e = pd.DataFrame({"grp": ["team x", "team x"], "rep_id": ["p", "q"],
+                      "period_start": pd.Series([T("2024-01-01")] * 2, dtype=US),
+                      "period_end": pd.Series([T("2024-01-31")] * 2, dtype=US),
+                      "forecast": [5.0, 10.0], "actual": [0.0, 10.0], "run_rate": [1.0, 12.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = hz.cluster_intervals(e, ["grp"], 0.1, n_resamples=40, seed=1)
+    assert out["grp"].tolist() == ["team x"]
+    want = _bootstrap([("p", 5.0, 0.0, 1.0), ("q", 10.0, 10.0, 12.0)], 0.1, 40, 1)
+    for name, value in want.items():
+        assert out.iloc[0][name] == pytest.approx(value, abs=1e-12), name
+    assert np.isfinite(out.iloc[0, 2:].to_numpy(dtype="float64")).all()
+    # resamples: q twice: WAPE 0; p and q: 5/10; p twice: none. So the bounds lie in [0, 0.5]
+    assert 0.0 <= out.iloc[0]["wape_ci_low"] <= out.iloc[0]["wape_ci_high"] <= 0.5
+
+
+def test_cluster_intervals_with_small_actuals():
+    # Actuals below 1 are still actuals (the ratios need sum A > 0, not > 1).
+    e = _cluster_frame().assign(actual=lambda d: d["actual"] / 1000, forecast=lambda d: d["forecast"] / 1000,
+                                run_rate=lambda d: d["run_rate"] / 1000)
+    out = hz.cluster_intervals(e, ["grp"], 0.1, n_resamples=30, seed=3).iloc[0]
+    x = [(("a", 1), .1, .1, .09), (("a", 1), .13, .1, .09), (("c", 1), .05, 0.0, .02), (("b", 1), .205, .2, np.nan),
+         (("a", 2), .075, .06, .07)]
+    want = _bootstrap(x, 0.1, 30, 3)
+    for name, value in want.items():
+        assert out[name] == pytest.approx(value, abs=1e-12), name
+    assert np.isfinite(out.iloc[1:].to_numpy(dtype="float64")).all()
+
+
+def test_cluster_intervals_missing_group_key_is_a_group_of_its_own():
+    e = _cluster_frame().assign(grp=["x", None, "x", None, "x", None])
+    out = hz.cluster_intervals(e, ["grp"], 0.1, n_resamples=10)
+    # x: (a, Jan), (c, Jan), (d, Jan); missing: (a, Jan), (b, Jan), (a, Feb)
+    assert out["grp"].tolist()[0] == "x" and pd.isna(out["grp"].iloc[1])
+    assert out["n_clusters"].tolist() == [3, 3]
+    # a cluster key may be missing too: a rep-period of its own
+    e = _cluster_frame().assign(rep_id=[None, None, "c", "b", "d", "a"])
+    assert hz.cluster_intervals(e, ["grp"], 0.1, n_resamples=10)["n_clusters"].tolist() == [4, 1]
+
+
+def test_cluster_intervals_of_nothing_is_an_empty_table_with_its_columns():
+    e = _cluster_frame().iloc[:0]
+    out = hz.cluster_intervals(e, ["grp"], 0.1)
+    assert out.columns.tolist() == ["grp", *hz.BOOTSTRAP_COLUMNS] and len(out) == 0
+    assert out.dtypes.astype(str).tolist()[1:] == ["int64"] + ["float64"] * 8
+
+
+def test_horizon_accuracy_with_one_judged_submission_and_string_columns():
+    rows = [("r3", "2024-02-01 10:00", "2024-02-01", "2024-02-29", 44.0, "commit")]
+    out = hz.horizon_accuracy(_dataset(_forecasts(rows)), n_resamples=5)
+    assert out["n"].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
+    assert out["category"].tolist() == ["commit"] * 12
+    assert out.dtypes[["team", "category", "horizon_bucket"]].astype(str).tolist() == ["str"] * 3
