@@ -697,8 +697,10 @@ def test_hit_forgives_a_hair_even_at_a_zero_actual():
 
 
 def test_error_summary_zero_and_small_actuals_quietly():
-    # Group a: A = 0.5 and 0.25 (MAPE and ratios defined: A > 0); group b: A = 0 only, F = 3.
-    errors = pd.DataFrame({"k": ["a", "a", "b"], "forecast": [1.0, 0.25, 3.0], "actual": [0.5, 0.25, 0.0]})
+    # Group a: A = 0.5 and 0.25 (MAPE and ratios defined: A > 0); group b: A = 0 only, F = 3 and
+    # F = 0 (3 / 0 and 0 / 0 for the MAPE terms, quietly left out).
+    errors = pd.DataFrame({"k": ["a", "a", "b", "b"], "forecast": [1.0, 0.25, 3.0, 0.0],
+                           "actual": [0.5, 0.25, 0.0, 0.0]})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = hz.error_summary(errors, ["k"], 0.1)
@@ -706,7 +708,8 @@ def test_error_summary_zero_and_small_actuals_quietly():
     # a: err 0.5 + 0 over 0.75; |.5| / .5 = 1 and 0: MAPE 0.5
     assert out["bias"].tolist()[0] == pytest.approx(0.5 / 0.75) and out["wape"].tolist()[0] == pytest.approx(0.5 / 0.75)
     assert out["mape"].tolist()[0] == pytest.approx(0.5)
-    assert np.isnan(out["bias"].iloc[1]) and np.isnan(out["mape"].iloc[1]) and out["hit_rate"].iloc[1] == 0.0
+    assert np.isnan(out["bias"].iloc[1]) and np.isnan(out["mape"].iloc[1]) and out["hit_rate"].iloc[1] == 0.5
+    assert out["n_zero_actual"].tolist() == [0, 2]
     assert none["wape"].iloc[0] == pytest.approx(3.5 / 0.75)
     assert out.dtypes[["forecast", "actual", "bias", "wape", "hit_rate", "mape"]].astype(str).tolist() == ["float64"] * 6
 
@@ -775,3 +778,47 @@ def test_horizon_accuracy_with_one_judged_submission_and_string_columns():
     assert out["n"].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
     assert out["category"].tolist() == ["commit"] * 12
     assert out.dtypes[["team", "category", "horizon_bucket"]].astype(str).tolist() == ["str"] * 3
+
+
+def test_cluster_intervals_quietly_leave_out_resamples_of_nothing():
+    # p: F = A = R = 0; a resample of p twice is 0 / 0 for every ratio: left out, no warning.
+    e = pd.DataFrame({"rep_id": ["p", "q"], "period_start": pd.Series([T("2024-01-01")] * 2, dtype=US),
+                      "period_end": pd.Series([T("2024-01-31")] * 2, dtype=US),
+                      "forecast": [0.0, 10.0], "actual": [0.0, 10.0], "run_rate": [0.0, 12.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = hz.cluster_intervals(e, [], 0.1, n_resamples=40, seed=2).iloc[0]
+    # every resample with q has WAPE 0 and run-rate WAPE 2/10 (1 or 2 copies of q alike)
+    assert (out.wape_ci_low, out.wape_ci_high) == (0.0, 0.0)
+    assert out.run_rate_wape_ci_low == pytest.approx(0.2) and out.run_rate_wape_ci_high == pytest.approx(0.2)
+
+
+def test_horizon_accuracy_of_a_table_without_categories_says_all():
+    out = hz.horizon_accuracy(_dataset(_forecasts().drop(columns="category")), n_resamples=5)
+    assert out["category"].tolist() == ["all"] * 12
+
+
+def _ten_reps() -> Dataset:
+    # Ten reps of one team, each one January commit made on 10 Jan (h = 21) against one won deal.
+    reps = pd.DataFrame({"rep_id": [f"s{i}" for i in range(10)], "rep_name": "x", "team": "A", "manager": "M"}).astype("str")
+    won = [100.0, 80.0, 120.0, 60.0, 200.0, 40.0, 90.0, 150.0, 30.0, 70.0]
+    fcs = [110.0, 60.0, 125.0, 90.0, 150.0, 45.0, 90.0, 100.0, 33.0, 95.0]
+    deals = [(f"o{i}", f"s{i}", "won", w, f"2024-01-{12 + i}") for i, w in enumerate(won)]
+    opps = _opps(deals)
+    fc = _forecasts([(f"s{i}", "2024-01-10", "2024-01-01", "2024-01-31", f, "commit") for i, f in enumerate(fcs)])
+    return Dataset(tables={"reps": reps, "opportunities": opps, "forecasts": fc}, activities=None, as_of=AS_OF)
+
+
+def test_horizon_accuracy_bootstrap_defaults_on_ten_rep_periods():
+    ds = _ten_reps()
+    got = hz.horizon_accuracy(ds).set_index(["team", "horizon_bucket"]).loc[("all", "0-30")]
+    assert got.n == 10 and got.n_clusters == 10
+    fcs = [110.0, 60.0, 125.0, 90.0, 150.0, 45.0, 90.0, 100.0, 33.0, 95.0]
+    won = [100.0, 80.0, 120.0, 60.0, 200.0, 40.0, 90.0, 150.0, 30.0, 70.0]
+    rows = [(f"s{i}", f, a, 0.0) for i, (f, a) in enumerate(zip(fcs, won, strict=True))]  # nothing won before 10 Jan
+    want = _bootstrap(rows, 0.1, 2000, 0)
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, abs=1e-12), name
+    # the test can tell another count or seed
+    for other in (_bootstrap(rows, 0.1, 2001, 0), _bootstrap(rows, 0.1, 2000, 1)):
+        assert any(got[name] != value for name, value in other.items())
