@@ -220,7 +220,7 @@ def test_forecast_errors_as_of_string_and_run_rate_settings():
     assert out["submitted_at"].tolist() == [T("2024-01-05 09:00"), T("2024-01-02 08:00"), T("2024-01-15")]
     # 30 days back from 5 Jan 09:00 is 6 Dec: o7 (1 Nov) is out, so 0
     assert out["run_rate"].tolist() == [0.0, 0.0, 0.0]
-    # With a data start of 1 Dec 2023 and 40 days needed, only r1's and r3's February ones have a baseline
+    # With a data start of 1 Dec 2023 and 40 days needed, only r2's 15 Jan and 10 Feb and r3's 1 Feb have one
     settings = replace(load_settings(), cycle_data_start="2023-12-01", forecast_run_rate_days=91)
     out = hz.forecast_errors(_dataset(), settings=settings, run_rate_min_days=40)
     # days observed: 20 Dec: 19 (NaN); 5 Jan 09:00: 35.4 (NaN); 2 Jan: 32.3 (NaN); 15 Jan: 45; 10 Feb: 71.6; 1 Feb: 62.4
