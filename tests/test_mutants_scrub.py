@@ -1,0 +1,203 @@
+"""Tests of salesx2lib.scrub written to kill the mutants `make mutate` found surviving.
+
+Every test calls the library itself (no shared module-scoped fixture: mutmut links a
+mutant only to the tests that call the mutated function, and a module-scoped fixture is
+built inside the first test only). The main test pins the whole scrub table of a small
+hand-built pipeline, every value worked out by hand in the comments; the others cover
+the paths that table does not take (no history, no activities, the current table, the
+gate, the stage medians, the flag counts). The survivors left (equivalent mutants) are
+listed in docs/mutation.md.
+
+The as-of instant is Saturday 2024-06-01 00:00. Settings are the defaults (forecast
+window 30 days, stale activity 14 days, stage duration factor 1.5, amount IQR factor 1.5,
+push threshold 2, early stage Prospecting, gate minimum Qualification, required fields
+amount and expected_close_date) except ``scrub_min_history = 3``, so that three won deals
+are exactly enough.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesx2lib.dataset import Dataset, MissingTableError
+from salesx2lib.scrub import FLAGS, flag_counts, gate, join_reasons, pipeline_state, scrub, stage_durations
+from salesx2lib.settings import load_settings
+
+from conftest import deal_frames
+
+US = "datetime64[us]"
+T = pd.Timestamp
+AS_OF = T("2024-06-01")
+DATA_AS_OF = T("2024-06-10")  # later: the pipeline of 1 June is rebuilt from the history
+SETTINGS = replace(load_settings(), scrub_min_history=3)
+
+# Won deals (all closed before the as-of date unless said otherwise).
+# r1: W1..W3 spend 5 days in Prospecting and 10, 20, 30 days in Proposal; amounts 10, 100,
+# 1000 (log10 1, 2, 3: q1 = 1.5, q3 = 2.5, IQR 1, fences [1.5 - 1.5, 2.5 + 1.5] = [0, 4],
+# i.e. amounts 1 to 10,000; middle half 10^1.5 = 31.6 -> "32" to 10^2.5 = 316.2 -> "316").
+# W0 is won with amount 0: not a reference amount (amount > 0 only), but its 5 days in
+# Prospecting count. r2: X1, X2 won (2 < 3: too few to judge its amounts).
+# Stage medians: Prospecting 6 won deals x 5 days -> 5 (limit 7.5); Proposal 3 deals,
+# 10/20/30 -> 20 (limit 30); Qualification and Negotiation: no won deal.
+_WON = {
+    "W0": ("r1", "won", [("2024-04-01", "Prospecting", 0.0, "2024-04-10"), ("2024-04-06", "Closed Won", 0.0, "2024-04-10")]),
+    **{
+        f"W{i}": ("r1", "won", [("2024-04-01", "Prospecting", a, "2024-05-31"), ("2024-04-06", "Proposal", a, "2024-05-31"),
+                                (close, "Closed Won", a, "2024-05-31")])
+        for i, (a, close) in enumerate([(10.0, "2024-04-16"), (100.0, "2024-04-26"), (1000.0, "2024-05-06")], start=1)
+    },
+    "X1": ("r2", "won", [("2024-04-01", "Prospecting", 100.0, "2024-04-10"), ("2024-04-06", "Closed Won", 100.0, "2024-04-10")]),
+    "X2": ("r2", "won", [("2024-04-01", "Prospecting", 100.0, "2024-04-10"), ("2024-04-06", "Closed Won", 100.0, "2024-04-10")]),
+    # Lost: neither in the pipeline nor among the reference amounts or stage medians.
+    "L1": ("r1", "lost", [("2024-05-01", "Proposal", 5.0, "2024-05-20"), ("2024-05-20", "Closed Lost", 5.0, "2024-05-20")]),
+}
+
+
+def _one(stage: str, amount: float | None, ecd: str | None, created: str = "2024-05-20") -> tuple:
+    return ("r1", "open", [(created, stage, amount, ecd)])
+
+
+_OPEN = {
+    # r2 (team A): pushed twice (10 Jun -> 20 Jun -> 20 Jul), 31 days in Negotiation, no activity.
+    "R2B": ("r2", "open", [("2024-05-01", "Negotiation", 100.0, "2024-06-10"), ("2024-05-05", "Negotiation", 100.0, "2024-06-20"),
+                           ("2024-05-10", "Negotiation", 100.0, "2024-07-20")]),
+    "R2A": ("r2", "open", [("2024-05-20", "Negotiation", 100.0, "2024-06-20")]),
+    # r1 (team B).
+    # Won on 5 June, after the as-of date: open then, 31 days in Proposal (> 30), no
+    # activity and created 31 days before: stale and quiet; not a won deal for the medians.
+    "LATEWIN": ("r1", "won", [("2024-05-01", "Proposal", 50.0, "2024-06-20"), ("2024-06-05", "Closed Won", 50.0, "2024-06-20")]),
+    # Pushes: 10 -> 20 Jun (1), 20 -> 15 Jun (pulled in, not a push), 15 -> 25 Jun (2).
+    "PUSH2": ("r1", "open", [("2024-05-20", "Qualification", 100.0, "2024-06-10"), ("2024-05-25", "Qualification", 100.0, "2024-06-20"),
+                             ("2024-05-28", "Qualification", 100.0, "2024-06-15"), ("2024-05-30", "Qualification", 100.0, "2024-06-25")]),
+    "PUSH1": ("r1", "open", [("2024-05-20", "Proposal", 100.0, "2024-06-10"), ("2024-05-20 12:00", "Proposal", 100.0, "2024-06-20")]),
+    "PAST": _one("Proposal", 200.0, "2024-05-31", created="2024-05-10"),  # 31 May < 1 Jun; activity at the as-of instant
+    "ONDAY": _one("Proposal", 300.0, "2024-06-01", created="2024-05-10"),  # on the as-of day: not past
+    "EARLY_BEFORE": _one("Prospecting", 100.0, "2024-05-31", created="2024-05-28"),  # before the window (and past)
+    "EARLY_FIRST": _one("Prospecting", 100.0, "2024-06-01", created="2024-05-28"),  # first day of [1 Jun, 1 Jul)
+    "EARLY_LAST": _one("Prospecting", 100.0, "2024-06-30", created="2024-05-25"),  # last day; 7 days in stage <= 7.5
+    "EARLY_OUT": _one("Prospecting", 100.0, "2024-07-01", created="2024-05-18"),  # after it; 14 days > 7.5: stale
+    # 30 days in Proposal (= the limit: not stale); last activity 15 days before: quiet.
+    "QUIET15": ("r1", "open", [("2024-05-01", "Qualification", 100.0, "2024-07-15"), ("2024-05-02", "Proposal", 100.0, "2024-07-15")]),
+    # 29 days in Proposal; last activity exactly 14 days before: not quiet.
+    "QUIET14": ("r1", "open", [("2024-05-01", "Qualification", 100.0, "2024-07-15"), ("2024-05-03", "Proposal", 100.0, "2024-07-15")]),
+    "EDGEHI": _one("Proposal", 10000.0, "2024-07-16"),  # log 4 = upper fence: not an outlier
+    "EDGELO": _one("Proposal", 1.0, "2024-07-17"),  # log 0 = lower fence: not an outlier
+    "HIGH": _one("Proposal", 20000.0, "2024-07-18"),  # above
+    "LOW": _one("Proposal", 0.0, "2024-07-19"),  # log 0 = -inf: below
+    "BARE": _one("Prospecting", None, None, created="2024-05-28"),  # no amount, no expected close date
+}
+OPPS, HIST = deal_frames({**_WON, **_OPEN})
+REPS = pd.DataFrame({"rep_id": ["r1", "r2"], "rep_name": ["Ann", "Bob"], "team": ["B", "A"], "manager": ["M", "M"]}).astype("str")
+_ACTS = [
+    ("PUSH2", "2024-05-31 10:00"), ("PUSH1", "2024-05-31 10:00"), ("ONDAY", "2024-05-31 10:00"), ("R2A", "2024-05-31 10:00"),
+    ("PAST", "2024-05-20"), ("PAST", "2024-06-01"), ("PAST", "2024-06-01 00:00:01"),  # the last is after the as-of instant
+    ("QUIET15", "2024-05-02"), ("QUIET15", "2024-05-17"), ("QUIET14", "2024-05-18"),
+    (None, "2024-05-31 11:00"),  # not tied to a deal
+]
+ACTIVITIES = pd.DataFrame(
+    [(f"a{k}", "r1", when, oid, "email", 0.0) for k, (oid, when) in enumerate(_ACTS)],
+    columns=["activity_id", "rep_id", "occurred_at", "opportunity_id", "activity_type", "duration_s"],
+).astype({"activity_id": "str", "rep_id": "str", "occurred_at": US, "opportunity_id": "str", "activity_type": "str"})
+
+
+def _dataset(history: bool = True, activities: bool = True, as_of: pd.Timestamp = DATA_AS_OF,
+             opps: pd.DataFrame = OPPS, hist: pd.DataFrame = HIST) -> Dataset:
+    tables = {"reps": REPS, "opportunities": opps}
+    if history:
+        tables["opportunity_history"] = hist
+    return Dataset(tables=tables, activities=ibis.memtable(ACTIVITIES) if activities else None, as_of=as_of)
+
+
+COLUMNS = ["as_of_date", "opportunity_id", "rep_id", "team", "stage", "amount", "expected_close_date", "created_at",
+           "days_in_stage", "n_pushes", "last_activity_at", "passes_gate", "gate_reason", *[f"flag_{f}" for f in FLAGS],
+           "n_flags", "reasons", "not_checked"]
+
+_PUSHED = "close date pushed {n} times (now {d}): what has to happen for it to close, and who signs?"
+_PAST = "expected close date {d} has passed and the deal is still open: close it or give a new date with a reason"
+_QUIET = "no activity logged on it in 14+ days (last: {d}): is the buyer still engaged, and what is the next step?"
+_STALE = "{n} days in {s} while won deals spent a median {m} days there: what is blocking the next step?"
+_AMOUNT = "amount {a} is far from this rep's won deals (middle half 32 to 316): is the amount right?"
+_EARLY = "still in Prospecting but expected to close by {d}: can it really close within 30 days?"
+_EARLY_GATE = "stage Prospecting is before Qualification"
+_R2_NOTE = ("stale_in_stage: fewer than 3 won deals went through Negotiation; "
+            "amount_outlier: the rep has fewer than 3 won deals to compare with")
+_ = None  # a flag that could not be checked (NA)
+
+# Sorted by team (A = r2 before B = r1), rep, most flags first, expected close date (ties:
+# PAST before EARLY_BEFORE, their order in the table).
+# id, stage, amount, ecd, created, days in stage, pushes, last activity, gate reason ("" = passes),
+# flags (pushed, past, quiet, stale, amount, early), reasons, not_checked
+EXPECTED = [
+    ("R2B", "Negotiation", 100.0, "2024-07-20", "2024-05-01", 31.0, 2, None, "", (True, False, True, _, _, False),
+     _PUSHED.format(n=2, d="2024-07-20") + "; " + _QUIET.format(d="never"), _R2_NOTE),
+    ("R2A", "Negotiation", 100.0, "2024-06-20", "2024-05-20", 12.0, 0, "2024-05-31 10:00", "", (False, False, False, _, _, False),
+     "", _R2_NOTE),
+    ("LATEWIN", "Proposal", 50.0, "2024-06-20", "2024-05-01", 31.0, 0, None, "", (False, False, True, True, False, False),
+     _QUIET.format(d="never") + "; " + _STALE.format(n=31, s="Proposal", m=20), ""),
+    ("PAST", "Proposal", 200.0, "2024-05-31", "2024-05-10", 22.0, 0, "2024-06-01", "", (False, True, False, False, False, False),
+     _PAST.format(d="2024-05-31"), ""),
+    ("EARLY_BEFORE", "Prospecting", 100.0, "2024-05-31", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
+     (False, True, False, False, False, False), _PAST.format(d="2024-05-31"), ""),
+    ("EARLY_FIRST", "Prospecting", 100.0, "2024-06-01", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
+     (False, False, False, False, False, True), _EARLY.format(d="2024-06-01"), ""),
+    ("PUSH2", "Qualification", 100.0, "2024-06-25", "2024-05-20", 12.0, 2, "2024-05-31 10:00", "",
+     (True, False, False, _, False, False), _PUSHED.format(n=2, d="2024-06-25"),
+     "stale_in_stage: fewer than 3 won deals went through Qualification"),
+    ("EARLY_LAST", "Prospecting", 100.0, "2024-06-30", "2024-05-25", 7.0, 0, None, _EARLY_GATE,
+     (False, False, False, False, False, True), _EARLY.format(d="2024-06-30"), ""),
+    ("EARLY_OUT", "Prospecting", 100.0, "2024-07-01", "2024-05-18", 14.0, 0, None, _EARLY_GATE,
+     (False, False, False, True, False, False), _STALE.format(n=14, s="Prospecting", m=5), ""),
+    ("QUIET15", "Proposal", 100.0, "2024-07-15", "2024-05-01", 30.0, 0, "2024-05-17", "",
+     (False, False, True, False, False, False), _QUIET.format(d="2024-05-17"), ""),
+    ("HIGH", "Proposal", 20000.0, "2024-07-18", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
+     _AMOUNT.format(a="20,000"), ""),
+    ("LOW", "Proposal", 0.0, "2024-07-19", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
+     _AMOUNT.format(a="0"), ""),
+    ("ONDAY", "Proposal", 300.0, "2024-06-01", "2024-05-10", 22.0, 0, "2024-05-31 10:00", "", (False,) * 6, "", ""),
+    ("PUSH1", "Proposal", 100.0, "2024-06-20", "2024-05-20", 12.0, 1, "2024-05-31 10:00", "", (False,) * 6, "", ""),
+    ("QUIET14", "Proposal", 100.0, "2024-07-15", "2024-05-01", 29.0, 0, "2024-05-18", "", (False,) * 6, "", ""),
+    ("EDGEHI", "Proposal", 10000.0, "2024-07-16", "2024-05-20", 12.0, 0, None, "", (False,) * 6, "", ""),
+    ("EDGELO", "Proposal", 1.0, "2024-07-17", "2024-05-20", 12.0, 0, None, "", (False,) * 6, "", ""),
+    ("BARE", "Prospecting", None, None, "2024-05-28", 4.0, 0, None,
+     _EARLY_GATE + "; amount missing; expected_close_date missing", (False, _, False, False, _, _), "",
+     "past_close_date: no expected close date; amount_outlier: no amount; early_stage_in_window: no expected close date"),
+]
+
+
+def _expected(rows=EXPECTED, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
+    rep = {k: v[0] for k, v in {**_WON, **_OPEN}.items()}
+    out = pd.DataFrame({
+        "as_of_date": pd.Series([as_of] * len(rows), dtype=US),
+        "opportunity_id": pd.array([r[0] for r in rows], dtype="str"),
+        "rep_id": pd.array([rep[r[0]] for r in rows], dtype="str"),
+        "team": pd.array(["A" if rep[r[0]] == "r2" else "B" for r in rows], dtype="str"),
+        "stage": pd.array([r[1] for r in rows], dtype="str"),
+        "amount": pd.array([np.nan if r[2] is None else r[2] for r in rows], dtype="float64"),
+        "expected_close_date": pd.Series([T(r[3]) if r[3] else pd.NaT for r in rows], dtype=US),
+        "created_at": pd.Series([T(r[4]) for r in rows], dtype=US),
+        "days_in_stage": pd.array([r[5] for r in rows], dtype="float64"),
+        "n_pushes": pd.array([r[6] for r in rows], dtype="Int64"),
+        "last_activity_at": pd.Series([T(r[7]) if r[7] else pd.NaT for r in rows], dtype=US),
+        "passes_gate": np.array([r[8] == "" for r in rows]),
+        "gate_reason": pd.array([r[8] for r in rows], dtype="str"),
+    })
+    for j, f in enumerate(FLAGS):
+        out[f"flag_{f}"] = pd.array([r[9][j] for r in rows], dtype="boolean")
+    out["n_flags"] = np.array([sum(1 for v in r[9] if v) for r in rows], dtype="int64")
+    out["reasons"] = pd.array([r[10] for r in rows], dtype="str")
+    out["not_checked"] = pd.array([r[11] for r in rows], dtype="str")
+    return out
+
+
+def test_the_whole_scrub_table_by_hand():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # log10(0) of LOW must stay silent
+        out = scrub(_dataset(), AS_OF, SETTINGS)
+    assert out.columns.tolist() == COLUMNS
+    pd.testing.assert_frame_equal(out, _expected())
