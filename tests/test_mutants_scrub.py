@@ -125,63 +125,74 @@ _STALE = "{n} days in {s} while won deals spent a median {m} days there: what is
 _AMOUNT = "amount {a} is far from this rep's won deals (middle half 32 to 316): is the amount right?"
 _EARLY = "still in Prospecting but expected to close by {d}: can it really close within 30 days?"
 _EARLY_GATE = "stage Prospecting is before Qualification"
-_R2_NOTE = ("stale_in_stage: fewer than 3 won deals went through Negotiation; "
-            "amount_outlier: the rep has fewer than 3 won deals to compare with")
+_R2_NOTE = {"stale_in_stage": "fewer than 3 won deals went through Negotiation",
+            "amount_outlier": "the rep has fewer than 3 won deals to compare with"}
 _ = None  # a flag that could not be checked (NA)
 
-# Sorted by team (A = r2 before B = r1), rep, most flags first, expected close date (ties:
-# PAST before EARLY_BEFORE, their order in the table).
+# One row per open deal, in the order of the opportunities table:
 # id, stage, amount, ecd, created, days in stage, pushes, last activity, gate reason ("" = passes),
-# flags (pushed, past, quiet, stale, amount, early), reasons, not_checked
-EXPECTED = [
+# flags (pushed, past, quiet, stale, amount, early), {flag: reason}, {flag: why not checked}.
+ROWS = [
     ("R2B", "Negotiation", 100.0, "2024-07-20", "2024-05-01", 31.0, 2, None, "", (True, False, True, _, _, False),
-     _PUSHED.format(n=2, d="2024-07-20") + "; " + _QUIET.format(d="never"), _R2_NOTE),
+     {"pushed": _PUSHED.format(n=2, d="2024-07-20"), "no_recent_activity": _QUIET.format(d="never")}, _R2_NOTE),
     ("R2A", "Negotiation", 100.0, "2024-06-20", "2024-05-20", 12.0, 0, "2024-05-31 10:00", "", (False, False, False, _, _, False),
-     "", _R2_NOTE),
+     {}, _R2_NOTE),
     ("LATEWIN", "Proposal", 50.0, "2024-06-20", "2024-05-01", 31.0, 0, None, "", (False, False, True, True, False, False),
-     _QUIET.format(d="never") + "; " + _STALE.format(n=31, s="Proposal", m=20), ""),
-    ("PAST", "Proposal", 200.0, "2024-05-31", "2024-05-10", 22.0, 0, "2024-06-01", "", (False, True, False, False, False, False),
-     _PAST.format(d="2024-05-31"), ""),
-    ("EARLY_BEFORE", "Prospecting", 100.0, "2024-05-31", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
-     (False, True, False, False, False, False), _PAST.format(d="2024-05-31"), ""),
-    ("EARLY_FIRST", "Prospecting", 100.0, "2024-06-01", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
-     (False, False, False, False, False, True), _EARLY.format(d="2024-06-01"), ""),
+     {"no_recent_activity": _QUIET.format(d="never"), "stale_in_stage": _STALE.format(n=31, s="Proposal", m=20)}, {}),
     ("PUSH2", "Qualification", 100.0, "2024-06-25", "2024-05-20", 12.0, 2, "2024-05-31 10:00", "",
-     (True, False, False, _, False, False), _PUSHED.format(n=2, d="2024-06-25"),
-     "stale_in_stage: fewer than 3 won deals went through Qualification"),
+     (True, False, False, _, False, False), {"pushed": _PUSHED.format(n=2, d="2024-06-25")},
+     {"stale_in_stage": "fewer than 3 won deals went through Qualification"}),
+    ("PUSH1", "Proposal", 100.0, "2024-06-20", "2024-05-20", 12.0, 1, "2024-05-31 10:00", "", (False,) * 6, {}, {}),
+    ("PAST", "Proposal", 200.0, "2024-05-31", "2024-05-10", 22.0, 0, "2024-06-01", "", (False, True, False, False, False, False),
+     {"past_close_date": _PAST.format(d="2024-05-31")}, {}),
+    ("ONDAY", "Proposal", 300.0, "2024-06-01", "2024-05-10", 22.0, 0, "2024-05-31 10:00", "", (False,) * 6, {}, {}),
+    ("EARLY_BEFORE", "Prospecting", 100.0, "2024-05-31", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
+     (False, True, False, False, False, False), {"past_close_date": _PAST.format(d="2024-05-31")}, {}),
+    ("EARLY_FIRST", "Prospecting", 100.0, "2024-06-01", "2024-05-28", 4.0, 0, None, _EARLY_GATE,
+     (False, False, False, False, False, True), {"early_stage_in_window": _EARLY.format(d="2024-06-01")}, {}),
     ("EARLY_LAST", "Prospecting", 100.0, "2024-06-30", "2024-05-25", 7.0, 0, None, _EARLY_GATE,
-     (False, False, False, False, False, True), _EARLY.format(d="2024-06-30"), ""),
+     (False, False, False, False, False, True), {"early_stage_in_window": _EARLY.format(d="2024-06-30")}, {}),
     ("EARLY_OUT", "Prospecting", 100.0, "2024-07-01", "2024-05-18", 14.0, 0, None, _EARLY_GATE,
-     (False, False, False, True, False, False), _STALE.format(n=14, s="Prospecting", m=5), ""),
+     (False, False, False, True, False, False), {"stale_in_stage": _STALE.format(n=14, s="Prospecting", m=5)}, {}),
     ("QUIET15", "Proposal", 100.0, "2024-07-15", "2024-05-01", 30.0, 0, "2024-05-17", "",
-     (False, False, True, False, False, False), _QUIET.format(d="2024-05-17"), ""),
+     (False, False, True, False, False, False), {"no_recent_activity": _QUIET.format(d="2024-05-17")}, {}),
+    ("QUIET14", "Proposal", 100.0, "2024-07-15", "2024-05-01", 29.0, 0, "2024-05-18", "", (False,) * 6, {}, {}),
+    ("EDGEHI", "Proposal", 10000.0, "2024-07-16", "2024-05-20", 12.0, 0, None, "", (False,) * 6, {}, {}),
+    ("EDGELO", "Proposal", 1.0, "2024-07-17", "2024-05-20", 12.0, 0, None, "", (False,) * 6, {}, {}),
     ("HIGH", "Proposal", 20000.0, "2024-07-18", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
-     _AMOUNT.format(a="20,000"), ""),
+     {"amount_outlier": _AMOUNT.format(a="20,000")}, {}),
     ("LOW", "Proposal", 0.0, "2024-07-19", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
-     _AMOUNT.format(a="0"), ""),
-    ("ONDAY", "Proposal", 300.0, "2024-06-01", "2024-05-10", 22.0, 0, "2024-05-31 10:00", "", (False,) * 6, "", ""),
-    ("PUSH1", "Proposal", 100.0, "2024-06-20", "2024-05-20", 12.0, 1, "2024-05-31 10:00", "", (False,) * 6, "", ""),
-    ("QUIET14", "Proposal", 100.0, "2024-07-15", "2024-05-01", 29.0, 0, "2024-05-18", "", (False,) * 6, "", ""),
-    ("EDGEHI", "Proposal", 10000.0, "2024-07-16", "2024-05-20", 12.0, 0, None, "", (False,) * 6, "", ""),
-    ("EDGELO", "Proposal", 1.0, "2024-07-17", "2024-05-20", 12.0, 0, None, "", (False,) * 6, "", ""),
-    ("BARE", "Prospecting", None, None, "2024-05-28", 4.0, 0, None,
-     _EARLY_GATE + "; amount missing; expected_close_date missing", (False, _, False, False, _, _), "",
-     "past_close_date: no expected close date; amount_outlier: no amount; early_stage_in_window: no expected close date"),
+     {"amount_outlier": _AMOUNT.format(a="0")}, {}),
+    ("BARE", "Prospecting", None, None, "2024-05-28", 4.0, 0, None, _EARLY_GATE + "; amount missing; expected_close_date missing",
+     (False, _, False, False, _, _), {},
+     {"past_close_date": "no expected close date", "amount_outlier": "no amount", "early_stage_in_window": "no expected close date"}),
 ]
+assert [r[0] for r in ROWS] == list(_OPEN)
 
 
-def _expected(rows=EXPECTED, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
+def _expected(rows=ROWS, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
+    """The expected scrub table of ``rows``: reasons and notes joined with "; " in flag order,
+    sorted by team, rep, number of flags (most first), expected close date (missing last),
+    then the opportunities table's order."""
     rep = {k: v[0] for k, v in {**_WON, **_OPEN}.items()}
+    team = {"r1": "B", "r2": "A"}
+    pos = {k: i for i, k in enumerate({**_WON, **_OPEN})}
+
+    def key(r):
+        n = sum(1 for v in r[9] if v)
+        return (team[rep[r[0]]], rep[r[0]], -n, r[3] is None, r[3] or "", pos[r[0]])
+
+    rows = sorted(rows, key=key)
     out = pd.DataFrame({
         "as_of_date": pd.Series([as_of] * len(rows), dtype=US),
         "opportunity_id": pd.array([r[0] for r in rows], dtype="str"),
         "rep_id": pd.array([rep[r[0]] for r in rows], dtype="str"),
-        "team": pd.array(["A" if rep[r[0]] == "r2" else "B" for r in rows], dtype="str"),
+        "team": pd.array([team[rep[r[0]]] for r in rows], dtype="str"),
         "stage": pd.array([r[1] for r in rows], dtype="str"),
         "amount": pd.array([np.nan if r[2] is None else r[2] for r in rows], dtype="float64"),
         "expected_close_date": pd.Series([T(r[3]) if r[3] else pd.NaT for r in rows], dtype=US),
         "created_at": pd.Series([T(r[4]) for r in rows], dtype=US),
-        "days_in_stage": pd.array([r[5] for r in rows], dtype="float64"),
+        "days_in_stage": pd.array([np.nan if r[5] is None else r[5] for r in rows], dtype="float64"),
         "n_pushes": pd.array([r[6] for r in rows], dtype="Int64"),
         "last_activity_at": pd.Series([T(r[7]) if r[7] else pd.NaT for r in rows], dtype=US),
         "passes_gate": np.array([r[8] == "" for r in rows]),
@@ -190,8 +201,8 @@ def _expected(rows=EXPECTED, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
     for j, f in enumerate(FLAGS):
         out[f"flag_{f}"] = pd.array([r[9][j] for r in rows], dtype="boolean")
     out["n_flags"] = np.array([sum(1 for v in r[9] if v) for r in rows], dtype="int64")
-    out["reasons"] = pd.array([r[10] for r in rows], dtype="str")
-    out["not_checked"] = pd.array([r[11] for r in rows], dtype="str")
+    out["reasons"] = pd.array(["; ".join(r[10][f] for f in FLAGS if f in r[10]) for r in rows], dtype="str")
+    out["not_checked"] = pd.array(["; ".join(f"{f}: {r[11][f]}" for f in FLAGS if f in r[11]) for r in rows], dtype="str")
     return out
 
 
@@ -201,3 +212,121 @@ def test_the_whole_scrub_table_by_hand():
         out = scrub(_dataset(), AS_OF, SETTINGS)
     assert out.columns.tolist() == COLUMNS
     pd.testing.assert_frame_equal(out, _expected())
+
+
+def _replace(row: tuple, **changes) -> tuple:
+    names = ["id", "stage", "amount", "ecd", "created", "days", "pushes", "last", "gate", "flags", "reasons", "notes"]
+    values = dict(zip(names, row, strict=True))
+    values.update(changes)
+    return tuple(values[n] for n in names)
+
+
+def _current_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same deals as of the data's own date (LATEWIN left out: it is closed later), with
+    ONDAY missing from the history and PUSH1 moved to Negotiation in the current table only."""
+    opps = OPPS.loc[OPPS["opportunity_id"] != "LATEWIN"].reset_index(drop=True)
+    opps.loc[opps["opportunity_id"] == "PUSH1", "stage"] = "Negotiation"
+    hist = HIST.loc[~HIST["opportunity_id"].isin(["LATEWIN", "ONDAY"])].reset_index(drop=True)
+    return opps, hist
+
+
+def _current_rows() -> list[tuple]:
+    rows = []
+    for r in ROWS:
+        if r[0] == "LATEWIN":
+            continue
+        if r[0] == "ONDAY":  # no history row: pushes and stage entry unknown
+            r = _replace(r, days=None, pushes=None, flags=(_, False, False, _, False, False),
+                         notes={"pushed": "no history row for this deal by the as-of date",
+                                "stale_in_stage": "stage entry date unknown"})
+        if r[0] == "PUSH1":  # the history says Proposal: the entry into Negotiation is unknown
+            r = _replace(r, stage="Negotiation", days=None, flags=(False, False, False, _, False, False),
+                         notes={"stale_in_stage": "fewer than 3 won deals went through Negotiation"})
+        rows.append(r)
+    return rows
+
+
+def test_the_current_table_path_takes_pushes_and_stage_entry_from_the_history():
+    opps, hist = _current_tables()
+    out = scrub(_dataset(as_of=AS_OF, opps=opps, hist=hist), AS_OF, SETTINGS)
+    pd.testing.assert_frame_equal(out, _expected(_current_rows()))
+
+
+def test_without_history_the_history_flags_are_not_checked():
+    # The current table only: no pushes, no stage entry (days NaN), pushed and stale NA.
+    opps, _hist = _current_tables()
+    rows = []
+    for r in _current_rows():
+        f = r[9]
+        notes = {"pushed": "needs the opportunity_history table", "stale_in_stage": "needs the opportunity_history table"}
+        notes |= {k: v for k, v in r[11].items() if k not in notes}
+        reasons = {k: v for k, v in r[10].items() if k not in ("pushed", "stale_in_stage")}
+        rows.append(_replace(r, days=None, pushes=None, flags=(_, f[1], f[2], _, f[4], f[5]), reasons=reasons, notes=notes))
+    out = scrub(_dataset(history=False, as_of=AS_OF, opps=opps), AS_OF, SETTINGS)
+    pd.testing.assert_frame_equal(out, _expected(rows))
+
+
+def test_without_activities_the_activity_flag_is_not_checked():
+    rows = []
+    for r in ROWS:
+        f = r[9]
+        notes = {**r[11], "no_recent_activity": "needs the activities table"}
+        reasons = {k: v for k, v in r[10].items() if k != "no_recent_activity"}
+        rows.append(_replace(r, last=None, flags=(f[0], f[1], _, f[3], f[4], f[5]), reasons=reasons, notes=notes))
+    out = scrub(_dataset(activities=False), AS_OF, SETTINGS)
+    pd.testing.assert_frame_equal(out, _expected(rows))
+
+
+def _state_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    deals = {
+        "A": ("r1", "open", [("2024-05-01", "Prospecting", 10.0, "2024-06-10"), ("2024-05-10", "Proposal", 10.0, "2024-06-20")]),
+        "B": ("r1", "won", [("2024-05-01", "Proposal", 20.0, "2024-06-01"), ("2024-06-01", "Closed Won", 20.0, "2024-06-01")]),
+        "C": ("r1", "lost", [("2024-05-01", "Proposal", 30.0, "2024-06-01"), ("2024-06-01 00:00:01", "Closed Lost", 30.0, "2024-06-01")]),
+        "D": ("r1", "open", [("2024-06-01 00:00:01", "Prospecting", 40.0, "2024-07-01")]),
+        "E": ("r1", "open", [("2024-06-01", "Prospecting", 50.0, "2024-07-01")]),
+        "F": ("r1", "open", [("2024-05-01", "Proposal", 60.0, "2024-07-01")]),
+        "G": ("r2", "open", [("2024-05-01", "Proposal", 70.0, "2024-07-01")]),
+    }
+    opps, hist = deal_frames(deals)
+    opps.loc[opps["opportunity_id"] == "F", "stage"] = "Negotiation"  # the history still says Proposal
+    return opps, hist.loc[hist["opportunity_id"] != "G"].reset_index(drop=True)  # G has no history
+
+
+def test_pipeline_state_at_the_data_date_is_the_current_table_with_history_details():
+    opps, hist = _state_tables()
+    out = pipeline_state(_dataset(as_of=AS_OF, opps=opps, hist=hist), "2024-06-01")
+    # D is created a second after the as-of instant: left out. B closed at the instant: won;
+    # C closed a second later: still open then (status and closed_at undone, the current
+    # table's stage kept). Pushes and stage entry from the history: A pushed once (10 -> 20
+    # June), in Proposal since 10 May; F's current stage disagrees with the history (entry
+    # unknown); G has no history row (both unknown).
+    expected = pd.DataFrame({
+        "opportunity_id": pd.array(["A", "B", "C", "E", "F", "G"], dtype="str"),
+        "rep_id": pd.array(["r1"] * 5 + ["r2"], dtype="str"),
+        "created_at": pd.Series([T("2024-05-01")] * 3 + [T("2024-06-01")] + [T("2024-05-01")] * 2, dtype=US),
+        "amount": [10.0, 20.0, 30.0, 50.0, 60.0, 70.0],
+        "stage": pd.array(["Proposal", "Closed Won", "Closed Lost", "Prospecting", "Negotiation", "Proposal"], dtype="str"),
+        "status": pd.array(["open", "won", "open", "open", "open", "open"], dtype="str"),
+        "expected_close_date": pd.Series([T("2024-06-20"), T("2024-06-01"), T("2024-06-01")] + [T("2024-07-01")] * 3, dtype=US),
+        "closed_at": pd.Series([pd.NaT, T("2024-06-01")] + [pd.NaT] * 4, dtype=US),
+        "n_pushes": pd.array([1, 0, 0, 0, 0, None], dtype="Int64"),
+        "stage_entered_at": pd.Series([T("2024-05-10"), T("2024-06-01"), pd.NaT, T("2024-06-01"), pd.NaT, pd.NaT], dtype=US),
+    })
+    pd.testing.assert_frame_equal(out, expected)
+
+
+def test_pipeline_state_before_the_data_date_without_history_is_refused_with_both_dates():
+    opps, _hist = _state_tables()
+    ds = _dataset(history=False, as_of=T("2024-06-01 12:30"), opps=opps)
+    msg = ("needs the opportunity_history table (opportunity_history.csv or opportunity_history.parquet), which this "
+           "dataset does not have (to rebuild the pipeline as of 2024-05-31 08:15, before the data's own date "
+           "2024-06-01 12:30; give that date as the as-of to use the current pipeline)")
+    with pytest.raises(MissingTableError) as err:
+        pipeline_state(ds, "2024-05-31 08:15")
+    assert str(err.value) == msg
+    with pytest.raises(MissingTableError) as err:
+        scrub(ds, "2024-05-31 08:15", SETTINGS)
+    assert str(err.value) == msg
+    # At or after the data's own date the current table serves without history (D, created
+    # at 00:00:01, is in by 12:30).
+    assert pipeline_state(ds, "2024-06-01 12:30")["opportunity_id"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]
