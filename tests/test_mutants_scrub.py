@@ -330,3 +330,122 @@ def test_pipeline_state_before_the_data_date_without_history_is_refused_with_bot
     # At or after the data's own date the current table serves without history (D, created
     # at 00:00:01, is in by 12:30).
     assert pipeline_state(ds, "2024-06-01 12:30")["opportunity_id"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]
+
+
+def test_gate_says_every_failed_condition_in_order():
+    ecd = T("2024-07-01")
+    snap = pd.DataFrame(
+        {
+            "stage": pd.array(["Negotiation", "Qualification", "Prospecting", "Closed Won", None, "Proposal", "Proposal", "Foo"],
+                              dtype="str"),
+            "amount": [1.0, 1.0, None, 1.0, None, None, 1.0, 1.0],
+            "expected_close_date": pd.Series([ecd, ecd, ecd, ecd, pd.NaT, pd.NaT, pd.NaT, ecd], dtype=US).to_numpy(),
+        },
+        index=[10, 11, 12, 13, 14, 15, 16, 17],
+    )
+    expected = pd.DataFrame(
+        {
+            "passes_gate": [True, True, False, False, False, False, False, False],
+            "gate_reason": pd.array([
+                "",
+                "",  # the minimum stage itself passes
+                "stage Prospecting is before Qualification; amount missing",
+                "stage Closed Won is not an open stage",
+                "stage unknown is not an open stage; amount missing; expected_close_date missing",
+                "amount missing; expected_close_date missing",
+                "expected_close_date missing",
+                "stage Foo is not an open stage",
+            ], dtype="str"),
+        },
+        index=snap.index,
+    )
+    pd.testing.assert_frame_equal(gate(snap, SETTINGS), expected)
+    # The fields are checked in the order the settings give them.
+    swapped = replace(SETTINGS, gate_required_fields=("expected_close_date", "amount"))
+    assert gate(snap, swapped)["gate_reason"].tolist()[4:6] == [
+        "stage unknown is not an open stage; expected_close_date missing; amount missing",
+        "expected_close_date missing; amount missing",
+    ]
+    # A higher minimum stage: Qualification now fails, Proposal passes.
+    later = gate(snap, replace(SETTINGS, gate_minimum_stage="Proposal"))
+    assert later["passes_gate"].tolist() == [True, False, False, False, False, False, False, False]
+    assert later["gate_reason"].iloc[1] == "stage Qualification is before Proposal"
+    with pytest.raises(ValueError) as err:
+        gate(snap, replace(SETTINGS, gate_required_fields=("amount", "account_id", "owner")))
+    assert str(err.value) == "gate.required_fields names 'account_id', which the opportunities table does not have"
+
+
+def _duration_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    deals = {
+        # Prospecting 1 -> 6 Apr (5 days; the 3 Apr row is the same run), Proposal 6 -> 10 and
+        # 12 -> 20 Apr (4 + 8 = 12 days), Negotiation 10 -> 12 Apr (2 days).
+        "V1": ("r1", "won", [("2024-04-01", "Prospecting", 1.0, "2024-05-01"), ("2024-04-03", "Prospecting", 2.0, "2024-05-01"),
+                             ("2024-04-06", "Proposal", 2.0, "2024-05-01"), ("2024-04-10", "Negotiation", 2.0, "2024-05-01"),
+                             ("2024-04-12", "Proposal", 2.0, "2024-05-01"), ("2024-04-20", "Closed Won", 2.0, "2024-05-01")]),
+        "V2": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-05", "Closed Won", 1.0, "2024-05-01")]),  # 4
+        "V3": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-27", "Closed Won", 1.0, "2024-05-01")]),  # 26
+        # Won at the as-of instant: counts (Qualification 10 days).
+        "V4": ("r1", "won", [("2024-04-21", "Qualification", 1.0, "2024-05-01"), ("2024-05-01", "Closed Won", 1.0, "2024-05-01")]),
+        # Won a second after it, lost, open, or in a stage outside the order: do not count.
+        "V5": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-05-01 00:00:01", "Closed Won", 1.0, "2024-05-01")]),
+        "V6": ("r1", "lost", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-02", "Closed Lost", 1.0, "2024-05-01")]),
+        "V7": ("r1", "open", [("2024-04-01", "Proposal", 1.0, "2024-05-01")]),
+        "V8": ("r1", "won", [("2024-04-01", "Discovery", 1.0, "2024-05-01"), ("2024-04-03", "Closed Won", 1.0, "2024-05-01")]),
+    }
+    return deal_frames(deals)
+
+
+def test_stage_durations_whole_table_by_hand():
+    opps, hist = _duration_tables()
+    # Proposal: V1 12, V2 4, V3 26 -> median 12 (the mean would be 14); Prospecting V1 5;
+    # Qualification V4 10; Negotiation V1 2.
+    expected = pd.DataFrame({
+        "stage": pd.array(["Prospecting", "Qualification", "Proposal", "Negotiation"], dtype="str"),
+        "n_won": np.array([1, 1, 3, 1], dtype="int64"),
+        "median_days": [5.0, 10.0, 12.0, 2.0],
+    })
+    out = stage_durations(opps, hist, T("2024-05-01"), SETTINGS)
+    pd.testing.assert_frame_equal(out, expected)
+    # Earlier, only V2 (won 5 April) is in: the other stages have no won deal.
+    early = stage_durations(opps, hist, T("2024-04-05"), SETTINGS)
+    pd.testing.assert_frame_equal(early, pd.DataFrame({
+        "stage": pd.array(["Prospecting", "Qualification", "Proposal", "Negotiation"], dtype="str"),
+        "n_won": np.array([0, 0, 1, 0], dtype="int64"),
+        "median_days": [np.nan, np.nan, 4.0, np.nan],
+    }))
+
+
+def test_join_reasons_skips_empty_and_missing_pieces():
+    index = pd.Index([7, 3, 5, 9])
+    parts = [
+        pd.Series(["a", "", None, "b"], index=index, dtype="str"),
+        pd.Series(["c", "d", None, ""], index=index, dtype="str"),
+        pd.Series([None, "e", "", "f"], index=index, dtype="str"),
+    ]
+    out = join_reasons(parts, index)
+    pd.testing.assert_series_equal(out, pd.Series(["a; c", "d; e", "", "b; f"], index=index, dtype="str"))
+    pd.testing.assert_series_equal(join_reasons([], index), pd.Series([""] * 4, index=index, dtype="str"))
+
+
+def test_flag_counts_whole_table_by_hand():
+    na = None
+    rows = [  # team, rep, then the six flags in FLAGS order
+        ("B", "r1", (True, False, na, True, na, False)),
+        ("B", "r1", (True, True, na, False, na, na)),
+        ("A", "r2", (False, na, na, na, na, na)),
+    ]
+    scrubbed = pd.DataFrame({"opportunity_id": ["o1", "o2", "o3"], "team": [r[0] for r in rows], "rep_id": [r[1] for r in rows]})
+    for j, f in enumerate(FLAGS):
+        scrubbed[f"flag_{f}"] = pd.array([r[2][j] for r in rows], dtype="boolean")
+    out = flag_counts(scrubbed)
+    # r2 (team A) first; per rep the flags in FLAGS order. n = Trues, n_open = deals,
+    # checked = at least one deal not NA.
+    expected = pd.DataFrame({
+        "team": pd.array(["A"] * 6 + ["B"] * 6, dtype="str"),
+        "rep_id": pd.array(["r2"] * 6 + ["r1"] * 6, dtype="str"),
+        "flag": pd.array(list(FLAGS) * 2, dtype="str"),
+        "n": np.array([0, 0, 0, 0, 0, 0, 2, 1, 0, 1, 0, 0], dtype="int64"),
+        "n_open": np.array([1] * 6 + [2] * 6, dtype="int64"),
+        "checked": [True, False, False, False, False, False, True, True, False, True, False, True],
+    })
+    pd.testing.assert_frame_equal(out, expected)
