@@ -328,8 +328,13 @@ def test_pipeline_state_before_the_data_date_without_history_is_refused_with_bot
         scrub(ds, "2024-05-31 08:15", SETTINGS)
     assert str(err.value) == msg
     # At or after the data's own date the current table serves without history (D, created
-    # at 00:00:01, is in by 12:30).
-    assert pipeline_state(ds, "2024-06-01 12:30")["opportunity_id"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]
+    # at 00:00:01, is in by 12:30); pushes and stage entry are unknown.
+    state = pipeline_state(ds, "2024-06-01 12:30")
+    assert state.columns.tolist() == [*opps.columns, "n_pushes", "stage_entered_at"]
+    assert state["opportunity_id"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]
+    assert state.index.tolist() == list(range(7))
+    pd.testing.assert_series_equal(state["n_pushes"], pd.Series([pd.NA] * 7, dtype="Int64", name="n_pushes"))
+    pd.testing.assert_series_equal(state["stage_entered_at"], pd.Series([pd.NaT] * 7, dtype=US, name="stage_entered_at"))
 
 
 def test_gate_says_every_failed_condition_in_order():
@@ -384,31 +389,51 @@ def _duration_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                              ("2024-04-12", "Proposal", 2.0, "2024-05-01"), ("2024-04-20", "Closed Won", 2.0, "2024-05-01")]),
         "V2": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-05", "Closed Won", 1.0, "2024-05-01")]),  # 4
         "V3": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-27", "Closed Won", 1.0, "2024-05-01")]),  # 26
-        # Won at the as-of instant: counts (Qualification 10 days).
-        "V4": ("r1", "won", [("2024-04-21", "Qualification", 1.0, "2024-05-01"), ("2024-05-01", "Closed Won", 1.0, "2024-05-01")]),
+        # Won at the as-of instant: counts (Qualification 10 days; Negotiation 0 days, entered
+        # at the very instant it closed, still counts as a passage).
+        "V4": ("r1", "won", [("2024-04-21", "Qualification", 1.0, "2024-05-01"), ("2024-05-01", "Negotiation", 1.0, "2024-05-01"),
+                             ("2024-05-01", "Closed Won", 1.0, "2024-05-01")]),
         # Won a second after it, lost, open, or in a stage outside the order: do not count.
         "V5": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-05-01 00:00:01", "Closed Won", 1.0, "2024-05-01")]),
         "V6": ("r1", "lost", [("2024-04-01", "Proposal", 1.0, "2024-05-01"), ("2024-04-02", "Closed Lost", 1.0, "2024-05-01")]),
         "V7": ("r1", "open", [("2024-04-01", "Proposal", 1.0, "2024-05-01")]),
         "V8": ("r1", "won", [("2024-04-01", "Discovery", 1.0, "2024-05-01"), ("2024-04-03", "Closed Won", 1.0, "2024-05-01")]),
+        # Last in the table, its history has no closing row: Proposal until the close on 11 April (10 days).
+        "V9": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01")]),
     }
-    return deal_frames(deals)
+    opps, hist = deal_frames(deals)
+    opps.loc[opps["opportunity_id"] == "V9", "closed_at"] = T("2024-04-11")
+    return opps, hist
 
 
 def test_stage_durations_whole_table_by_hand():
     opps, hist = _duration_tables()
-    # Proposal: V1 12, V2 4, V3 26 -> median 12 (the mean would be 14); Prospecting V1 5;
-    # Qualification V4 10; Negotiation V1 2.
+    # Proposal: V1 12, V2 4, V3 26, V9 10 -> median (10 + 12) / 2 = 11 (the mean would be 13);
+    # Prospecting V1 5; Qualification V4 10; Negotiation V1 2, V4 0 -> median 1.
     expected = pd.DataFrame({
         "stage": pd.array(["Prospecting", "Qualification", "Proposal", "Negotiation"], dtype="str"),
-        "n_won": np.array([1, 1, 3, 1], dtype="int64"),
-        "median_days": [5.0, 10.0, 12.0, 2.0],
+        "n_won": np.array([1, 1, 4, 2], dtype="int64"),
+        "median_days": [5.0, 10.0, 11.0, 1.0],
     })
     out = stage_durations(opps, hist, T("2024-05-01"), SETTINGS)
     pd.testing.assert_frame_equal(out, expected)
     # Earlier, only V2 (won 5 April) is in: the other stages have no won deal.
     early = stage_durations(opps, hist, T("2024-04-05"), SETTINGS)
     pd.testing.assert_frame_equal(early, pd.DataFrame({
+        "stage": pd.array(["Prospecting", "Qualification", "Proposal", "Negotiation"], dtype="str"),
+        "n_won": np.array([0, 0, 1, 0], dtype="int64"),
+        "median_days": [np.nan, np.nan, 4.0, np.nan],
+    }))
+
+
+def test_stage_durations_ignore_time_after_the_close():
+    # Closed on 3 April, yet a Negotiation row dated 5 April: Proposal 1 -> 5 April (4 days);
+    # the Negotiation run would last -2 days and is left out.
+    opps, hist = deal_frames({"U": ("r1", "won", [("2024-04-01", "Proposal", 1.0, "2024-05-01"),
+                                                  ("2024-04-05", "Negotiation", 1.0, "2024-05-01")])})
+    opps["closed_at"] = pd.Series([T("2024-04-03")], dtype=US)
+    out = stage_durations(opps, hist, T("2024-05-01"), SETTINGS)
+    pd.testing.assert_frame_equal(out, pd.DataFrame({
         "stage": pd.array(["Prospecting", "Qualification", "Proposal", "Negotiation"], dtype="str"),
         "n_won": np.array([0, 0, 1, 0], dtype="int64"),
         "median_days": [np.nan, np.nan, 4.0, np.nan],
