@@ -474,3 +474,18 @@ def test_flag_counts_whole_table_by_hand():
         "checked": [True, False, False, False, False, False, True, True, False, True, False, True],
     })
     pd.testing.assert_frame_equal(out, expected)
+
+
+def test_scrub_defaults_to_the_weekly_as_of_and_the_default_settings():
+    # Data ending Saturday 1 June 12:00: the weekly rule scrubs as of Monday 27 May 00:00
+    # (after the latest complete week), from the history. By then PUSH2 was pushed once
+    # (25 May), and the deals created on 28 May did not exist yet. The default settings
+    # ask for 5 won deals per stage and per rep: 3 through Proposal and 3 won amounts of r1
+    # are too few, so those flags are NA.
+    out = scrub(_dataset(as_of=T("2024-06-01 12:00"))).set_index("opportunity_id")
+    assert (out["as_of_date"] == T("2024-05-27")).all()
+    assert sorted(out.index) == sorted(set(_OPEN) - {"EARLY_BEFORE", "EARLY_FIRST", "BARE"})
+    assert out.loc["PUSH2", "n_pushes"] == 1 and not out.loc["PUSH2", "flag_pushed"]
+    assert pd.isna(out.loc["HIGH", "flag_amount_outlier"]) and pd.isna(out.loc["HIGH", "flag_stale_in_stage"])
+    assert out.loc["HIGH", "not_checked"] == ("stale_in_stage: fewer than 5 won deals went through Proposal; "
+                                              "amount_outlier: the rep has fewer than 5 won deals to compare with")
