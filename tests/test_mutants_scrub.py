@@ -91,8 +91,12 @@ _OPEN = {
     "HIGH": _one("Proposal", 20000.0, "2024-07-18"),  # above
     "LOW": _one("Proposal", 0.0, "2024-07-19"),  # log 0 = -inf: below
     "BARE": _one("Prospecting", None, None, created="2024-05-28"),  # no amount, no expected close date
+    # In the current table (Proposal, 100, 15 July) but without a history row: as of a past
+    # date nothing is known of it but its creation.
+    "NOHIST": _one("Proposal", 100.0, "2024-07-15"),
 }
 OPPS, HIST = deal_frames({**_WON, **_OPEN})
+HIST = HIST.loc[HIST["opportunity_id"] != "NOHIST"].reset_index(drop=True)
 REPS = pd.DataFrame({"rep_id": ["r1", "r2"], "rep_name": ["Ann", "Bob"], "team": ["B", "A"], "manager": ["M", "M"]}).astype("str")
 _ACTS = [
     ("PUSH2", "2024-05-31 10:00"), ("PUSH1", "2024-05-31 10:00"), ("ONDAY", "2024-05-31 10:00"), ("R2A", "2024-05-31 10:00"),
@@ -166,6 +170,11 @@ ROWS = [
     ("BARE", "Prospecting", None, None, "2024-05-28", 4.0, 0, None, _EARLY_GATE + "; amount missing; expected_close_date missing",
      (False, _, False, False, _, _), {},
      {"past_close_date": "no expected close date", "amount_outlier": "no amount", "early_stage_in_window": "no expected close date"}),
+    ("NOHIST", None, None, None, "2024-05-20", None, None, None, "stage unknown is not an open stage; amount missing; "
+     "expected_close_date missing", (_, _, False, _, _, _), {},
+     {"pushed": "no history row for this deal by the as-of date", "past_close_date": "no expected close date",
+      "stale_in_stage": "fewer than 3 won deals went through this stage", "amount_outlier": "no amount",
+      "early_stage_in_window": "no expected close date"}),
 ]
 assert [r[0] for r in ROWS] == list(_OPEN)
 
@@ -223,7 +232,7 @@ def _replace(row: tuple, **changes) -> tuple:
 
 def _current_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The same deals as of the data's own date (LATEWIN left out: it is closed later), with
-    ONDAY missing from the history and PUSH1 moved to Negotiation in the current table only."""
+    ONDAY missing from the history too and PUSH1 moved to Negotiation in the current table only."""
     opps = OPPS.loc[OPPS["opportunity_id"] != "LATEWIN"].reset_index(drop=True)
     opps.loc[opps["opportunity_id"] == "PUSH1", "stage"] = "Negotiation"
     hist = HIST.loc[~HIST["opportunity_id"].isin(["LATEWIN", "ONDAY"])].reset_index(drop=True)
@@ -235,7 +244,9 @@ def _current_rows() -> list[tuple]:
     for r in ROWS:
         if r[0] == "LATEWIN":
             continue
-        if r[0] == "ONDAY":  # no history row: pushes and stage entry unknown
+        if r[0] in ("ONDAY", "NOHIST"):  # no history row: pushes and stage entry unknown
+            if r[0] == "NOHIST":  # the current row is known
+                r = _replace(r, stage="Proposal", amount=100.0, ecd="2024-07-15", gate="")
             r = _replace(r, days=None, pushes=None, flags=(_, False, False, _, False, False),
                          notes={"pushed": "no history row for this deal by the as-of date",
                                 "stale_in_stage": "stage entry date unknown"})
