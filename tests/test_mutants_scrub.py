@@ -41,19 +41,24 @@ SETTINGS = replace(load_settings(), scrub_min_history=3)
 # r1: W1..W3 spend 5 days in Prospecting and 10, 20, 30 days in Proposal; amounts 10, 100,
 # 1000 (log10 1, 2, 3: q1 = 1.5, q3 = 2.5, IQR 1, fences [1.5 - 1.5, 2.5 + 1.5] = [0, 4],
 # i.e. amounts 1 to 10,000; middle half 10^1.5 = 31.6 -> "32" to 10^2.5 = 316.2 -> "316").
-# W0 is won with amount 0: not a reference amount (amount > 0 only), but its 5 days in
-# Prospecting count. r2: X1, X2 won (2 < 3: too few to judge its amounts).
-# Stage medians: Prospecting 6 won deals x 5 days -> 5 (limit 7.5); Proposal 3 deals,
-# 10/20/30 -> 20 (limit 30); Qualification and Negotiation: no won deal.
+# W0 is won with amount 0: not a reference amount (amount > 0 only), but its 2 days in
+# Prospecting and 3 in Qualification count. r2: X1..X3 won with amounts 1, 100, 100 (log
+# 0, 2, 2: q1 = 1, q3 = 2, fences [-0.5, 3.5]). r3 has no won deal.
+# Stage medians: Prospecting 7 won deals, 2 and six 5 days -> 5 (limit 7.5); Proposal 3
+# deals, 10, 20.25, 30 days -> 20.25 (limit 1.5 x 20.25 = 30.375; the reasons round it to
+# 20); Qualification 1 deal (fewer than 3: not used); Negotiation none.
 _WON = {
-    "W0": ("r1", "won", [("2024-04-01", "Prospecting", 0.0, "2024-04-10"), ("2024-04-06", "Closed Won", 0.0, "2024-04-10")]),
+    "W0": ("r1", "won", [("2024-04-01", "Prospecting", 0.0, "2024-04-10"), ("2024-04-03", "Qualification", 0.0, "2024-04-10"),
+                         ("2024-04-06", "Closed Won", 0.0, "2024-04-10")]),
     **{
         f"W{i}": ("r1", "won", [("2024-04-01", "Prospecting", a, "2024-05-31"), ("2024-04-06", "Proposal", a, "2024-05-31"),
                                 (close, "Closed Won", a, "2024-05-31")])
-        for i, (a, close) in enumerate([(10.0, "2024-04-16"), (100.0, "2024-04-26"), (1000.0, "2024-05-06")], start=1)
+        for i, (a, close) in enumerate([(10.0, "2024-04-16"), (100.0, "2024-04-26 06:00"), (1000.0, "2024-05-06")], start=1)
     },
-    "X1": ("r2", "won", [("2024-04-01", "Prospecting", 100.0, "2024-04-10"), ("2024-04-06", "Closed Won", 100.0, "2024-04-10")]),
-    "X2": ("r2", "won", [("2024-04-01", "Prospecting", 100.0, "2024-04-10"), ("2024-04-06", "Closed Won", 100.0, "2024-04-10")]),
+    **{
+        f"X{i}": ("r2", "won", [("2024-04-01", "Prospecting", a, "2024-04-10"), ("2024-04-06", "Closed Won", a, "2024-04-10")])
+        for i, a in enumerate([1.0, 100.0, 100.0], start=1)
+    },
     # Lost: neither in the pipeline nor among the reference amounts or stage medians.
     "L1": ("r1", "lost", [("2024-05-01", "Proposal", 5.0, "2024-05-20"), ("2024-05-20", "Closed Lost", 5.0, "2024-05-20")]),
 }
@@ -82,22 +87,28 @@ _OPEN = {
     "EARLY_FIRST": _one("Prospecting", 100.0, "2024-06-01", created="2024-05-28"),  # first day of [1 Jun, 1 Jul)
     "EARLY_LAST": _one("Prospecting", 100.0, "2024-06-30", created="2024-05-25"),  # last day; 7 days in stage <= 7.5
     "EARLY_OUT": _one("Prospecting", 100.0, "2024-07-01", created="2024-05-18"),  # after it; 14 days > 7.5: stale
-    # 30 days in Proposal (= the limit: not stale); last activity 15 days before: quiet.
-    "QUIET15": ("r1", "open", [("2024-05-01", "Qualification", 100.0, "2024-07-15"), ("2024-05-02", "Proposal", 100.0, "2024-07-15")]),
+    # 30.375 days in Proposal (= the limit: not stale); last activity 15 days before: quiet.
+    "QUIET15": ("r1", "open", [("2024-05-01", "Qualification", 100.0, "2024-07-15"),
+                               ("2024-05-01 15:00", "Proposal", 100.0, "2024-07-15")]),
     # 29 days in Proposal; last activity exactly 14 days before: not quiet.
     "QUIET14": ("r1", "open", [("2024-05-01", "Qualification", 100.0, "2024-07-15"), ("2024-05-03", "Proposal", 100.0, "2024-07-15")]),
     "EDGEHI": _one("Proposal", 10000.0, "2024-07-16"),  # log 4 = upper fence: not an outlier
     "EDGELO": _one("Proposal", 1.0, "2024-07-17"),  # log 0 = lower fence: not an outlier
     "HIGH": _one("Proposal", 20000.0, "2024-07-18"),  # above
     "LOW": _one("Proposal", 0.0, "2024-07-19"),  # log 0 = -inf: below
+    "NEG": _one("Proposal", -50.0, "2024-07-20"),  # a negative amount counts as 0: below
     "BARE": _one("Prospecting", None, None, created="2024-05-28"),  # no amount, no expected close date
     # In the current table (Proposal, 100, 15 July) but without a history row: as of a past
     # date nothing is known of it but its creation.
     "NOHIST": _one("Proposal", 100.0, "2024-07-15"),
+    # r3 (team B, after r1): no won deal to compare its amount with.
+    "R3A": ("r3", "open", [("2024-05-20", "Negotiation", 100.0, "2024-06-20")]),
 }
 OPPS, HIST = deal_frames({**_WON, **_OPEN})
 HIST = HIST.loc[HIST["opportunity_id"] != "NOHIST"].reset_index(drop=True)
-REPS = pd.DataFrame({"rep_id": ["r1", "r2"], "rep_name": ["Ann", "Bob"], "team": ["B", "A"], "manager": ["M", "M"]}).astype("str")
+REPS = pd.DataFrame({"rep_id": ["r1", "r2", "r3"], "rep_name": ["Ann", "Bob", "Cy"], "team": ["B", "A", "B"],
+                     "manager": ["M", "M", "M"]}).astype("str")
+TEAM = {"r1": "B", "r2": "A", "r3": "B"}
 _ACTS = [
     ("PUSH2", "2024-05-31 10:00"), ("PUSH1", "2024-05-31 10:00"), ("ONDAY", "2024-05-31 10:00"), ("R2A", "2024-05-31 10:00"),
     ("PAST", "2024-05-20"), ("PAST", "2024-06-01"), ("PAST", "2024-06-01 00:00:01"),  # the last is after the as-of instant
@@ -129,17 +140,16 @@ _STALE = "{n} days in {s} while won deals spent a median {m} days there: what is
 _AMOUNT = "amount {a} is far from this rep's won deals (middle half 32 to 316): is the amount right?"
 _EARLY = "still in Prospecting but expected to close by {d}: can it really close within 30 days?"
 _EARLY_GATE = "stage Prospecting is before Qualification"
-_R2_NOTE = {"stale_in_stage": "fewer than 3 won deals went through Negotiation",
-            "amount_outlier": "the rep has fewer than 3 won deals to compare with"}
+_R2_NOTE = {"stale_in_stage": "fewer than 3 won deals went through Negotiation"}
 _ = None  # a flag that could not be checked (NA)
 
 # One row per open deal, in the order of the opportunities table:
 # id, stage, amount, ecd, created, days in stage, pushes, last activity, gate reason ("" = passes),
 # flags (pushed, past, quiet, stale, amount, early), {flag: reason}, {flag: why not checked}.
 ROWS = [
-    ("R2B", "Negotiation", 100.0, "2024-07-20", "2024-05-01", 31.0, 2, None, "", (True, False, True, _, _, False),
+    ("R2B", "Negotiation", 100.0, "2024-07-20", "2024-05-01", 31.0, 2, None, "", (True, False, True, _, False, False),
      {"pushed": _PUSHED.format(n=2, d="2024-07-20"), "no_recent_activity": _QUIET.format(d="never")}, _R2_NOTE),
-    ("R2A", "Negotiation", 100.0, "2024-06-20", "2024-05-20", 12.0, 0, "2024-05-31 10:00", "", (False, False, False, _, _, False),
+    ("R2A", "Negotiation", 100.0, "2024-06-20", "2024-05-20", 12.0, 0, "2024-05-31 10:00", "", (False, False, False, _, False, False),
      {}, _R2_NOTE),
     ("LATEWIN", "Proposal", 50.0, "2024-06-20", "2024-05-01", 31.0, 0, None, "", (False, False, True, True, False, False),
      {"no_recent_activity": _QUIET.format(d="never"), "stale_in_stage": _STALE.format(n=31, s="Proposal", m=20)}, {}),
@@ -158,7 +168,7 @@ ROWS = [
      (False, False, False, False, False, True), {"early_stage_in_window": _EARLY.format(d="2024-06-30")}, {}),
     ("EARLY_OUT", "Prospecting", 100.0, "2024-07-01", "2024-05-18", 14.0, 0, None, _EARLY_GATE,
      (False, False, False, True, False, False), {"stale_in_stage": _STALE.format(n=14, s="Prospecting", m=5)}, {}),
-    ("QUIET15", "Proposal", 100.0, "2024-07-15", "2024-05-01", 30.0, 0, "2024-05-17", "",
+    ("QUIET15", "Proposal", 100.0, "2024-07-15", "2024-05-01", 30.375, 0, "2024-05-17", "",
      (False, False, True, False, False, False), {"no_recent_activity": _QUIET.format(d="2024-05-17")}, {}),
     ("QUIET14", "Proposal", 100.0, "2024-07-15", "2024-05-01", 29.0, 0, "2024-05-18", "", (False,) * 6, {}, {}),
     ("EDGEHI", "Proposal", 10000.0, "2024-07-16", "2024-05-20", 12.0, 0, None, "", (False,) * 6, {}, {}),
@@ -167,6 +177,8 @@ ROWS = [
      {"amount_outlier": _AMOUNT.format(a="20,000")}, {}),
     ("LOW", "Proposal", 0.0, "2024-07-19", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
      {"amount_outlier": _AMOUNT.format(a="0")}, {}),
+    ("NEG", "Proposal", -50.0, "2024-07-20", "2024-05-20", 12.0, 0, None, "", (False, False, False, False, True, False),
+     {"amount_outlier": _AMOUNT.format(a="-50")}, {}),
     ("BARE", "Prospecting", None, None, "2024-05-28", 4.0, 0, None, _EARLY_GATE + "; amount missing; expected_close_date missing",
      (False, _, False, False, _, _), {},
      {"past_close_date": "no expected close date", "amount_outlier": "no amount", "early_stage_in_window": "no expected close date"}),
@@ -175,6 +187,9 @@ ROWS = [
      {"pushed": "no history row for this deal by the as-of date", "past_close_date": "no expected close date",
       "stale_in_stage": "fewer than 3 won deals went through this stage", "amount_outlier": "no amount",
       "early_stage_in_window": "no expected close date"}),
+    ("R3A", "Negotiation", 100.0, "2024-06-20", "2024-05-20", 12.0, 0, None, "", (False, False, False, _, _, False), {},
+     {"stale_in_stage": "fewer than 3 won deals went through Negotiation",
+      "amount_outlier": "the rep has fewer than 3 won deals to compare with"}),
 ]
 assert [r[0] for r in ROWS] == list(_OPEN)
 
@@ -184,7 +199,7 @@ def _expected(rows=ROWS, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
     sorted by team, rep, number of flags (most first), expected close date (missing last),
     then the opportunities table's order."""
     rep = {k: v[0] for k, v in {**_WON, **_OPEN}.items()}
-    team = {"r1": "B", "r2": "A"}
+    team = TEAM
     pos = {k: i for i, k in enumerate({**_WON, **_OPEN})}
 
     def key(r):
@@ -204,7 +219,7 @@ def _expected(rows=ROWS, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
         "days_in_stage": pd.array([np.nan if r[5] is None else r[5] for r in rows], dtype="float64"),
         "n_pushes": pd.array([r[6] for r in rows], dtype="Int64"),
         "last_activity_at": pd.Series([T(r[7]) if r[7] else pd.NaT for r in rows], dtype=US),
-        "passes_gate": np.array([r[8] == "" for r in rows]),
+        "passes_gate": np.array([r[8] == "" for r in rows], dtype=bool),
         "gate_reason": pd.array([r[8] for r in rows], dtype="str"),
     })
     for j, f in enumerate(FLAGS):
@@ -500,3 +515,20 @@ def test_scrub_defaults_to_the_weekly_as_of_and_the_default_settings():
     assert pd.isna(out.loc["HIGH", "flag_amount_outlier"]) and pd.isna(out.loc["HIGH", "flag_stale_in_stage"])
     assert out.loc["HIGH", "not_checked"] == ("stale_in_stage: fewer than 5 won deals went through Proposal; "
                                               "amount_outlier: the rep has fewer than 5 won deals to compare with")
+
+
+def test_no_open_deal_gives_an_empty_table_with_the_documented_dtypes():
+    # On 1 March no deal exists yet.
+    out = scrub(_dataset(), "2024-03-01", SETTINGS)
+    pd.testing.assert_frame_equal(out, _expected([], as_of=T("2024-03-01")))
+
+
+def test_a_rep_without_won_deals_is_not_judged_even_when_one_is_enough():
+    # min_history = 1: r1's single won deal (B, 20) is enough, r2 (G) has none: NA, not False.
+    opps, _hist = _state_tables()
+    ds = _dataset(history=False, as_of=T("2024-06-01 12:30"), opps=opps)
+    out = scrub(ds, "2024-06-01 12:30", replace(SETTINGS, scrub_min_history=1)).set_index("opportunity_id")
+    assert pd.isna(out.loc["G", "flag_amount_outlier"])
+    assert "amount_outlier: the rep has fewer than 1 won deals to compare with" in out.loc["G", "not_checked"]
+    # Fences of one amount are that amount: 10, 40, 50 and 60 are all outside.
+    assert out.loc[["A", "D", "E", "F"], "flag_amount_outlier"].tolist() == [True] * 4
