@@ -339,6 +339,11 @@ def test_pipeline_state_at_the_data_date_is_the_current_table_with_history_detai
         "stage_entered_at": pd.Series([T("2024-05-10"), T("2024-06-01"), pd.NaT, T("2024-06-01"), pd.NaT, pd.NaT], dtype=US),
     })
     pd.testing.assert_frame_equal(out, expected)
+    # Without an as-of date, the weekly rule's: data ending Saturday 1 June gives Monday 27
+    # May 00:00, rebuilt from the history (E, created 1 June, is not there yet).
+    past = pipeline_state(_dataset(as_of=AS_OF, opps=opps, hist=hist))
+    assert past["as_of_date"].unique().tolist() == [T("2024-05-27")]
+    assert past["opportunity_id"].tolist() == ["A", "B", "C", "F", "G"]
 
 
 def test_pipeline_state_before_the_data_date_without_history_is_refused_with_both_dates():
