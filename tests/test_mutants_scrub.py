@@ -38,7 +38,7 @@ DATA_AS_OF = T("2024-06-10")  # later: the pipeline of 1 June is rebuilt from th
 SETTINGS = replace(load_settings(), scrub_min_history=3)
 
 # Won deals (all closed before the as-of date unless said otherwise).
-# r1: W1..W3 spend 5 days in Prospecting and 10, 20, 30 days in Proposal; amounts 10, 100,
+# r1: W1..W3 spend 5 days in Prospecting and 10, 20.25, 30 days in Proposal; amounts 10, 100,
 # 1000 (log10 1, 2, 3: q1 = 1.5, q3 = 2.5, IQR 1, fences [1.5 - 1.5, 2.5 + 1.5] = [0, 4],
 # i.e. amounts 1 to 10,000; middle half 10^1.5 = 31.6 -> "32" to 10^2.5 = 316.2 -> "316").
 # W0 is won with amount 0: not a reference amount (amount > 0 only), but its 2 days in
@@ -74,7 +74,7 @@ _OPEN = {
                            ("2024-05-10", "Negotiation", 100.0, "2024-07-20")]),
     "R2A": ("r2", "open", [("2024-05-20", "Negotiation", 100.0, "2024-06-20")]),
     # r1 (team B).
-    # Won on 5 June, after the as-of date: open then, 31 days in Proposal (> 30), no
+    # Won on 5 June, after the as-of date: open then, 31 days in Proposal (> 30.375), no
     # activity and created 31 days before: stale and quiet; not a won deal for the medians.
     "LATEWIN": ("r1", "won", [("2024-05-01", "Proposal", 50.0, "2024-06-20"), ("2024-06-05", "Closed Won", 50.0, "2024-06-20")]),
     # Pushes: 10 -> 20 Jun (1), 20 -> 15 Jun (pulled in, not a push), 15 -> 25 Jun (2).
