@@ -273,6 +273,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise DataError(
             [Problem(where, None, "gate.minimum_stage", f"{settings.gate_minimum_stage!r} is not one of stages.order")]
         )
+    if settings.scrub_min_history < 1:
+        where = path.name if path is not None else "settings.toml"
+        # with no won deal to compare with there are no fences: the flag cannot be checked
+        raise DataError([Problem(where, None, "scrub.min_history", f"{settings.scrub_min_history} is below 1: a flag needs at least one won deal to compare with")])
     unknown_early = [s for s in settings.scrub_early_stages if s not in settings.stage_order]
     if unknown_early:
         where = path.name if path is not None else "settings.toml"

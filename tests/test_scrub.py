@@ -192,3 +192,17 @@ def test_flag_counts_long_format(scrubbed):
     r1 = counts.loc[counts["rep_id"] == "r1"].set_index("flag")
     assert r1.loc["amount_outlier", "n"] == 2 and r1.loc["pushed", "n"] == 1 and r1.loc["pushed", "n_open"] == 9
     assert len(counts) == 2 * len(FLAGS)
+
+
+def test_min_history_below_one_is_refused(tmp_path) -> None:
+    """With no won deal to compare with, the amount fences are NaN and the flag would read
+    False (checked) instead of NA (not checked): the setting must be at least 1."""
+    from salesx2lib.problems import DataError
+    from salesx2lib.settings import load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text("[scrub]\nmin_history = 1\n", encoding="utf-8")
+    assert load_settings(path).scrub_min_history == 1
+    path.write_text("[scrub]\nmin_history = 0\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"scrub.min_history: 0 is below 1"):
+        load_settings(path)
