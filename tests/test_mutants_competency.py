@@ -387,6 +387,16 @@ def test_funnel_moment_prior_counts_a_one_trial_rep_and_not_a_zero_trial_one():
     np.testing.assert_allclose(out["shrunk_rate"], [5 / 6, 1 / 3, 14 / 15, 2 / 3])
 
 
+def test_funnel_moment_prior_leaves_a_zero_trial_rep_out_of_its_sums():
+    counts = pd.DataFrame({"rep_id": ["a", "b", "c", "d"], "team": "T", "won": [6, 9, 3, 0], "lost": [4, 1, 7, 0]})
+    out = competency.funnel(counts)
+    # as N's win rates in test_funnel_by_hand (6/10, 9/10, 3/10: strength 20/7, not clipped, alpha 12/7,
+    # beta 8/7); d has no deal: it adds nothing to k, N, X, Q or S, and its shrunk rate is the prior mean .6
+    np.testing.assert_allclose(out["prior_alpha"], [12 / 7] * 4)
+    np.testing.assert_allclose(out["prior_beta"], [8 / 7] * 4)
+    np.testing.assert_allclose(out["shrunk_rate"], [54 / 90, 75 / 90, 33 / 90, 0.6])
+
+
 def test_funnel_team_funnel_and_deal_size_divide_quietly():
     counts = pd.DataFrame({"rep_id": ["a", "b", "c"], "team": "T", "conversations": [0, 4, 2], "appointments": [0, 1, 2],
                            "won": [0, 0, 1], "lost": [0, 1, 0], "won_amount": [0.0, 0.0, 5.0],
