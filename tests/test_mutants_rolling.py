@@ -54,8 +54,9 @@ REPS = pd.DataFrame(
     {
         "rep_id": ["r1", "r2", "r3", "r4", "r5"],
         "rep_name": ["Ann", "Bob", "Cy", "Di", "Ed"],
-        # teams sorted: East, North, West; in rep order they first appear West, East, North
-        "team": ["West", "East", "North", "North", "West"],
+        # teams sorted: East, West, north (a lowercase name sorts after "all": the team order is
+        # the teams' then "all", not the alphabet's); in rep order they first appear West, East, north
+        "team": ["West", "East", "north", "north", "West"],
         "manager": ["M", "N", "O", "O", "M"],
     }
 ).astype("str")
@@ -95,6 +96,7 @@ FORECASTS = pd.DataFrame(
         ("r2", "2024-03-04 00:00:01", "2024-03-01", "2024-03-31", 3100.0, "commit"),  # after D
         ("r3", "2024-02-01", "2024-03-01", "2024-03-31", 3100.0, "commit"),  # superseded
         ("r3", "2024-02-20", "2024-03-01", "2024-03-31", 31.0, "commit"),  # 28
+        ("r3", "2024-02-20", "2024-02-27", "2024-03-04", 70.0, "commit"),  # 7 days (29 Feb) ending on D: 70/7 = 10
         ("r4", "2024-03-01", "2024-04-01", "2024-04-30", 3000.0, "commit"),  # 200
         ("r4", "2024-03-01", "2024-04-01", "2024-04-30", 9999.0, "best_case"),  # not a commit
         ("r5", "2024-03-01", "2024-02-04", "2024-03-03", 2900.0, "commit"),  # ends the day before
@@ -140,7 +142,7 @@ def _at(*days: str) -> np.ndarray:
 #: Mondays M <= D - 30 days = 3 Feb, at most 26 weeks back, once the rep has created a deal:
 #: r4 (active from Mon 11 Dec): M = 11 Dec .. 29 Jan, n = 8 windows; Z (created 9 Jan, won
 #: 11 Jan) is new business of M = 18 Dec, 25 Dec, 1 Jan, 8 Jan: C = 4, S = 4 * 50 = 200.
-#: Team North (r3 has no window: first deal 7 Feb): lambda_T = 4/8, mu_T = 200/4 = 50;
+#: Team north (r3 has no window: first deal 7 Feb): lambda_T = 4/8, mu_T = 200/4 = 50;
 #: r4: lambda = (4 + 8 * 0.5) / (8 + 8) = 0.5, mu = (200 + 5 * 50) / (4 + 5) = 50 -> 25;
 #: r3: lambda = (0 + 8 * 0.5) / (0 + 8) = 0.5, mu = (0 + 5 * 50) / (0 + 5) = 50 -> 25.
 #: West: r1 has one window (29 Jan) and no new business (X was created before r1 was active):
@@ -149,8 +151,8 @@ REP_ROWS = [
     # rep, team, n_opportunities, pipeline_amount, from_pipeline, from_new_business, forecast, actual
     ("r1", "West", 2, 700.0, 350.0, 0.0, 350.0, 400.0),
     ("r2", "East", 2, 60.0, 30.0, 0.0, 30.0, 500.0),
-    ("r3", "North", 2, 3000.0, 1500.0, 25.0, 1525.0, 9000.0),
-    ("r4", "North", 3, 1110.0, 555.0, 25.0, 580.0, 110.0),
+    ("r3", "north", 2, 3000.0, 1500.0, 25.0, 1525.0, 9000.0),
+    ("r4", "north", 3, 1110.0, 555.0, 25.0, 580.0, 110.0),
     ("r5", "West", 0, 0.0, 0.0, 0.0, 0.0, 0.0),
 ]
 COLS = ["n_opportunities", "pipeline_amount", "from_pipeline", "from_new_business", "forecast", "actual"]
@@ -163,7 +165,7 @@ def test_rolling_forecast_per_rep_by_hand(ds):
         "from_pipeline", "from_new_business", "forecast", "forecast_low", "forecast_high", "actual", "error",
     ]
     assert got["rep_id"].tolist() == ["r1", "r2", "r3", "r4", "r5"]  # every rep, in the reps' order
-    assert got["team"].tolist() == ["West", "East", "North", "North", "West"]
+    assert got["team"].tolist() == ["West", "East", "north", "north", "West"]
     assert (got["as_of_date"] == D).all() and (got["window_start"] == D).all()
     assert (got["window_end"] == T("2024-04-02")).all()
     assert got.dtypes["as_of_date"] == US and got.dtypes["window_end"] == US
@@ -188,26 +190,26 @@ def test_rolling_forecast_per_team_by_hand(ds):
         "as_of_date", "window_start", "window_end", "team", "n_opportunities", "pipeline_amount",
         "from_pipeline", "from_new_business", "forecast", "forecast_low", "forecast_high", "actual", "error",
     ]
-    assert got["team"].tolist() == ["East", "North", "West", "all"]  # sorted, then all
-    # East = r2; North = r3 + r4; West = r1 + r5; all = everyone
+    assert got["team"].tolist() == ["East", "West", "north", "all"]  # sorted, then all
+    # East = r2; West = r1 + r5; north = r3 + r4; all = everyone
     want = pd.DataFrame(
         [
             (2, 60.0, 30.0, 0.0, 30.0, 500.0),
-            (5, 4110.0, 2055.0, 50.0, 2105.0, 9110.0),
             (2, 700.0, 350.0, 0.0, 350.0, 400.0),
+            (5, 4110.0, 2055.0, 50.0, 2105.0, 9110.0),
             (9, 4870.0, 2435.0, 50.0, 2485.0, 10010.0),
         ],
         columns=COLS,
     ).astype({"n_opportunities": "int64"})
     pd.testing.assert_frame_equal(got[COLS], want)
-    np.testing.assert_allclose(got["error"], [-470.0, 2105.0 - 9110.0, -50.0, 2485.0 - 10010.0])
+    np.testing.assert_allclose(got["error"], [-470.0, -50.0, 2105.0 - 9110.0, 2485.0 - 10010.0])
     g = got.set_index("team")
     # a team's interval is its own (the sum of its reps' draws), not a rep's
     assert (g.loc["East", "forecast_low"], g.loc["East", "forecast_high"]) == (0.0, 60.0)
     assert (g.loc["West", "forecast_low"], g.loc["West", "forecast_high"]) == (0.0, 700.0)
-    # North: all of B1, B2, E2, E3 lost has probability 1/16 < 10%, so its low is above 110;
+    # north: all of B1, B2, E2, E3 lost has probability 1/16 < 10%, so its low is above 110;
     # its high is below 9110 (every amount, 4110, plus a few new deals of about 50)
-    assert 110.0 < g.loc["North", "forecast_low"] < g.loc["North", "forecast"] < g.loc["North", "forecast_high"] < 9110.0
+    assert 110.0 < g.loc["north", "forecast_low"] < g.loc["north", "forecast"] < g.loc["north", "forecast_high"] < 9110.0
     assert g.loc["all", "forecast_low"] < g.loc["all", "forecast"] < g.loc["all", "forecast_high"]
     assert g.loc["all", "forecast_low"] > 0.0  # everything lost: 1/2^9, not the 10% quantile
 
@@ -271,17 +273,17 @@ def test_backtest_without_a_model_is_unknown(ds):
     got = backtest(ds, S, start="2024-02-05", end=D)
     mondays = [T("2024-02-05"), T("2024-02-12"), T("2024-02-19"), T("2024-02-26"), D]
     assert got["as_of_date"].tolist() == [m for m in mondays for _ in range(4)]
-    assert got["team"].tolist() == ["East", "North", "West", "all"] * 5
-    # open deals (East, North, West): 5 Feb: A1 only (created that day at 00:00); 12 and 19 Feb:
-    # A1 A2 | P1 N1 | B1 B2; 26 Feb adds E0..E3 (created 20 Feb) to North
-    assert got["n_opportunities"].tolist() == [0, 0, 1, 1, 2, 2, 2, 6, 2, 2, 2, 6, 2, 6, 2, 10, 2, 5, 2, 9]
-    assert got["pipeline_amount"].tolist()[:4] == [0.0, 0.0, 400.0, 400.0]
-    assert got["pipeline_amount"].tolist()[12:16] == [60.0, 4111.0, 700.0, 4871.0]
-    # actuals, window (M, M + 30 days): 5 Feb -> 5 Mar 24:00: E0 1 + E1 10 (North);
-    # 12 Feb: + K2 9000 (North); 19 Feb: + K1 500 (East), A1 400 (20 Mar) not yet;
+    assert got["team"].tolist() == ["East", "West", "north", "all"] * 5
+    # open deals (East, West, north): 5 Feb: A1 only (created that day at 00:00); 12 and 19 Feb:
+    # P1 N1 | A1 A2 | B1 B2; 26 Feb adds E0..E3 (created 20 Feb) to north
+    assert got["n_opportunities"].tolist() == [0, 1, 0, 1, 2, 2, 2, 6, 2, 2, 2, 6, 2, 2, 6, 10, 2, 2, 5, 9]
+    assert got["pipeline_amount"].tolist()[:4] == [0.0, 400.0, 0.0, 400.0]
+    assert got["pipeline_amount"].tolist()[12:16] == [60.0, 700.0, 4111.0, 4871.0]
+    # actuals, window (M, M + 30 days): 5 Feb -> 5 Mar 24:00: E0 1 + E1 10 (north);
+    # 12 Feb: + K2 9000 (north); 19 Feb: + K1 500 (East), A1 400 (20 Mar) not yet;
     # 26 Feb (to 27 Mar): + A1 400 (West)
     assert got["actual"].tolist()[:16] == [
-        0.0, 11.0, 0.0, 11.0, 0.0, 9011.0, 0.0, 9011.0, 500.0, 9011.0, 0.0, 9511.0, 500.0, 9011.0, 400.0, 9911.0,
+        0.0, 0.0, 11.0, 11.0, 0.0, 0.0, 9011.0, 9011.0, 500.0, 0.0, 9011.0, 9511.0, 500.0, 400.0, 9011.0, 9911.0,
     ]
     early = got.loc[got["as_of_date"] < D]
     for c in ("from_pipeline", "from_new_business", "forecast", "forecast_low", "forecast_high", "error"):
@@ -332,6 +334,17 @@ def test_stage_win_rates_table_by_hand():
     none = stage_win_rates(OPPS, HIST, ["2023-12-06 09:00"], S)
     assert (none["source"] == "none").all() and none["win_probability"].isna().all()
     assert none["pooled_win_rate"].isna().all() and (none["n_pooled"] == 0).all()
+    assert none["stage_win_rate"].isna().all() and none["ci_low"].isna().all()
+    for c in ("stage_win_rate", "ci_low", "ci_high", "pooled_win_rate", "win_probability"):
+        assert none.dtypes[c] == "float64", c
+    # one decided deal (W lost, 6 Dec 10:00): Prospecting 0/1 from the stage, the rest pooled 0/1
+    one = stage_win_rates(OPPS, HIST, ["2023-12-06 10:00"], S)
+    assert one["source"].tolist() == ["stage", "pooled", "pooled", "pooled"]
+    assert one["win_probability"].tolist() == [0.0] * 4 and one["stage_win_rate"].isna().tolist() == [False, True, True, True]
+    # many dates: each date's rows keep the stage order (a stable sort by date)
+    mondays = pd.date_range("2023-12-04", periods=14, freq="W-MON")
+    many = stage_win_rates(OPPS, HIST, mondays, S)
+    assert many["stage"].tolist() == stages * 14 and many["as_of_date"].tolist() == [m for m in mondays for _ in stages]
 
 
 def test_baselines_by_hand():
@@ -348,7 +361,7 @@ def test_baselines_by_hand():
     np.testing.assert_allclose(got["run_rate"], [100 * 30 / 63, 0.0, 0.0, 51 * 30 / 63, 0.0])
     # commits prorated (see FORECASTS); r5's periods end the day before the window and start the
     # day after it: no commit
-    np.testing.assert_allclose(got["submitted"], [580.0, 280.0, 28.0, 200.0, np.nan])
+    np.testing.assert_allclose(got["submitted"], [580.0, 280.0, 28.0 + 10.0, 200.0, np.nan])
     deals = rolling._stage_weighted_deals(ds, _at("2024-03-04"), S)
     assert sorted(deals["opportunity_id"]) == ["A1", "B1", "E1", "E2"]
     assert deals.set_index("opportunity_id")["probability_source"].to_dict() == {
@@ -375,6 +388,10 @@ def test_stage_weighted_leaves_out_a_deal_without_close_date():
     s = replace(S, gate_required_fields=("amount",))
     run = rolling._run(ds, _at("2024-03-04"), s, baselines=True)
     np.testing.assert_allclose(run.per_rep["stage_weighted"], [240.0, 0.0, 750.0, 67.5, 0.0])
+    # a gate without the amount: r2's N1 (Proposal, no amount, due 20 Mar) passes and weighs 0
+    deals = rolling._stage_weighted_deals(ds, _at("2024-03-04"), replace(S, gate_required_fields=("expected_close_date",)))
+    assert sorted(deals["opportunity_id"]) == ["A1", "B1", "E1", "E2", "N1"]
+    assert deals.set_index("opportunity_id").loc["N1", "weighted_amount"] == 0.0
 
 
 def test_stage_weighted_is_unknown_before_any_decision():
@@ -408,21 +425,21 @@ def test_backtest_summary_by_hand():
         "coverage_ci_high",
     ]
     methods = ["rolling", "submitted", "run_rate", "stage_weighted"]
-    assert got["team"].tolist() == [t for t in ("East", "North", "West", "all") for _ in methods]
+    assert got["team"].tolist() == [t for t in ("East", "West", "north", "all") for _ in methods]
     assert got["method"].tolist() == methods * 4
     assert (got["horizon_bucket"] == "0-30").all()  # 30 days: the first bucket, 0-30
     # Judged: r1..r4 (r5 has no commit). Per rep: rolling, submitted, run-rate, stage-weighted,
     # actual: r1 350, 580, 100*30/63, 240, 400 | r2 30, 280, 0, 0, 500 |
-    #         r3 1525, 28, 0, 750, 9000 | r4 580, 200, 51*30/63, 67.5, 110
+    #         r3 1525, 38, 0, 750, 9000 | r4 580, 200, 51*30/63, 67.5, 110
     rr1, rr4 = 100 * 30 / 63, 51 * 30 / 63
     f = {
         "rolling": [350.0, 30.0, 1525.0, 580.0],
-        "submitted": [580.0, 280.0, 28.0, 200.0],
+        "submitted": [580.0, 280.0, 38.0, 200.0],
         "run_rate": [rr1, 0.0, 0.0, rr4],
         "stage_weighted": [240.0, 0.0, 750.0, 67.5],
     }
     a = np.array([400.0, 500.0, 9000.0, 110.0])
-    members = {"East": [1], "North": [2, 3], "West": [0], "all": [0, 1, 2, 3]}
+    members = {"East": [1], "West": [0], "north": [2, 3], "all": [0, 1, 2, 3]}
     rows = got.set_index(["team", "method"])
     for team, idx in members.items():
         wape_rr = np.abs(np.array(f["run_rate"])[idx] - a[idx]).sum() / a[idx].sum()
@@ -437,7 +454,7 @@ def test_backtest_summary_by_hand():
             assert row["skill"] == pytest.approx(1 - (np.abs(err).sum() / a[idx].sum()) / wape_rr)
     # coverage (rolling rows only): r1 400 in [0, 700]; r2 500 above [0, 60]; r3 9000 above
     # its interval (at most its 3000 plus a few new deals); r4 110 inside (see the per-rep test)
-    for team, (k, n) in {"East": (0, 1), "North": (1, 2), "West": (1, 1), "all": (2, 4)}.items():
+    for team, (k, n) in {"East": (0, 1), "West": (1, 1), "north": (1, 2), "all": (2, 4)}.items():
         row = rows.loc[(team, "rolling")]
         lo, hi = _wilson(k, n)
         assert row["coverage"] == pytest.approx(k / n)
@@ -464,6 +481,9 @@ def test_summary_judges_only_rep_windows_every_method_forecast():
     # not judged, even though the baselines exist; only D's are.
     got = backtest_summary(_dataset(), S, start="2024-02-05", end=D)
     assert got.loc[got["team"] == "all", "n"].tolist() == [5, 5, 5]
+    # with commits: r3's March commit covers the early windows too, still only D's r1..r4
+    fc = backtest_summary(_dataset(forecasts=True), S, start="2024-02-05", end=D)
+    assert fc.loc[fc["team"] == "all", "n"].tolist() == [4, 4, 4, 4]
     # the run-rate is unknown with fewer than 28 days observed: those windows are not judged
     # for any method
     s = replace(S, cycle_data_start="2024-02-10")  # D - 10 Feb = 23 days: no run-rate at D
@@ -479,6 +499,7 @@ def test_calibration_by_hand(ds):
         "kind", "bin", "n_deals", "n_won", "mean_predicted", "observed", "ci_low", "ci_high", "gap", "brier",
     ]
     assert got["kind"].tolist() == ["decile"] * 10 + ["all", "interval_rep", "interval_team"]
+    assert got.index.tolist() == list(range(13))
     assert got["bin"].tolist()[-3:] == ["all", "80%", "80%"]
     # Only D has a model: its 9 open deals, p = 1/2; won in (D, 3 Apr): A1, E1, E2 (not E3)
     lo, hi = _wilson(3, 9)
@@ -490,7 +511,7 @@ def test_calibration_by_hand(ds):
         assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
         assert row["gap"] == pytest.approx(1 / 3 - 0.5) and row["brier"] == pytest.approx(0.25)  # (1/2)^2
     # Intervals at D: reps r1 in, r2 out, r3 out, r4 in, r5 in ([0, 0] holds 0) -> 3 of 5;
-    # teams (not all): East out (500 > 60), North out (9110), West in -> 1 of 3
+    # teams (not all): East out (500 > 60), West in, north out (9110) -> 1 of 3
     for i, (k, n) in ((11, (3, 5)), (12, (1, 3))):
         row = got.iloc[i]
         lo, hi = _wilson(k, n)
@@ -532,14 +553,14 @@ def test_rolling_pipeline_by_hand(ds):
     assert got.columns.tolist()[len(base):len(base) + 2] == ["n_flags", "reasons"]
     assert all(c.startswith("flag_") for c in got.columns[len(base) + 2:]) and "flag_pushed" in got.columns
     # sorted by team, then rep (most likely first: every p is 1/2 here, so the deals' order)
-    assert got["opportunity_id"].tolist() == ["P1", "N1", "B1", "B2", "E1", "E2", "E3", "A1", "A2"]
-    assert got["team"].tolist() == ["East"] * 2 + ["North"] * 5 + ["West"] * 2
+    assert got["opportunity_id"].tolist() == ["P1", "N1", "A1", "A2", "B1", "B2", "E1", "E2", "E3"]
+    assert got["team"].tolist() == ["East"] * 2 + ["West"] * 2 + ["north"] * 5
     assert got["close_position"].tolist() == [
-        "in_window", "in_window", "in_window", "past", "in_window", "in_window", "later", "in_window", "later",
+        "in_window", "in_window", "in_window", "later", "in_window", "past", "in_window", "in_window", "later",
     ]
     assert got["passes_gate"].tolist() == [False, False] + [True] * 7
     assert (got["win_probability"] == 0.5).all() and (got["probability_source"] == "model").all()
-    np.testing.assert_allclose(got["weighted_amount"], [30.0, 0.0, 500.0, 1000.0, 5.0, 50.0, 500.0, 200.0, 150.0])
+    np.testing.assert_allclose(got["weighted_amount"], [30.0, 0.0, 200.0, 150.0, 500.0, 1000.0, 5.0, 50.0, 500.0])
     assert (got["window_start"] == D).all() and (got["window_end"] == T("2024-04-02")).all()
     assert got.dtypes["n_flags"] == "int64" and got.dtypes["close_position"] == "str"
     assert got.dtypes["gate_reason"] == "str"
@@ -565,21 +586,23 @@ def test_rolling_pipeline_sorts_most_likely_first(ds, monkeypatch):
 
     monkeypatch.setattr(rolling, "win_probabilities", fake)
     got = rolling_pipeline(ds, D, S, with_scrub=False)
-    # East: r2 N1 .6, P1 .4 | North: r3 B2 .7, B1 .1, then r4 E2 .8, E3 .5, E1 .3 | West: r1 A2 .9, A1 .2
-    assert got["opportunity_id"].tolist() == ["N1", "P1", "B2", "B1", "E2", "E3", "E1", "A2", "A1"]
+    # East: r2 N1 .6, P1 .4 | West: r1 A2 .9, A1 .2 | north: r3 B2 .7, B1 .1, then r4 E2 .8, E3 .5, E1 .3
+    assert got["opportunity_id"].tolist() == ["N1", "P1", "A2", "A1", "B2", "B1", "E2", "E3", "E1"]
 
 
 def test_commit_comparison_reads_the_interval():
     ds = _dataset(forecasts=True)
     got = commit_comparison(ds, D, S).set_index("rep_id")
-    # commits 580 | 280 | 28 | 200 | none against [0, 700] | [0, 60] | [0, ~3000] | [<=10, >=1000] | [0, 0]
-    np.testing.assert_allclose(got["commit"], [580.0, 280.0, 28.0, 200.0, np.nan])
+    # commits 580 | 280 | 38 | 200 | none against [0, 700] | [0, 60] | [0, ~3000] | [<=10, >=1000] | [0, 0]
+    np.testing.assert_allclose(got["commit"], [580.0, 280.0, 38.0, 200.0, np.nan])
     assert got["commit_vs_interval"].tolist()[:4] == ["inside", "above", "inside", "inside"]
     assert pd.isna(got.loc["r5", "commit_vs_interval"]) and pd.isna(got.loc["r5", "commit_periods"])
     assert got.loc["r1", "commit_periods"] == (
         "2024-03-01..2024-03-31 (submitted 2024-02-28); 2024-04-01..2024-04-30 (submitted 2024-03-01)"
     )
-    assert got.loc["r3", "commit_periods"] == "2024-03-01..2024-03-31 (submitted 2024-02-20)"
+    assert got.loc["r3", "commit_periods"] == (
+        "2024-03-01..2024-03-31 (submitted 2024-02-20); 2024-02-27..2024-03-04 (submitted 2024-02-20)"
+    )
     assert got.dtypes["commit"] == "float64" and got.dtypes["commit_periods"] == "str"
     assert got.dtypes["commit_vs_interval"] == "str"
     no_fc = commit_comparison(_dataset(), D, S)
