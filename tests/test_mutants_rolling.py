@@ -571,6 +571,10 @@ def test_rolling_pipeline_by_hand(ds):
     plain = rolling_pipeline(ds, D, S, with_scrub=False)
     assert plain.columns.tolist() == base
     pd.testing.assert_frame_equal(plain, got[base])
+    # the scrub runs with the given settings: Qualification counted early too flags A1 and E2
+    early = replace(S, scrub_early_stages=("Prospecting", "Qualification"))
+    flags = rolling_pipeline(ds, D, early).set_index("opportunity_id")["n_flags"]
+    assert flags[["P1", "A1", "E2", "E3"]].tolist() == [1, 1, 1, 0]  # E3 is due after the window
 
 
 def test_rolling_pipeline_sorts_most_likely_first(ds, monkeypatch):
