@@ -90,7 +90,7 @@ OPPS, HIST = deal_frames(DEALS)
 #: Commits. Window 4 Mar .. 2 Apr: 28 of March's 31 days, 2 of April's 30.
 FORECASTS = pd.DataFrame(
     [
-        ("r1", "2024-02-28", "2024-03-01", "2024-03-31", 620.0, "commit"),  # 620 * 28/31 = 560
+        ("r1", "2024-02-28 16:30", "2024-03-01", "2024-03-31", 620.0, "commit"),  # 620 * 28/31 = 560
         ("r1", "2024-03-01", "2024-04-01", "2024-04-30", 300.0, "commit"),  # 300 * 2/30 = 20
         ("r2", "2024-03-04", "2024-03-01", "2024-03-31", 310.0, "commit"),  # made at D exactly: 280
         ("r2", "2024-03-04 00:00:01", "2024-03-01", "2024-03-31", 3100.0, "commit"),  # after D
@@ -571,6 +571,9 @@ def test_rolling_pipeline_by_hand(ds):
     plain = rolling_pipeline(ds, D, S, with_scrub=False)
     assert plain.columns.tolist() == base
     pd.testing.assert_frame_equal(plain, got[base])
+    # without an as-of instant: the weekly rule's, Monday 27 May after the last full week to Sat 1 Jun
+    default = rolling_pipeline(ds, None, S, with_scrub=False)
+    assert (default["as_of_date"] == T("2024-05-27")).all() and (default["window_end"] == T("2024-06-25")).all()
     # the scrub runs with the given settings: Qualification counted early too flags A1 and E2
     early = replace(S, scrub_early_stages=("Prospecting", "Qualification"))
     flags = rolling_pipeline(ds, D, early).set_index("opportunity_id")["n_flags"]
@@ -612,5 +615,15 @@ def test_commit_comparison_reads_the_interval():
     no_fc = commit_comparison(_dataset(), D, S)
     assert no_fc["commit"].isna().all() and no_fc["commit_periods"].isna().all()
     assert no_fc.dtypes["commit"] == "float64" and no_fc.dtypes["commit_periods"] == "str"
-    assert no_fc["commit_vs_interval"].isna().all()
+    assert no_fc["commit_vs_interval"].isna().all() and no_fc.dtypes["commit_vs_interval"] == "str"
+
+
+def test_commit_vs_interval_keeps_the_table_index():
+    table = pd.DataFrame(
+        {"commit": [50.0, 150.0, np.nan], "forecast_low": [100.0] * 3, "forecast_high": [200.0] * 3},
+        index=["r7", "r8", "r9"],
+    )
+    got = rolling._commit_vs_interval(table)
+    assert got.index.tolist() == ["r7", "r8", "r9"] and got.tolist()[:2] == ["below", "inside"]
+    assert pd.isna(got["r9"])
 
