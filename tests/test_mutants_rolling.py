@@ -490,6 +490,24 @@ def test_summary_judges_only_rep_windows_every_method_forecast():
     assert backtest_summary(_dataset(), s, start=D, end=D).empty
 
 
+def test_the_span_and_the_settings_reach_the_dates(ds):
+    # start and end pick the Mondays: only 11 Mar (its model learns from 29 Jan too); an earlier
+    # start would add D's rep-windows and deals
+    one = backtest_summary(ds, S, start="2024-03-11", end="2024-03-11")
+    assert one.loc[one["team"] == "all", "n"].tolist() == [5, 5, 5]
+    cal = calibration(ds, S, start="2024-03-11", end="2024-03-11").set_index("kind")
+    # open at 11 Mar: A1 A2 P1 N1 B1 B2 E2 E3 K1 (E1 and K2 are closed)
+    assert cal.loc["all", "n_deals"] == 9 and cal.loc["interval_rep", "n_deals"] == 5
+    # the settings pick the default end: with 60-day windows, the last Monday 60 days before
+    # 27 May (25 Mar); no Monday up to it has a model yet (29 Jan + 60 days = 29 Mar), later ones would
+    s60 = replace(S, forecast_window_days=60)
+    assert backtest(ds, s60, start="2024-03-18")["as_of_date"].drop_duplicates().tolist() == [
+        T("2024-03-18"), T("2024-03-25"),
+    ]
+    assert backtest_summary(ds, s60, start="2024-03-18").empty
+    assert calibration(ds, s60, start="2024-03-18").set_index("kind").loc["all", "n_deals"] == 0
+
+
 # -- calibration ------------------------------------------------------------------------------------
 
 
