@@ -369,7 +369,7 @@ def test_baselines_by_hand():
     }
     # without a forecasts table there is no commit
     plain = rolling._run(_dataset(), _at("2024-03-04"), S, baselines=True)
-    assert plain.per_rep["submitted"].isna().all()
+    assert plain.per_rep["submitted"].isna().all() and plain.per_rep.dtypes["submitted"] == "float64"
     # a 35-day run-rate: lo = max(D - 35 days, 1 Jan) = 29 Jan: r1 X 100, r4 E0 1, x 30/35
     short = rolling._run(_dataset(), _at("2024-03-04"), replace(S, forecast_run_rate_days=35), baselines=True)
     np.testing.assert_allclose(short.per_rep["run_rate"], [100 * 30 / 35, 0.0, 0.0, 30 / 35, 0.0])
@@ -488,6 +488,16 @@ def test_summary_judges_only_rep_windows_every_method_forecast():
     # for any method
     s = replace(S, cycle_data_start="2024-02-10")  # D - 10 Feb = 23 days: no run-rate at D
     assert backtest_summary(_dataset(), s, start=D, end=D).empty
+
+
+def test_an_empty_span_gives_empty_tables():
+    # start after end: no Monday, empty tables with their usual columns and types
+    ds = _dataset(forecasts=True)
+    bt = backtest(ds, S, start="2024-03-11", end=D)
+    assert bt.empty and bt.columns.tolist() == rolling_forecast(ds, D, S, by="team").columns.tolist()
+    assert bt.dtypes["as_of_date"] == US and bt.dtypes["forecast"] == "float64"
+    run = rolling._run(ds, np.array([], dtype=US), S, baselines=True)
+    assert run.per_rep.empty and run.per_rep.dtypes["submitted"] == "float64"
 
 
 def test_the_span_and_the_settings_reach_the_dates(ds):
