@@ -269,17 +269,14 @@ def load_settings(path: str | Path | None = None) -> Settings:
                                  "refit_weeks, training_weeks and run_rate_days at least 1, max_training_rows at least 100, "
                                  "prior strengths and weights not negative")])
     if settings.gate_minimum_stage not in settings.stage_order:
-        where = path.name if path is not None else "settings.toml"
         raise DataError(
             [Problem(where, None, "gate.minimum_stage", f"{settings.gate_minimum_stage!r} is not one of stages.order")]
         )
     if settings.scrub_min_history < 1:
-        where = path.name if path is not None else "settings.toml"
         # with no won deal to compare with there are no fences: the flag cannot be checked
         raise DataError([Problem(where, None, "scrub.min_history", f"{settings.scrub_min_history} is below 1: a flag needs at least one won deal to compare with")])
     unknown_early = [s for s in settings.scrub_early_stages if s not in settings.stage_order]
     if unknown_early:
-        where = path.name if path is not None else "settings.toml"
         raise DataError(
             [Problem(where, None, "scrub.early_stages", f"{', '.join(map(repr, unknown_early))} not in stages.order")]
         )
