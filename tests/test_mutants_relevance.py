@@ -19,6 +19,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from salesx2lib import relevance
+from salesx2lib.competency import rep_counts
 from salesx2lib.dataset import Dataset
 from salesx2lib.load import load_dataset
 from salesx2lib.settings import load_settings
@@ -644,3 +645,19 @@ def test_trend_keeps_the_metric_order_and_skips_the_short_ones():
     np.testing.assert_allclose(out["slope"], [2.5, 2.5, 2.0, 2.0])
     one = relevance.trend(points.loc[points["metric"] == "z"], n_grid=1)
     np.testing.assert_allclose(one[["value", "fit"]].to_numpy(), [[0.0, -0.5]], atol=1e-12)
+
+
+def test_relevance_table_passes_the_lookback_on_and_weeks_are_the_default():
+    """A lookback of 14 days (2 weeks) other than the horizon (1 week) reaches relevance;
+    and windows, rep_period_metrics and relevance_table default to weeks."""
+    ds = _table_dataset()
+    settings = dataclasses.replace(load_settings(), relevance_horizon_days=7, relevance_lookback_days=14,
+                                   relevance_min_reps=3, relevance_n_resamples=9)
+    out = relevance.relevance_table(ds, "2026-02-23", "2026-03-16", "week", settings=settings)
+    assert (out["lookback"] == 2).all() and (out["horizon"] == 1).all()
+    pd.testing.assert_frame_equal(relevance.relevance_table(ds, "2026-02-23", "2026-03-16", settings=settings), out)
+    assert relevance.windows(ds, settings=settings) == relevance.windows(ds, "week", settings=settings) == (2, 1)
+    counts = rep_counts(ds, "2026-02-23", "2026-03-16", "week")
+    pd.testing.assert_frame_equal(
+        relevance.rep_period_metrics(counts, horizon=1, lookback=2), relevance.rep_period_metrics(counts, "week", horizon=1, lookback=2)
+    )
