@@ -76,7 +76,9 @@ PROSPECT_APPOINTMENTS = "prospect_appointments"
 CONNECTED_CALLS = "connected_calls"
 
 #: Opportunity counts of :func:`rep_counts`, always present.
-OPPORTUNITY_COUNT_COLUMNS: tuple[str, ...] = ("opportunities", "won", "lost", "won_amount", "lost_amount")
+OPPORTUNITY_COUNT_COLUMNS: tuple[str, ...] = (
+    "opportunities", "won", "lost", "won_amount", "lost_amount", "won_without_amount"
+)
 
 #: The funnel ratios in funnel order: metric -> (successes column, trials columns summed).
 FUNNEL_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -131,15 +133,17 @@ def closed_deals(
     """The deals decided in ``[start, end)``, by close date: the one definition of won revenue.
 
     ``won = 1`` and ``won_amount = amount`` for a won deal, ``lost = 1`` and
-    ``lost_amount = amount`` for a lost one (a lost deal without an amount counts 0);
-    ``None`` bounds are open. :func:`rep_counts` and every other won-revenue figure sum
-    these rows.
+    ``lost_amount = amount`` for a lost one (a deal without an amount counts 0, and a
+    won one is counted in ``won_without_amount``, so that a revenue figure can say how
+    many won deals it lacks); ``None`` bounds are open. :func:`rep_counts` and every
+    other won-revenue figure sum these rows.
 
     Returns
     -------
     pandas.DataFrame
         ``rep_id``, ``closed_at``, ``status``, ``amount``, ``won``, ``lost`` (int64),
-        ``won_amount``, ``lost_amount`` (float64); one row per decided deal.
+        ``won_amount``, ``lost_amount`` (float64), ``won_without_amount`` (int64); one
+        row per decided deal.
     """
     mask = opportunities["status"].isin(["won", "lost"]) & _in_range(opportunities["closed_at"], start, end)
     closed = opportunities.loc[mask, ["rep_id", "closed_at", "status", "amount"]]
@@ -149,6 +153,7 @@ def closed_deals(
         lost=(~is_won).astype("int64"),
         won_amount=closed["amount"].where(is_won, 0.0).fillna(0.0),
         lost_amount=closed["amount"].where(~is_won, 0.0).fillna(0.0),
+        won_without_amount=(is_won & closed["amount"].isna()).astype("int64"),
     )
 
 
@@ -163,8 +168,8 @@ def rep_counts(
     ``dials = #{a : type = dial, start <= occurred_at < end}`` (likewise each activity
     type, counted in the engine); ``opportunities = #{o : start <= created_at < end}``;
     ``won``/``lost`` = deals with that status and ``start <= closed_at < end`` (by close
-    date); ``won_amount``/``lost_amount`` = their summed amounts (a lost deal without an
-    amount counts 0).
+    date); ``won_amount``/``lost_amount`` = their summed amounts (a deal without an
+    amount counts 0); ``won_without_amount`` = the won deals without one.
 
     Parameters
     ----------
@@ -187,8 +192,8 @@ def rep_counts(
         ``business_cards``, ``other_activities``, ``prospect_appointments`` (appointments
         with no ``opportunity_id``), ``connected_calls`` (conversations paired with a dial,
         :func:`salesx2lib.rollup.connected_calls`) (int64), and always ``opportunities``,
-        ``won``, ``lost`` (int64), ``won_amount``, ``lost_amount`` (float64). Sorted by
-        rep and period.
+        ``won``, ``lost`` (int64), ``won_amount``, ``lost_amount`` (float64),
+        ``won_without_amount`` (int64). Sorted by rep and period.
 
     Raises
     ------
@@ -209,7 +214,7 @@ def rep_counts(
         closed = closed.assign(period_start=period_start(closed["closed_at"], freq))
     parts = [
         created.groupby(keys).size().rename("opportunities").to_frame(),
-        closed.groupby(keys)[["won", "lost", "won_amount", "lost_amount"]].sum(),
+        closed.groupby(keys)[["won", "lost", "won_amount", "lost_amount", "won_without_amount"]].sum(),
     ]
     count_columns = list(OPPORTUNITY_COUNT_COLUMNS)
     if dataset.has("activities"):
@@ -241,7 +246,7 @@ def rep_counts(
         if freq is not None:
             part = part.astype({"period_start": "datetime64[us]"})
         frame = frame.merge(part, on=keys, how="left")
-    dtypes = {c: ("float64" if c.endswith("_amount") else "int64") for c in count_columns}
+    dtypes = {c: ("float64" if c in ("won_amount", "lost_amount") else "int64") for c in count_columns}
     frame = frame.fillna({c: 0 for c in count_columns}).astype(dtypes)
     frame = frame.astype({"rep_id": "str", "team": "str"})
     return frame[["rep_id", "team", *keys[1:], *count_columns]].sort_values(keys).reset_index(drop=True)

@@ -57,9 +57,13 @@ class Dataset:
         ``None`` when the source has none. Aggregate it with :mod:`salesx2lib.rollup`.
     as_of
         The moment the data describes: by default the latest event in it (activity,
-        opportunity creation or close, history change).
+        opportunity creation or close, history change) not after the day the export was
+        taken (:func:`salesx2lib.load.data_date`).
     source
         Where the data came from, for messages and report footers.
+    as_of_source
+        Where ``as_of`` came from (``"given"``, ``"the latest event in the data"``...),
+        for the summary.
     warnings
         Soft problems found while loading (they did not stop the run).
     notes
@@ -71,6 +75,7 @@ class Dataset:
     activities: ibis.Table | None
     as_of: pd.Timestamp
     source: str = ""
+    as_of_source: str = ""
     warnings: tuple[Problem, ...] = field(default=())
     notes: tuple[Problem, ...] = field(default=())
 
@@ -195,5 +200,6 @@ class Dataset:
                 activities = activities.filter(activities.occurred_at >= lo.to_pydatetime())
             if hi is not None:
                 activities = activities.filter(activities.occurred_at < hi.to_pydatetime())
-        as_of = self.as_of if hi is None else min(self.as_of, hi)
-        return replace(self, tables=tables, activities=activities, as_of=as_of)
+        if hi is None or hi >= self.as_of:
+            return replace(self, tables=tables, activities=activities)
+        return replace(self, tables=tables, activities=activities, as_of=hi, as_of_source="the end of the range kept")

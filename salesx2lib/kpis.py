@@ -156,12 +156,21 @@ def _weekly_ratio(weekly: pd.DataFrame, metric: str) -> pd.DataFrame:
     return ratios.loc[ratios["metric"] == metric].set_index("period_start").reindex(weekly.index)
 
 
+def _unpriced_note(n: np.ndarray) -> np.ndarray:
+    """Per week, the note of a won-revenue figure that lacks the won deals without an amount."""
+    return np.array(
+        [f"{k} won deal{'s' if k != 1 else ''} without an amount, not in the sum" if k else "" for k in n], dtype=object
+    )
+
+
 def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.DataFrame:
     """The headline KPIs of ``week`` and the ``n_weeks - 1`` weeks before it.
 
     For each week ``w = [monday, monday + 7 days)``:
 
     - ``won_revenue = Σ amount`` of opportunities with ``status = won`` and ``closed_at in w``
+      (a won deal without an amount adds nothing; the note counts them, for this KPI and
+      quota attainment)
     - ``quota_attainment = won_revenue / quota(w)``, ``quota(w)`` from :func:`prorated_quota`
     - ``conversations = #{activities in w with activity_type = conversation}``
     - ``conversation_to_appointment = min(x, n) / n`` with ``x`` the activities of type
@@ -219,14 +228,15 @@ def weekly_kpis(dataset: Dataset, week: pd.Timestamp | str, n_weeks: int) -> pd.
     missing = {kpi: _missing_note(dataset, kpi) for kpi in KPIS}
     weekly = _weekly_counts(dataset, weeks)
     won = weekly["won_amount"].to_numpy(dtype="float64")
-    add("won_revenue", won, won, np.nan)
+    unpriced = _unpriced_note(weekly["won_without_amount"].to_numpy(dtype="int64"))
+    add("won_revenue", won, won, np.nan, note=unpriced)
 
     if missing["quota_attainment"]:
         add("quota_attainment", np.nan, won, np.nan, note=missing["quota_attainment"])
     else:
         quota = _prorated_quotas(dataset.table("quotas"), weeks, periods.WEEK).to_numpy()
         attainment = np.divide(won, quota, out=np.full_like(won, np.nan), where=quota > 0)
-        add("quota_attainment", attainment, won, quota, note=np.where(quota > 0, "", "no quota falls in this week"))
+        add("quota_attainment", attainment, won, quota, note=np.where(quota > 0, unpriced, "no quota falls in this week"))
 
     if missing["conversations"]:
         for kpi in ("conversations", "conversation_to_appointment"):

@@ -12,7 +12,7 @@ DuckDB behind a lazy Ibis table. The user's folder is only ever read.
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -158,7 +158,12 @@ def _typed_select(table: str, types: dict[str, str], sources: list[Source]) -> s
     """
     cols = []
     for col in TABLES[table].columns:
-        if col.name in types:
+        if table == "opportunities" and col.name == "closed_at" and {"closed_at", "created_at"} <= set(types):
+            # a deal closed before it was created (entered after the fact) closes at its
+            # creation: a cycle of 0 (validation notes each one)
+            closed, created = (parsed_sql(TABLES[table].column(c), types[c]) for c in ("closed_at", "created_at"))
+            cols.append(f'CASE WHEN {closed} < {created} THEN {created} ELSE {closed} END AS "closed_at"')
+        elif col.name in types:
             cols.append(f"{parsed_sql(col, types[col.name])} AS \"{col.name}\"")
         else:
             cols.append(f"CAST(NULL AS {_sql_type(col)}) AS \"{col.name}\"")
@@ -226,10 +231,9 @@ def _nothing_closed(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> li
     if closed or not labels:
         return []
     shown = ", ".join(f"'{label}'" for label in labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-    files = ", ".join(dict.fromkeys(s.file for s in deals))
     return [
         Problem(
-            files,
+            _files(sources, "opportunities"),
             None,
             deals[0].column_label("stage"),
             f"no deal reads as won or lost, yet some stages look closed ({shown}): check how status is read",
@@ -238,17 +242,84 @@ def _nothing_closed(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> li
     ]
 
 
-def _latest_event(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame], has_activities: bool) -> pd.Timestamp:
-    """The latest activity, opportunity creation or close, or history change."""
-    candidates = [tables["opportunities"]["created_at"].max(), tables["opportunities"]["closed_at"].max()]
-    if "opportunity_history" in tables:
-        candidates.append(tables["opportunity_history"]["changed_at"].max())
-    if has_activities:
-        candidates.append(pd.Timestamp(con.execute("SELECT max(occurred_at) FROM activities").fetchone()[0]))
-    found = [pd.Timestamp(c) for c in candidates if not pd.isna(c)]
-    if not found:
-        raise DataError([Problem("opportunities", None, None, "has no rows: there is no date to report on")])
-    return max(found).as_unit("us")
+def _files(sources: list[Source], table: str) -> str:
+    """The file(s) a table was read from, for locating a message."""
+    return ", ".join(dict.fromkeys(s.file for s in sources if s.table == table)) or table
+
+
+@dataclass(frozen=True)
+class DataDate:
+    """The moment a dataset describes, and where it came from (see :func:`data_date`)."""
+
+    moment: pd.Timestamp
+    source: str
+    notes: tuple[Problem, ...] = ()
+
+
+def data_date(
+    created: pd.Series, closed: pd.Series, stamps: list[pd.Timestamp], *, deals_file: str = "opportunities"
+) -> DataDate:
+    """The as-of default: the latest event not after the day the export was taken.
+
+    A CRM stamps some times itself as things happen, so none of them is in the future: a
+    deal's creation (``created``), its last modification, a history change, an activity
+    (the ``stamps``: the latest of each). A close date is typed by people and can be in
+    the future: real exports hold won deals "closing" months after the export. So the
+    export was taken on the day of ``taken = max(created, stamps)``, and with
+    ``cutoff = day(taken) + 1 day``
+
+        as_of = max(taken, max{closed_at : closed_at < cutoff})
+
+    Closes on or after ``cutoff`` do not move the as-of; one note counts them. Without
+    any stamp but the creations (only reps and opportunities, no modification times),
+    nothing tells when the export was taken: the as-of is the latest creation or close.
+
+    Parameters
+    ----------
+    created, closed
+        The opportunities' ``created_at`` and ``closed_at`` (naive UTC, NaT allowed).
+    stamps
+        The latest modification, history change and activity (NaT or absent when the
+        data has none).
+    deals_file
+        The opportunities' file(s), to locate the note.
+
+    Returns
+    -------
+    DataDate
+        The moment, a phrase saying where it came from, and the note on later closes.
+
+    Raises
+    ------
+    DataError
+        When there is no date at all (no opportunity).
+    """
+    stamped = [pd.Timestamp(t) for t in stamps if not pd.isna(t)]
+    created_max, closed_max = created.max(), closed.max()
+    if not stamped:
+        events = [pd.Timestamp(t) for t in (created_max, closed_max) if not pd.isna(t)]
+        if not events:
+            raise DataError([Problem(deals_file, None, None, "has no rows: there is no date to report on")])
+        return DataDate(max(events).as_unit("us"), "the latest deal creation or close, the data having no other time")
+    taken = max([*stamped, *([] if pd.isna(created_max) else [pd.Timestamp(created_max)])]).as_unit("us")
+    cutoff = taken.normalize() + pd.Timedelta(days=1)
+    before = closed[closed < cutoff]
+    moment = max(taken, before.max()) if len(before) else taken
+    later = closed[closed >= cutoff]
+    if later.empty:
+        return DataDate(moment.as_unit("us"), "the latest event in the data")
+    n = len(later)
+    note = Problem(
+        deals_file,
+        None,
+        "closed_at",
+        f"{n:,} {'deals close' if n != 1 else 'deal closes'} after {taken:%Y-%m-%d}, the day of the data's latest creation, "
+        f"change or activity (the latest on {later.max():%Y-%m-%d}): the as-of date is not moved to "
+        "those dates, and until then they count as not yet closed",
+        severity="note",
+    )
+    source = f"the latest event not after {taken:%Y-%m-%d}, the day of the latest creation, change or activity"
+    return DataDate(moment.as_unit("us"), source, (note,))
 
 
 def load_dataset(
@@ -273,7 +344,8 @@ def load_dataset(
         At most one of ``preset`` and ``mapping``.
     as_of
         The moment the data describes. Default: the latest event in the data (activity,
-        opportunity creation or close, history change).
+        opportunity creation or close, history change) not after the day the export was
+        taken; see :func:`data_date`.
 
     Returns
     -------
@@ -322,17 +394,25 @@ def load_dataset(
     problems.extend(_soft_problems(con, sources))
     problems.extend(_nothing_closed(con, sources))
     if as_of is None:
-        moment = _latest_event(con, tables, activities is not None)
+        deals = tables["opportunities"]
+        stamps = [deals["modified_at"].max()]
+        if activities is not None:
+            stamps.append(con.execute("SELECT max(occurred_at) FROM activities").fetchone()[0])
+        if "opportunity_history" in tables:
+            stamps.append(tables["opportunity_history"]["changed_at"].max())
+        found = data_date(deals["created_at"], deals["closed_at"], stamps, deals_file=_files(sources, "opportunities"))
+        problems.extend(found.notes)
     else:
         try:
-            moment = pd.Timestamp(as_of).as_unit("us")
+            found = DataDate(pd.Timestamp(as_of).as_unit("us"), "given")
         except ValueError:
             raise DataError([Problem("--as-of", None, None, f"{as_of!r} is not a date")]) from None
     origin = str(folder) if spec is None else f"{folder} (read with {spec.label})"
     return Dataset(
         tables=tables,
         activities=activities,
-        as_of=moment,
+        as_of=found.moment,
+        as_of_source=found.source,
         source=origin,
         warnings=tuple(sorted((p for p in problems if p.severity == "warning"), key=Problem.sort_key)),
         notes=tuple(p for p in problems + list(validation.notes) if p.severity == "note"),

@@ -191,8 +191,8 @@ TABLES: dict[str, Table] = {
             doc="One row per opportunity (deal), as it stands now.",
             rules=(
                 "closed_at is set if and only if status is won or lost",
-                "closed_at is not before created_at",
-                "a won opportunity has an amount",
+                "a deal closed before it was created closes at its creation, with a note (a cycle of 0)",
+                "a won opportunity without an amount is a warning (it counts as won and adds nothing to won revenue)",
             ),
             columns=(
                 Column("opportunity_id", "id", doc="Unique id of the opportunity."),
@@ -204,7 +204,7 @@ TABLES: dict[str, Table] = {
                     "number",
                     nullable=True,
                     minimum=0,
-                    doc="Deal value; may be empty on an open or lost deal, never on a won one.",
+                    doc="Deal value; may be empty (on a won deal, with a warning).",
                 ),
                 Column("stage", "text", doc="Current stage, in the organisation's own words."),
                 Column("status", "category", values=OPPORTUNITY_STATUSES, doc="open, won or lost."),
@@ -219,6 +219,13 @@ TABLES: dict[str, Table] = {
                     "timestamp",
                     nullable=True,
                     doc="When it was won or lost; empty while open.",
+                ),
+                Column(
+                    "modified_at",
+                    "timestamp",
+                    required=False,
+                    nullable=True,
+                    doc="When it was last changed, as the CRM stamps it; tells when the export was taken.",
                 ),
             ),
         ),

@@ -37,14 +37,16 @@ def incomplete_rows(dataset: Dataset) -> dict[str, int]:
     ``open_without_amount``: open deals with no amount (the rolling forecast and the
     pipeline count them as 0); ``open_without_expected_close``: open deals with no
     expected close date (in no forecast window or horizon); ``without_account``: deals
-    with no account; ``lost_without_amount``: lost deals with no amount (value-based win
-    rates leave them out).
+    with no account; ``won_without_amount``: won deals with no amount (counted as won,
+    adding nothing to won revenue); ``lost_without_amount``: lost deals with no amount
+    (value-based win rates leave them out).
     """
     opp = dataset.opportunities
     status = opp["status"]
     return {
         "open_without_amount": int(((status == "open") & opp["amount"].isna()).sum()),
         "open_without_expected_close": int(((status == "open") & opp["expected_close_date"].isna()).sum()),
+        "won_without_amount": int(((status == "won") & opp["amount"].isna()).sum()),
         "lost_without_amount": int(((status == "lost") & opp["amount"].isna()).sum()),
         "without_account": int(opp["account_id"].isna().sum()),
     }
@@ -53,6 +55,7 @@ def incomplete_rows(dataset: Dataset) -> dict[str, int]:
 _INCOMPLETE_TEXT = {
     "open_without_amount": "open deals without an amount (counted as 0 in pipeline and forecast)",
     "open_without_expected_close": "open deals without an expected close date (in no forecast window)",
+    "won_without_amount": "won deals without an amount (counted as won, adding nothing to won revenue)",
     "lost_without_amount": "lost deals without an amount (left out of value-based win rates)",
     "without_account": "deals without an account",
 }
@@ -64,7 +67,7 @@ def dataset_summary(dataset: Dataset) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``source``, ``as_of``, ``reps``, ``teams`` (name -> reps), ``tables`` (name ->
+        ``source``, ``as_of``, ``as_of_source`` (where the as-of came from), ``reps``, ``teams`` (name -> reps), ``tables`` (name ->
         ``rows``, ``first``, ``last``; absent tables have ``rows`` None), ``incomplete``
         (:func:`incomplete_rows`), ``warnings`` (one located line each) and ``notes``
         (what a preset or mapping did: rows each filter excluded, and why).
@@ -85,6 +88,7 @@ def dataset_summary(dataset: Dataset) -> dict[str, Any]:
     return {
         "source": dataset.source,
         "as_of": _iso(dataset.as_of),
+        "as_of_source": dataset.as_of_source,
         "reps": len(dataset.reps),
         "teams": {str(k): int(v) for k, v in teams.items()},
         "tables": tables,
@@ -96,7 +100,8 @@ def dataset_summary(dataset: Dataset) -> dict[str, Any]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as a few aligned lines of text."""
-    lines = [f"{summary['source']}: valid (as of {summary['as_of']})"]
+    whence = f", {summary['as_of_source']}" if summary.get("as_of_source") else ""
+    lines = [f"{summary['source']}: valid (as of {summary['as_of']}{whence})"]
     for name, info in summary["tables"].items():
         if info["rows"] is None:
             lines.append(f"  {name:<20} absent")
@@ -107,7 +112,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  {summary['reps']} reps in {len(summary['teams'])} teams: {teams}")
     lines.extend(f"  {n:,} {_INCOMPLETE_TEXT[key]}" for key, n in summary["incomplete"].items() if n)
     if summary["notes"]:
-        lines.append("  read through the mapping:")
+        lines.append("  notes:")
         lines.extend(f"    {n}" for n in summary["notes"])
     if summary["warnings"]:
         lines.append(f"  {len(summary['warnings'])} warning(s):")

@@ -195,6 +195,7 @@ class _Rule:
     condition: str
     message: str  # SQL expression giving the text for one row
     ref: str | None = None  # SQL giving another record's number, shown as "(first at line N)"
+    severity: str = "error"  # or "warning", "note": the row is read all the same
     # A cheaper query counting the offending rows, for conditions that need a window over
     # the whole file (a hash aggregate instead of a sort of every row); ``{view}`` is the view.
     count_query: str | None = None
@@ -306,11 +307,15 @@ def _row_rules(table: Table, types: dict[str, str]) -> list[_Rule]:
             )
         )
         if "created_at" in present:
+            # entered after the fact (a CRM lets people type a past close date): the loader
+            # takes the creation time as the close (load._typed_select)
             rules.append(
                 _Rule(
                     "closed_at",
                     f"{p('closed_at')} < {p('created_at')}",
-                    f"{_show('closed_at')} || ' is before created_at ' || {_show('created_at')}",
+                    f"{_show('closed_at')} || ' is before created_at ' || {_show('created_at')} || "
+                    "': closed at its creation (a cycle of 0)'",
+                    severity="note",
                 )
             )
         if "amount" in present:
@@ -318,7 +323,8 @@ def _row_rules(table: Table, types: dict[str, str]) -> list[_Rule]:
                 _Rule(
                     "amount",
                     f"{status} = 'won' AND {_text('amount')} IS NULL",
-                    "'is empty on a won deal (won revenue needs the amount)'",
+                    "'is empty on a won deal: it counts as won, and adds nothing to won revenue'",
+                    severity="warning",
                 )
             )
     if {"period_start", "period_end"} <= present:
@@ -1012,7 +1018,7 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
     for i, rule in enumerate(rules):
         if rule.count_query is not None:
             counts[i] = con.execute(rule.count_query.format(view=view)).fetchone()[0]
-    found: list[tuple[int, str | None, str, int | None]] = []
+    found: list[tuple[int, _Rule, str, int | None]] = []
     overflow: list[Problem] = []
     for rule, n in zip(rules, counts, strict=True):
         if not n:
@@ -1023,14 +1029,16 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
             f"({rule.message}) AS _msg, ({ref}) AS _ref FROM {view}) "
             f"WHERE _bad ORDER BY _row LIMIT {MAX_PROBLEMS_PER_RULE}"
         ).fetchall()
-        found.extend((row, rule.column, msg, other) for row, msg, other in rows)
+        found.extend((row, rule, msg, other) for row, msg, other in rows)
         if n > MAX_PROBLEMS_PER_RULE:
             overflow.append(
                 Problem(
                     source.file,
                     None,
                     _label(source, rule.column),
-                    f"{n:,} rows in all break this rule (the first {MAX_PROBLEMS_PER_RULE} are listed)",
+                    f"{n:,} rows in all {'break this rule' if rule.severity == 'error' else 'are like this'} "
+                    f"(the first {MAX_PROBLEMS_PER_RULE} are listed)",
+                    severity=rule.severity,
                     unlisted=n - MAX_PROBLEMS_PER_RULE,
                 )
             )
@@ -1042,10 +1050,11 @@ def _run_rules(con: duckdb.DuckDBPyConnection, source: Source, rules: list[_Rule
         Problem(
             source.file,
             line_of(row),
-            _label(source, col),
-            _mapped(source, col, msg if other is None else f"{msg} (first at {where} {line_of(other)})"),
+            _label(source, rule.column),
+            _mapped(source, rule.column, msg if other is None else f"{msg} (first at {where} {line_of(other)})"),
+            severity=rule.severity,
         )
-        for row, col, msg, other in found
+        for row, rule, msg, other in found
     ]
     return located + overflow
 

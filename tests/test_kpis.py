@@ -229,3 +229,22 @@ def test_more_appointments_than_conversations_is_capped() -> None:
     assert row["value"] == 1.0 and row["numerator"] == 2.0 and row["denominator"] == 1.0
     assert row["ci_high"] == 1.0 and row["ci_low"] == pytest.approx(proportion_confint(1, 1, method="wilson")[0])
     assert row["note"] == "more appointments than conversations in this week: capped at 100%"
+
+
+def test_won_revenue_says_how_many_won_deals_lacked_an_amount() -> None:
+    # two won deals of r2 without an amount: one in the report week (Sunday 23:59, its last
+    # minute), one on Monday 11-23 00:00 (the next week, not counted)
+    ds = make_dataset()
+    extra = pd.DataFrame(
+        {
+            "opportunity_id": ["o8", "o9"], "rep_id": ["r2", "r2"], "created_at": _ts(["2026-10-01"] * 2),
+            "amount": [np.nan, np.nan], "stage": ["Closed Won"] * 2, "status": ["won"] * 2,
+            "expected_close_date": _ts(["2026-11-20"] * 2), "closed_at": _ts(["2026-11-22 23:59", "2026-11-23 00:00"]),
+        }
+    ).astype({"opportunity_id": "str", "rep_id": "str", "stage": "str", "status": "str"})
+    tables = {**ds.tables, "opportunities": pd.concat([ds.tables["opportunities"], extra], ignore_index=True)}
+    weekly = kpis.weekly_kpis(replace(ds, tables=tables).for_team("A"), WEEK, n_weeks=2)
+    for kpi in ("won_revenue", "quota_attainment"):
+        rows = weekly.loc[weekly["kpi"] == kpi]
+        assert rows["note"].tolist() == ["", "1 won deal without an amount, not in the sum"], kpi
+    assert _values(weekly, "won_revenue") == [200.0, 1500.0]  # the sum is unchanged

@@ -6,7 +6,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pytest
 
-from salesx2lib.load import load_dataset
+from salesx2lib.load import data_date, load_dataset
 from salesx2lib.problems import DataError
 
 from conftest import VALID_TABLES, write_tables
@@ -99,3 +99,64 @@ def test_no_deal_won_or_lost_while_stages_look_closed_is_a_warning(tmp_path):
     # one deal won: nothing to warn about
     folder = write_tables(tmp_path / "data2", {"opportunity_history": history})
     assert not [w for w in load_dataset(folder).warnings if "look closed" in str(w)]
+
+
+# -- the export's own as-of date (load.data_date) -----------------------------------------
+
+def _ts(*values: str | None) -> pd.Series:
+    return pd.Series([pd.Timestamp(v) if v else pd.NaT for v in values], dtype="datetime64[us]")
+
+
+def test_the_as_of_is_the_latest_event_not_after_the_day_the_export_was_taken():
+    # the latest stamp: an activity on 2026-03-11 09:00, so the export was taken that day
+    # and closes before 2026-03-12 00:00 count; one on the cutoff and one after do not
+    created = _ts("2026-03-01 08:00", "2026-03-10 15:00", "2026-03-02 10:00", "2026-03-03 10:00")
+    closed = _ts("2026-03-11 23:59:59", "2026-03-12 00:00", "2026-06-30 00:00", None)
+    found = data_date(created, closed, [pd.Timestamp("2026-03-11 09:00"), pd.NaT], deals_file="deals.csv")
+    assert found.moment == pd.Timestamp("2026-03-11 23:59:59")
+    assert found.source == "the latest event not after 2026-03-11, the day of the latest creation, change or activity"
+    assert [str(n) for n in found.notes] == [
+        "deals.csv:closed_at: note: 2 deals close after 2026-03-11, the day of the data's latest creation, change "
+        "or activity (the latest on 2026-06-30): the as-of date is not moved to those dates, and until then they "
+        "count as not yet closed"
+    ]
+
+
+def test_a_close_a_day_before_the_cutoff_and_none_after_is_the_plain_latest_event():
+    created = _ts("2026-03-10 15:00")
+    # a close the day before the export's latest stamp (2026-03-11 09:00): the stamp is later
+    found = data_date(created, _ts("2026-03-10 16:00"), [pd.Timestamp("2026-03-11 09:00")])
+    assert (found.moment, found.source, found.notes) == (pd.Timestamp("2026-03-11 09:00"), "the latest event in the data", ())
+    # the latest creation is a stamp too: without any other, it fixes the day
+    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-03-11 00:00"), [pd.NaT, pd.Timestamp("2026-03-01")])
+    assert found.moment == pd.Timestamp("2026-03-10 15:00") and len(found.notes) == 1
+
+
+def test_without_any_stamp_but_creations_the_latest_creation_or_close_is_the_as_of():
+    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-06-30 00:00"), [pd.NaT])
+    assert found.moment == pd.Timestamp("2026-06-30 00:00")
+    assert found.source == "the latest deal creation or close, the data having no other time"
+    assert found.notes == ()
+    with pytest.raises(DataError, match="has no rows"):
+        data_date(_ts(), _ts(), [])
+
+
+def test_a_close_dated_after_the_export_does_not_move_the_as_of(tmp_path):
+    # O1 "closed" on 2026-05-30, four months after the deals' last modification (2026-01-30 16:05)
+    opps = (
+        "opportunity_id,rep_id,account_id,created_at,amount,stage,status,expected_close_date,closed_at,modified_at\n"
+        "O1,R1,AC1,2026-01-07 12:00:00,1200,Closed Won,won,2026-05-30,2026-05-30 00:00:00,2026-01-30 16:05:00\n"
+        "O2,R3,,2026-01-08 12:00:00,,Prospecting,open,,,2026-01-08 12:00:00\n"
+        "O3,R2,AC2,2026-01-09 12:00:00,800,Closed Lost,lost,2026-01-31,2026-01-20 09:00:00,2026-01-20 09:00:00\n"
+    )
+    folder = write_tables(tmp_path / "d", {"opportunities": opps, "opportunity_history": None})
+    ds = load_dataset(folder)
+    assert ds.as_of == pd.Timestamp("2026-01-30 16:05:00")
+    assert ds.as_of_source.startswith("the latest event not after 2026-01-30")
+    assert [n.message for n in ds.notes if n.column == "closed_at"] == [
+        "1 deal closes after 2026-01-30, the day of the data's latest creation, change or activity (the latest on "
+        "2026-05-30): the as-of date is not moved to those dates, and until then they count as not yet closed"
+    ]
+    # a given as-of is used as it is, and says so
+    given = load_dataset(folder, as_of="2026-06-01")
+    assert (given.as_of, given.as_of_source) == (pd.Timestamp("2026-06-01"), "given")

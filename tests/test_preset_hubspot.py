@@ -65,10 +65,10 @@ def _doc_toml(start: str) -> str:
     return found[0]
 
 
-def _errors(folder: Path, **how: str | Path) -> list[str]:
+def _errors(folder: Path, severity: str = "error", **how: str | Path) -> list[str]:
     with pytest.raises(DataError) as info:
         load_dataset(folder, **how)  # type: ignore[arg-type]
-    return [str(p) for p in info.value.problems if p.severity == "error"]
+    return [str(p) for p in info.value.problems if p.severity == severity]
 
 
 def _ts(text: str | None) -> pd.Timestamp:
@@ -252,13 +252,16 @@ def test_errors_point_at_the_export(export: Path) -> None:
     _edit(deals, "Closed lost,2026-02-18 17:30,", "Closed lost,2026-01-18 17:30,")
     _edit(export / "calls.csv", "40000000004,Prospecting call,2026-02-02 10:15,", "40000000004,Prospecting call,2026-02-02 10h15,")
     errors = _errors(export, preset="hubspot")
-    assert "deals.csv:2:Amount: is empty on a won deal (won revenue needs the amount) [amount]" in errors
+    assert (
+        "deals.csv:2:Amount: warning: is empty on a won deal: it counts as won, and adds nothing to won revenue [amount]"
+    ) in _errors(export, "warning", preset="hubspot")
     assert (
         "deals.csv:3:Create Date: '06/01/2026 10:30' is not a date and time "
         "(expected format %Y-%m-%d %H:%M, as hubspot.toml says) [created_at]"
     ) in errors
     assert "deals.csv:4:Deal owner: is empty (rep_id is required) [rep_id]" in errors
-    assert any(e.startswith("deals.csv:9:Close Date: ") and "is before created_at" in e for e in errors), errors
+    notes = _errors(export, "note", preset="hubspot")
+    assert any(e.startswith("deals.csv:9:Close Date: note: ") and "is before created_at" in e for e in notes), notes
     assert any(e.startswith("calls.csv:5:Activity date: '2026-02-02 10h15' is not a date and time") for e in errors), errors
 
 

@@ -103,16 +103,6 @@ CASES = [
         "opportunities.csv:5:closed_at: '2026-01-09' is set but status is open (an open deal has no close time)",
     ),
     (
-        "closed_at before created_at",
-        with_row("opportunities", "O9,R1,,2026-01-07,5,Closed Lost,lost,,2026-01-06"),
-        "opportunities.csv:5:closed_at: '2026-01-06' is before created_at '2026-01-07'",
-    ),
-    (
-        "won deal without amount",
-        with_row("opportunities", "O9,R1,,2026-01-07,,Closed Won,won,,2026-01-09"),
-        "opportunities.csv:5:amount: is empty on a won deal (won revenue needs the amount)",
-    ),
-    (
         "period_end before period_start",
         with_row("forecasts", "R2,2026-01-05,2026-02-01,2026-01-31,5,commit"),
         "forecasts.csv:3:period_end: '2026-01-31' is before period_start '2026-02-01'",
@@ -283,3 +273,41 @@ def test_detect_encoding_streams_across_chunks(tmp_path):
     cut = tmp_path / "cut.csv"  # a UTF-8 sequence that never ends
     cut.write_bytes(b"id\n\xc3")
     assert detect_encoding(cut) == ("latin-1", 2, None)
+
+
+# -- rows the contract reads all the same, with a note or a warning ------------------------
+
+def test_a_deal_closed_before_it_was_created_closes_at_its_creation_with_a_note(tmp_path):
+    # three lost deals created 2026-01-07 12:00: closed a second before, exactly at, and a
+    # second after their creation; only the first is noted, and it closes at its creation
+    folder = write_tables(
+        tmp_path / "d",
+        {
+            "opportunities": VALID_TABLES["opportunities"]
+            + "O7,R1,,2026-01-07 12:00:00,5,Closed Lost,lost,,2026-01-07 11:59:59\n"
+            + "O8,R1,,2026-01-07 12:00:00,5,Closed Lost,lost,,2026-01-07 12:00:00\n"
+            + "O9,R1,,2026-01-07 12:00:00,5,Closed Lost,lost,,2026-01-07 12:00:01\n"
+        },
+    )
+    ds = load_dataset(folder)
+    assert [str(n) for n in ds.notes] == [
+        "opportunities.csv:5:closed_at: note: '2026-01-07 11:59:59' is before created_at '2026-01-07 12:00:00': "
+        "closed at its creation (a cycle of 0)"
+    ]
+    closed = ds.opportunities.set_index("opportunity_id")["closed_at"]
+    assert closed["O7"] == pd.Timestamp("2026-01-07 12:00:00")
+    assert closed["O8"] == pd.Timestamp("2026-01-07 12:00:00")
+    assert closed["O9"] == pd.Timestamp("2026-01-07 12:00:01")
+
+
+def test_a_won_deal_without_an_amount_is_a_warning_and_counted(tmp_path):
+    from salesx2lib.summary import dataset_summary
+
+    folder = write_tables(tmp_path / "d", with_row("opportunities", "O9,R1,,2026-01-07,,Closed Won,won,,2026-01-09"))
+    ds = load_dataset(folder)
+    assert "opportunities.csv:5:amount: warning: is empty on a won deal: it counts as won, and adds nothing to won revenue" in [
+        str(w) for w in ds.warnings
+    ]
+    # O1 (1200) and O9 (no amount) are the won deals
+    assert dataset_summary(ds)["incomplete"]["won_without_amount"] == 1
+    assert (ds.opportunities["status"] == "won").sum() == 2
