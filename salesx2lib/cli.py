@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_date,
         dest="as_of",
         help="as-of date (default: for rolling, scrub, backtest, cadence, waterfall and waterfall_deals, Monday 00:00 "
-        "after the latest complete week, said on stderr; for the other tables the latest event in DATA)",
+        "after the latest complete week, said on stderr; for the other tables the as-of date validate prints for DATA)",
     )
     p.add_argument("--settings", type=Path, help="settings TOML file overriding the defaults")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")

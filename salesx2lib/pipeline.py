@@ -56,7 +56,8 @@ def resolve_as_of(
       2026-11-23 00:00, not the latest event (Sunday 2026-11-22 19:57); for data ending on
       a Wednesday, the Monday before it.
     * ``"latest_event"`` (for what measures the past: the cycle and horizon tables):
-      ``dataset.as_of``, the latest event in the data.
+      ``dataset.as_of``, the latest event in the data not after the day the export was
+      taken (:func:`salesx2lib.load.data_date`, the one owner of that rule).
 
     An aware timestamp is converted to UTC; a string is parsed (``"2026-03-02"`` is that
     day's midnight). A given ``as_of`` is always used as it is.

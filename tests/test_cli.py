@@ -19,7 +19,7 @@ BAD = {"opportunities": VALID_TABLES["opportunities"] + "O9,R404,,2026-01-07,-5,
 def test_validate_prints_a_summary_and_exits_0(valid_folder, capsys):
     assert main(["validate", str(valid_folder)]) == 0
     out = capsys.readouterr().out
-    assert "valid (as of 2026-01-30 16:00:00)" in out
+    assert "valid (as of 2026-01-30 16:00:00, the latest event in the data)" in out
     assert "opportunities                 3 rows  2026-01-07 .. 2026-01-09" in out
     assert "3 reps in 2 teams: North (2), South (1)" in out
 

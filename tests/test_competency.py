@@ -122,6 +122,7 @@ def test_rep_counts_by_hand(counts):
             "lost": [0, 1, 1, 0],  # o3 closed at END is outside
             "won_amount": [4000.0, 0.0, 0.0, 700.0],
             "lost_amount": [0.0, 0.0, 200.0, 0.0],  # o4 has no amount: counts 0
+            "won_without_amount": [0, 0, 0, 0],  # every won deal has one
         }
     ).astype({"rep_id": "str", "team": "str"})
     pd.testing.assert_frame_equal(counts, expected)

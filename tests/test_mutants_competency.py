@@ -9,6 +9,7 @@ out by hand in the comments, Wilson intervals by statsmodels. The survivors left
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import ibis
 import numpy as np
@@ -82,9 +83,13 @@ def _dataset(with_activities: bool = True, activities: pd.DataFrame | None = Non
 
 
 def _frame(rows: list[tuple], period: bool = False) -> pd.DataFrame:
-    """The expected rep_counts frame from rows of (rep, team, [period], 9 activity counts, 5 opportunity counts)."""
+    """The expected rep_counts frame from rows of (rep, team, [period], 9 activity counts, 5 opportunity counts).
+
+    ``won_without_amount`` is 0 in every row: no won deal of the fixture lacks an amount.
+    """
     keys = ["rep_id", "team", *(["period_start"] if period else [])]
     out = pd.DataFrame(rows, columns=[*keys, *ACTIVITY_COLUMNS, *OPPORTUNITY_COLUMNS])
+    out["won_without_amount"] = 0
     dtypes = {c: "int64" for c in ACTIVITY_COLUMNS + OPPORTUNITY_COLUMNS[:3]}
     dtypes |= {"rep_id": "str", "team": "str", "won_amount": "float64", "lost_amount": "float64"}
     if period:
@@ -112,6 +117,7 @@ def test_closed_deals_is_the_decided_deals_with_their_won_and_lost_columns():
             "lost": [0, 1, 1],
             "won_amount": [100.0, 0.0, 0.0],
             "lost_amount": [0.0, 50.0, 0.0],
+            "won_without_amount": [0, 0, 0],
         },
         index=[0, 1, 3],
     ).astype({"rep_id": "str", "status": "str", "closed_at": US})
@@ -130,6 +136,11 @@ def test_closed_deals_counts_a_won_deal_without_an_amount_as_zero():
     out = competency.closed_deals(opps)
     assert out["won_amount"].tolist() == [0.0, 0.0, 0.0]
     assert out["won"].tolist() == [1, 0, 0]
+    assert out["won_without_amount"].tolist() == [1, 0, 0]  # o4, lost without an amount, is not counted
+    ds = replace(_dataset(), tables={**_dataset().tables, "opportunities": opps})
+    counts = competency.rep_counts(ds, "2026-03-02", "2026-04-01").set_index("rep_id")
+    assert counts["won_without_amount"].to_dict() == {"a": 1, "b": 0, "c": 0}
+    assert str(counts["won_without_amount"].dtype) == "int64"
 
 
 # -- rep_counts --------------------------------------------------------------------------------

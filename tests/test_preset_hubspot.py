@@ -225,7 +225,7 @@ def test_as_of_is_the_last_deal_closing(fixture_ds: Dataset) -> None:
 def test_cli_validates_the_export(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(FIXTURE), "--preset", "hubspot"]) == 0
     out = capsys.readouterr().out
-    assert "valid (as of 2026-02-25 12:00:00)" in out
+    assert "valid (as of 2026-02-25 12:00:00, the latest event in the data)" in out
     assert "6 reps in 3 teams: Field Sales (3), Inside Sales (2), Unassigned (1)" in out
 
 
