@@ -1333,6 +1333,8 @@ def _csv_text(name: str, df: pd.DataFrame) -> str:
     numbers in whole units, an empty cell for a missing value, ``\\n`` line ends."""
     out = {}
     for col in TABLES[name].columns:
+        if not col.required and col.name not in df.columns:
+            continue  # an optional column the sample does not generate (modified_at)
         s = df[col.name]
         if col.kind == "timestamp":
             s = s.dt.strftime("%Y-%m-%d %H:%M:%S")

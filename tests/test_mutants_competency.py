@@ -218,7 +218,9 @@ def test_rep_counts_monthly_by_hand():
 def test_rep_counts_weekly_without_any_event_is_an_empty_frame_with_the_columns():
     out = competency.rep_counts(_dataset(), "2027-01-04", "2027-02-01", freq="week")
     assert out.empty
-    assert out.columns.tolist() == ["rep_id", "team", "period_start", *ACTIVITY_COLUMNS, *OPPORTUNITY_COLUMNS]
+    assert out.columns.tolist() == [
+        "rep_id", "team", "period_start", *ACTIVITY_COLUMNS, *OPPORTUNITY_COLUMNS, "won_without_amount"
+    ]
     assert str(out["period_start"].dtype) == US
     assert out["dials"].dtype == "int64" and out["won_amount"].dtype == "float64"
 
@@ -235,6 +237,7 @@ def test_rep_counts_weekly_without_activities():
             "lost": [1, 0, 0, 0, 1],
             "won_amount": [0.0, 0.0, 100.0, 0.0, 0.0],
             "lost_amount": [50.0, 0.0, 0.0, 0.0, 0.0],
+            "won_without_amount": [0, 0, 0, 0, 0],
         }
     ).astype({"rep_id": "str", "team": "str", "period_start": US})
     pd.testing.assert_frame_equal(out, expected)
