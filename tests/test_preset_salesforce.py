@@ -430,3 +430,21 @@ def test_an_id_of_zeros_is_an_empty_lookup_and_is_counted(tmp_path: Path, fixtur
         "Opportunity.csv: note: 2 cells read as empty: 000000000000000AAA, 000000000000000 (salesforce.toml null_values; AccountId 2)"
     ]
     assert not [w for w in ds.warnings if "000000000000000" in str(w)]
+
+
+def test_a_close_date_after_the_last_change_closes_at_the_last_change(tmp_path: Path) -> None:
+    # Opp06 (last change 2026-03-18 16:00): CloseDate moved to the next day -> the last change;
+    # Opp04 (last change 2026-03-05 17:45): CloseDate months later -> the last change, and the
+    # as-of date stays the export's; Opp01 (CloseDate on its last change's day) is unchanged
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    deals = folder / "Opportunity.csv"
+    _edit(deals, '"0","2026-03-18","New Business"', '"0","2026-03-19","New Business"')
+    _edit(deals, '"100","2026-03-05","New Business"', '"100","2026-09-30","New Business"')
+    ds = load_dataset(folder, preset="salesforce")
+    o = ds.opportunities.set_index("opportunity_id")["closed_at"]
+    assert (o[opp(6)], o[opp(4)], o[opp(1)]) == (T("2026-03-18 16:00"), T("2026-03-05 17:45"), T("2026-03-12"))
+    says = "closed with a CloseDate after the day of the deal's last change (LastModifiedDate), so closed_at is the last change"
+    assert noted(ds, "Opportunity.csv", says) == [2]
+    # the expected close date is CloseDate as written
+    assert ds.opportunities.set_index("opportunity_id").loc[opp(4), "expected_close_date"] == T("2026-09-30")
