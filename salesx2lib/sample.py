@@ -52,6 +52,7 @@ __all__ = [
     "CYCLE_WON_MEDIAN_DAYS",
     "CYCLE_WON_SIGMA",
     "DEFAULT_END",
+    "NOT_GENERATED",
     "FORECAST_GUESS_NOISE",
     "FORECAST_MEMORY_DAYS",
     "FORECAST_NOISE",
@@ -1328,13 +1329,18 @@ _ACTIVITY_SCHEMA = pa.schema(
 )
 
 
+#: Optional contract columns the sample does not have: its history and activities
+#: already tell when it was taken (see :func:`salesx2lib.load.data_date`).
+NOT_GENERATED: dict[str, tuple[str, ...]] = {"opportunities": ("modified_at",)}
+
+
 def _csv_text(name: str, df: pd.DataFrame) -> str:
     """Fixed formatting: timestamps ``YYYY-MM-DD HH:MM:SS``, dates ``YYYY-MM-DD``,
     numbers in whole units, an empty cell for a missing value, ``\\n`` line ends."""
     out = {}
     for col in TABLES[name].columns:
-        if not col.required and col.name not in df.columns:
-            continue  # an optional column the sample does not generate (modified_at)
+        if col.name in NOT_GENERATED.get(name, ()):
+            continue
         s = df[col.name]
         if col.kind == "timestamp":
             s = s.dt.strftime("%Y-%m-%d %H:%M:%S")
