@@ -160,3 +160,48 @@ def test_pipeline_period_month_edges() -> None:
     assert wf.pipeline_period("2026-12-01 00:00:00.000001", "month") == (pd.Timestamp("2026-12-01"), pd.Timestamp("2026-12-31"))
     start, end = wf.pipeline_period("2026-11-23")
     assert (start.unit, end.unit) == ("us", "us")
+
+
+def test_unreadable_dates_are_named_in_the_message() -> None:
+    ds = _dataset()
+    with pytest.raises(ValueError, match=r"^date 'soon' is not a date \(expected YYYY-MM-DD\)$"):
+        wf.pipeline_period("soon")
+    with pytest.raises(ValueError, match=r"^start 'soon' is not a date \(expected YYYY-MM-DD\)$"):
+        wf.waterfall(ds, E, SETTINGS, start="soon")
+    with pytest.raises(ValueError, match=r"^period start 'soon' is not a date \(expected YYYY-MM-DD\)$"):
+        wf.waterfall(ds, E, SETTINGS, period_start="soon")
+    with pytest.raises(ValueError, match=r"^period end 'soon' is not a date \(expected YYYY-MM-DD\)$"):
+        wf.waterfall(ds, E, SETTINGS, period_end="soon")
+
+
+def test_a_one_cent_rise_and_the_largest_move_first() -> None:
+    # C1 rises by one cent (100.00 -> 100.01); P1 (100) and P2 (300) are pushed out: in the deal
+    # table P2 comes first (larger amount) although its id sorts after P1's.
+    deals = {
+        "C1": ("R1", "open", [(OLD, "Proposal", 100.0, "2026-12-10"), ("2026-11-17 10:00", "Proposal", 100.01, "2026-12-10")]),
+        "P1": ("R1", "open", [(OLD, "Proposal", 100.0, "2026-12-10"), ("2026-11-17 10:00", "Proposal", 100.0, "2027-01-10")]),
+        "P2": ("R1", "open", [(OLD, "Proposal", 300.0, "2026-12-10"), ("2026-11-17 10:00", "Proposal", 300.0, "2027-01-10")]),
+    }
+    opps, hist = deal_frames(deals)
+    ds = Dataset(tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist}, activities=None,
+                 as_of=pd.Timestamp("2026-11-25 12:00"))
+    out = wf.waterfall(ds, E, SETTINGS).set_index(["team", "step"])
+    assert (out.loc[("all", "amount_up"), "amount"], out.loc[("all", "amount_up"), "n_deals"]) == (0.01, 1)
+    table = wf.waterfall_deals(ds, E, SETTINGS)
+    assert list(zip(table["opportunity_id"], table["step"], table["amount"], strict=True)) == [
+        ("P2", "pushed_out", -300.0), ("P1", "pushed_out", -100.0), ("C1", "amount_up", 0.01)]
+    assert table["explanation"].iloc[2] == "amount 100 -> 100.01"
+
+
+def test_the_deal_table_follows_the_period_and_the_settings() -> None:
+    # November only (month setting, or the same period given): at S no deal of this floor is
+    # expected in November; in the week A3 (created in it) and A4 (created before S) close with a
+    # close date in November: A3 is new then won, A4 pulled in then lost, at their end amounts.
+    ds = _dataset()
+    month = type(SETTINGS)(**dict(__import__("dataclasses").asdict(SETTINGS), forecast_waterfall_period="month"))
+    by_setting = wf.waterfall_deals(ds, E, month)
+    given = wf.waterfall_deals(ds, E, SETTINGS, period_start="2026-11-01", period_end="2026-11-30")
+    for t in (by_setting, given):
+        assert list(zip(t["opportunity_id"], t["step"], t["amount"], strict=True)) == [
+            ("A3", "new", 300.0), ("A3", "won", -300.0), ("A4", "pulled_in", 700.0), ("A4", "lost", -700.0)]
+        assert (t["period_start"] == pd.Timestamp("2026-11-01")).all() and (t["period_end"] == pd.Timestamp("2026-11-30")).all()
