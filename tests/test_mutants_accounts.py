@@ -192,3 +192,39 @@ def test_deals_without_account_columns_and_dtypes() -> None:
     # Nothing without an account on the second floor: zeros.
     none = deals_without_account(_wide(), AS_OF).iloc[0]
     assert (none.n_deals, none.n_open, none.open_amount, none.n_won, none.n_lost, none.won_amount) == (0, 0, 0.0, 0, 0, 0.0)
+
+
+def test_five_deals_are_listed_without_and_more() -> None:
+    deals = {f"F{i}": ("ACC_FIVE", "r1", "open", [("2024-05-25", "Proposal", 1.0, "2024-08-01")]) for i in range(1, 6)}
+    opps, hist = deal_frames({k: v[1:] for k, v in deals.items()})
+    opps.insert(2, "account_id", pd.array([deals[k][0] for k in opps["opportunity_id"]], dtype="str"))
+    ds = Dataset(tables={"reps": L_REPS, "opportunities": opps, "opportunity_history": hist}, activities=None, as_of=AS_OF)
+    window = pd.DataFrame({"opportunity_id": ["F1"], "rep_id": ["r1"], "weighted_amount": [0.5]}).astype(
+        {"opportunity_id": "str", "rep_id": "str"})
+    row = account_table(ds, AS_OF, SETTINGS, window=window).iloc[0]
+    assert row.reasons.startswith("5 deals open at once, 5 in total (F1, F2, F3, F4, F5): one buying decision")
+
+
+def test_defaults_and_the_missing_column_message() -> None:
+    # No as-of given: the weekly rule on data up to Wednesday 5 June 2024 gives Monday 3 June
+    # 00:00, so N3 (created 2 June, open, 9) now counts: 3 deals, 2 open (5 + 9), N2 won (7).
+    ds = _dataset()
+    loose = deals_without_account(ds).iloc[0]
+    assert loose.as_of_date == pd.Timestamp("2024-06-03")
+    assert (loose.n_deals, loose.n_open, loose.open_amount, loose.n_won, loose.n_lost, loose.won_amount) == (3, 2, 14.0, 1, 0, 7.0)
+    out = account_table(ds, window=WINDOW)
+    assert (out["as_of_date"] == pd.Timestamp("2024-06-03")).all()
+    bare = replace(ds, tables={**ds.tables, "opportunities": OPPS.drop(columns="account_id")})
+    from salesx2lib.dataset import MissingTableError
+
+    with pytest.raises(MissingTableError, match=r"^needs the account_id column of opportunities, which this dataset does not have$"):
+        deals_without_account(bare, AS_OF)
+
+
+def test_a_won_deal_without_amount_adds_nothing_to_won_amount() -> None:
+    # N2 (won, no account) closes with an unknown amount: won_amount 0, not 1 or NaN.
+    opps = OPPS.assign(amount=OPPS["amount"].where(OPPS["opportunity_id"] != "N2"))
+    hist = HIST.assign(amount=HIST["amount"].where(HIST["opportunity_id"] != "N2"))
+    ds = replace(_dataset(), tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist})
+    loose = deals_without_account(ds, AS_OF).iloc[0]
+    assert (loose.n_won, loose.won_amount, loose.open_amount) == (1, 0.0, 5.0)
