@@ -9,6 +9,7 @@ hand); the expected values are worked out by hand in the comments. The survivors
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import ibis
@@ -181,6 +182,8 @@ def test_without_history_or_activities_every_unchecked_flag_says_why() -> None:
     assert t["window_forecast"].isna().all() and t["top_rep"].isna().all() and t["top_rep_share"].isna().all()
     assert t["last_activity_at"].isna().all() and t["days_since_activity"].isna().all()
     assert str(t["top_rep"].dtype) == "str" and str(t["last_activity_at"].dtype) == US
+    assert str(t["window_forecast"].dtype) == "float64" and str(t["top_rep_share"].dtype) == "float64"
+    assert t.loc["ACC_ZERO", "reasons"] == "" and t.loc["ACC_BACK", "reasons"].startswith("lost its last 2")
     assert t["n_flags"].tolist() == [2, 1, 0]  # WIDE: several deals, several reps; BACK: repeated losses
 
 
@@ -194,15 +197,59 @@ def test_deals_without_account_columns_and_dtypes() -> None:
     assert (none.n_deals, none.n_open, none.open_amount, none.n_won, none.n_lost, none.won_amount) == (0, 0, 0.0, 0, 0, 0.0)
 
 
-def test_five_deals_are_listed_without_and_more() -> None:
-    deals = {f"F{i}": ("ACC_FIVE", "r1", "open", [("2024-05-25", "Proposal", 1.0, "2024-08-01")]) for i in range(1, 6)}
+def _small() -> Dataset:
+    deals = {
+        **{f"F{i}": ("ACC_FIVE", "r1", "open", [("2024-05-25", "Proposal", 1.0, "2024-08-01")]) for i in range(1, 6)},
+        # ACC_ONE: one decided deal, lost: win rate 0 of 1.
+        "G1": ("ACC_ONE", "r2", "lost", [("2024-01-01", "Proposal", 2.0, "2024-03-01"), ("2024-03-01", "Closed Lost", 2.0, "2024-03-01")]),
+        # no account: one lost (3), one won at an unknown amount, one open (4).
+        "N1": (None, "r1", "lost", [("2024-01-01", "Proposal", 3.0, "2024-03-01"), ("2024-03-01", "Closed Lost", 3.0, "2024-03-01")]),
+        "N2": (None, "r1", "won", [("2024-01-01", "Proposal", None, "2024-03-01"), ("2024-03-01", "Closed Won", None, "2024-03-01")]),
+        "N3": (None, "r1", "open", [("2024-05-01", "Proposal", 4.0, "2024-08-01")]),
+    }
     opps, hist = deal_frames({k: v[1:] for k, v in deals.items()})
     opps.insert(2, "account_id", pd.array([deals[k][0] for k in opps["opportunity_id"]], dtype="str"))
-    ds = Dataset(tables={"reps": L_REPS, "opportunities": opps, "opportunity_history": hist}, activities=None, as_of=AS_OF)
+    return Dataset(tables={"reps": L_REPS, "opportunities": opps, "opportunity_history": hist}, activities=None, as_of=AS_OF)
+
+
+def test_five_deals_one_decided_deal_and_a_window_below_one() -> None:
+    # r1's window is F1 at 0.5: all of it on ACC_FIVE (share 1, printed "0 of 0" once rounded).
     window = pd.DataFrame({"opportunity_id": ["F1"], "rep_id": ["r1"], "weighted_amount": [0.5]}).astype(
         {"opportunity_id": "str", "rep_id": "str"})
-    row = account_table(ds, AS_OF, SETTINGS, window=window).iloc[0]
-    assert row.reasons.startswith("5 deals open at once, 5 in total (F1, F2, F3, F4, F5): one buying decision")
+    t = account_table(_small(), AS_OF, SETTINGS, window=window).set_index("account_id")
+    five = t.loc["ACC_FIVE"]
+    assert five.reasons == (
+        "5 deals open at once, 5 in total (F1, F2, F3, F4, F5): one buying decision or several, and who decides each?; "
+        f"100% of r1's 30-day forecast (0 of 0) {SLIPS}"
+    )
+    assert five.top_rep_share == 1.0 and bool(five.flag_concentrated)
+    one = t.loc["ACC_ONE"]
+    assert (one.n_decided, one.won, one.lost, one.win_rate, one.losses_since_win) == (1, 0, 1, 0.0, 1)
+    # Deals without an account: N1 lost, N2 won (unknown amount: adds 0), N3 open at 4.
+    loose = deals_without_account(_small(), AS_OF).iloc[0]
+    assert (loose.n_deals, loose.n_open, loose.open_amount, loose.n_won, loose.n_lost, loose.won_amount) == (3, 1, 4.0, 1, 1, 0.0)
+
+
+def test_two_reps_on_one_account_shares_on_the_threshold_and_no_warning() -> None:
+    # Window: r1 M1 100 + M2 200; r2 M3 100 + L5 100; r3 C1 200 + C2 100.
+    # ACC_MULTI: r1 300 of 300 (share 1) and r2 100 of 200 (0.5): the top rep is r1; 400 in all.
+    # ACC_EDGE: r2 100 of 200 = 0.5, exactly the threshold: concentrated. ACC_BIG: 200 of 300
+    # (67%); ACC_SMALL 100 of 300 (a third): not. Three open deals reach a threshold of 3.
+    window = pd.DataFrame(
+        {"opportunity_id": ["M1", "M2", "M3", "L5", "C1", "C2"], "rep_id": ["r1", "r1", "r2", "r2", "r3", "r3"],
+         "weighted_amount": [100.0, 200.0, 100.0, 100.0, 200.0, 100.0]}
+    ).astype({"opportunity_id": "str", "rep_id": "str"})
+    settings = replace(SETTINGS, accounts_several_open_deals=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # accounts with no decided deal: no 0/0 warning
+        t = account_table(_dataset(), AS_OF, settings, window=window).set_index("account_id")
+    m = t.loc["ACC_MULTI"]
+    assert (m.top_rep, m.top_rep_share, m.window_forecast) == ("r1", 1.0, 400.0)
+    assert bool(m.flag_several_open_deals) and m.losses_since_win == 0
+    assert t.loc["ACC_EDGE", "reasons"] == f"50% of r2's 30-day forecast (100 of 200) {SLIPS}"
+    assert t.loc["ACC_BIG", "reasons"] == f"67% of r3's 30-day forecast (200 of 300) {SLIPS}"
+    assert t.loc["ACC_SMALL", "top_rep_share"] == pytest.approx(1 / 3) and not bool(t.loc["ACC_SMALL", "flag_concentrated"])
+    assert t.loc["ACC_QUIET", "losses_since_win"] == 0
 
 
 def test_defaults_and_the_missing_column_message() -> None:
