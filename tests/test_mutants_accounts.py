@@ -97,6 +97,8 @@ def test_the_other_columns_by_hand() -> None:
     assert t.loc["ACC_EDGE", "last_won_at"] == pd.Timestamp("2024-01-20") and t.loc["ACC_EDGE", "last_lost_at"] == pd.Timestamp("2024-04-02")
     assert t.loc["ACC_OLD", "last_lost_at"] == pd.Timestamp("2023-02-01") and pd.isna(t.loc["ACC_OLD", "last_won_at"])
     assert np.isnan(t.loc["ACC_MULTI", "win_rate_ci_low"]) and np.isnan(t.loc["ACC_MULTI", "win_rate_ci_high"])
+    # nothing decided yet: no won amount (0, not missing)
+    assert t.loc["ACC_MULTI", "won_amount"] == 0.0 and t.loc["ACC_QUIET", "won_amount"] == 0.0
     # window: ACC_MULTI 100 + 200, ACC_EDGE 80, ACC_BIG 900, ACC_SMALL 100; the rest 0 and no top rep.
     wf = t["window_forecast"]
     assert wf.to_dict() == {a: {"ACC_MULTI": 300.0, "ACC_EDGE": 80.0, "ACC_BIG": 900.0, "ACC_SMALL": 100.0}.get(a, 0.0) for a in t.index}
