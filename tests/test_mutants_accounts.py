@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesx2lib import rolling
 from salesx2lib.accounts import ACCOUNT_FLAGS, account_table, deals_without_account
 from salesx2lib.dataset import Dataset
 
@@ -277,3 +278,22 @@ def test_a_won_deal_without_amount_adds_nothing_to_won_amount() -> None:
     ds = replace(_dataset(), tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist})
     loose = deals_without_account(ds, AS_OF).iloc[0]
     assert (loose.n_won, loose.won_amount, loose.open_amount) == (1, 0.0, 5.0)
+
+
+def test_the_window_is_the_rolling_forecast_at_the_same_instant() -> None:
+    # With the training threshold lowered to 2, the fixture's 5 decided deals are enough for
+    # the win model: the window computed by account_table must be the documented one,
+    # rolling_pipeline at the same as-of with the same settings (not the data's default
+    # as-of, 3 June, when C3 exists and M1 is worth 99,999), summed per account here in
+    # plain pandas.
+    s = replace(SETTINGS, forecast_min_training_events=2)
+    ds = _dataset()
+    t = account_table(ds, AS_OF, s).set_index("account_id")
+    w = rolling.rolling_pipeline(ds, AS_OF, s, with_scrub=False)
+    account = w["opportunity_id"].map(OPPS.set_index("opportunity_id")["account_id"])
+    want = w.groupby(account)["weighted_amount"].sum()
+    assert want.notna().all() and len(want) >= 5
+    got = t["window_forecast"]
+    assert got.loc[want.index].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    assert (got.drop(want.index) == 0.0).all()
+    assert (t["not_checked"] == "").all()
