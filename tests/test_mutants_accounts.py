@@ -297,3 +297,22 @@ def test_the_window_is_the_rolling_forecast_at_the_same_instant() -> None:
     assert got.loc[want.index].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
     assert (got.drop(want.index) == 0.0).all()
     assert (t["not_checked"] == "").all()
+
+
+def test_an_empty_window_is_checked_and_a_window_without_weights_is_not() -> None:
+    # Only a lost deal: the rolling window is empty, which is a checked answer (nothing rides
+    # on any account: False, window 0), not "too little history".
+    deals = {"G1": ("ACC_ONE", "r2", "lost", [("2024-01-01", "Proposal", 2.0, "2024-03-01"),
+                                               ("2024-03-01", "Closed Lost", 2.0, "2024-03-01")])}
+    opps, hist = deal_frames({k: v[1:] for k, v in deals.items()})
+    opps.insert(2, "account_id", pd.array(["ACC_ONE"], dtype="str"))
+    ds = Dataset(tables={"reps": L_REPS, "opportunities": opps, "opportunity_history": hist}, activities=None, as_of=AS_OF)
+    one = account_table(ds, AS_OF, SETTINGS).iloc[0]
+    assert one.flag_concentrated is False or (pd.notna(one.flag_concentrated) and not bool(one.flag_concentrated))
+    assert one.window_forecast == 0.0
+    assert one.not_checked == "no_recent_activity: needs the activities table"
+    # The second floor has 2 decided deals, below the 30 the model needs: every weight is
+    # missing, and the sentence says so exactly.
+    t = account_table(_wide(), AS_OF, SETTINGS).set_index("account_id")
+    assert t["flag_concentrated"].isna().all()
+    assert t.loc["ACC_ZERO", "not_checked"] == "concentrated: too little history to learn win probabilities yet"
