@@ -44,7 +44,9 @@ ACTS = pd.DataFrame({"activity_id": ["x"], "rep_id": ["r1"], "occurred_at": [pd.
     {"activity_id": "str", "rep_id": "str", "occurred_at": US, "opportunity_id": "str", "activity_type": "str"})
 
 
-@pytest.fixture(scope="module")
+# Function scope on purpose: mutmut links a mutant only to the tests that call the mutated
+# function, and a table cached by an earlier test is not a call (docs/mutation.md).
+@pytest.fixture
 def table() -> pd.DataFrame:
     ds = Dataset(tables={"reps": REPS, "opportunities": OPPS, "opportunity_history": HIST}, activities=ibis.memtable(ACTS),
                  as_of=pd.Timestamp("2024-06-05"))
