@@ -150,6 +150,7 @@ def test_next_milestones_every_kind_with_its_sentence(table):
     assert out["rep_id"].tolist() == ["a", "b", "c"]  # d is ramping: not given a milestone
     assert out["rep_name"].tolist() == ["a", "b", "c"]  # the review has no rep_name: the id stands in
     assert out["team"].tolist() == ["T"] * 3
+    assert out["segment"].tolist() == ["hands_on", "developing", "developing"]
     assert out["next_milestone"].tolist() == ["avg_deal_size", "conversation_to_appointment", ""]
     assert out["kind"].tolist() == ["competency", "ladder", "none"]
     assert out["current_value"].tolist()[0] == 12345.6 and out["target_value"].tolist()[0] == 20000.0
@@ -176,7 +177,102 @@ def test_next_milestones_rate_sentence_and_not_checkable_rungs():
     assert out.loc["c", "sentence"] == "Cy (c, hands_on): conversation_to_appointment from 25.0% to 36.5% by 08 March 2026."
 
 
+def test_open_milestones_aligns_on_the_frame_index():
+    # a filtered frame keeps its index (here 10-13): the texts must still go with their own rep
+    frame = pd.DataFrame({"rep_id": ["z", "z", "y", "x"], "milestone": ["m1", "m2", "m1", "m2"],
+                          "met": pd.array([False, False, True, False], dtype="boolean"),
+                          "progress": ["1 of 3 weeks", "0 of 2 months", "3 of 3 weeks", "0 of 2 months"]},
+                         index=[10, 11, 12, 13])
+    out = ms.open_milestones(frame)
+    assert out["open_milestones"].tolist() == ["m1 (1 of 3 weeks); m2 (0 of 2 months)", "", "m2 (0 of 2 months)"]
+
+
+def test_next_milestones_without_a_developing_rep_is_an_empty_table(table):
+    review = pd.DataFrame({"rep_id": ["a"], "team": "T", "segment": ["self_sustained"], "status": ["priority"],
+                           "competency": ["win_rate"], "current_rate": [0.3], "target_rate": [0.4]})
+    out = ms.next_milestones(table, review, AS_OF, S)
+    assert out.columns.tolist() == ["rep_id", "rep_name", "team", "segment", "next_milestone", "kind",
+                                    "current_value", "target_value", "target_date", "sentence"]
+    assert len(out) == 0 and str(out["target_date"].dtype) == "datetime64[us]"
+
+
+def test_next_milestones_names_a_bad_as_of_date(table):
+    review = pd.DataFrame({c: [] for c in REVIEW_COLUMNS})
+    with pytest.raises(ValueError, match=r"^as-of date 'someday' is not a date \(expected YYYY-MM-DD\)$"):
+        ms.next_milestones(table, review, "someday", S)
+
+
 def test_next_milestones_message():
     review = pd.DataFrame({c: [] for c in REVIEW_COLUMNS if c != "status"})
     with pytest.raises(ValueError, match=r"^review is missing column 'status' \(see coaching.coaching_review\)$"):
         ms.next_milestones(pd.DataFrame(), review, AS_OF, S)
+
+
+def test_history_dates_the_run_and_weeks_back():
+    # One more forecast: a's February, submitted 30 January, 1250 against 1200 won (4% off). With the
+    # 9-week history the months judged are January and February: a held both, the run reached the 1
+    # month needed at the end of January. With a 3-week history (Mar 1 - 21 days = 8 Feb) only
+    # February is judged, and only the weeks of 9, 16 and 23 February: a's conversation run reached
+    # 3 weeks on Sunday 1 March.
+    ds = _dataset()
+    extra = pd.DataFrame({"rep_id": ["a"], "submitted_at": [T("2026-01-30 09:00")], "period_start": [T("2026-02-01")],
+                          "period_end": [T("2026-02-28")], "amount": [1250.0], "category": ["commit"]}).astype(
+        {"rep_id": "str", "submitted_at": "datetime64[us]", "period_start": "datetime64[us]",
+         "period_end": "datetime64[us]", "category": "str"})
+    fc = pd.concat([ds.tables["forecasts"], extra], ignore_index=True)
+    ds = replace(ds, tables={**ds.tables, "forecasts": fc})
+    nine = ms.milestones(ds, settings=S).set_index(["rep_id", "milestone"])
+    assert nine.loc[("a", "forecast_accuracy"), "met_at"] == T("2026-01-31")
+    assert nine.loc[("a", "forecast_accuracy"), "progress"] == "1 of 1 months"
+    three = ms.milestones(ds, settings=replace(S, milestones_history_weeks=3)).set_index(["rep_id", "milestone"])
+    assert three.loc[("a", "forecast_accuracy"), "met_at"] == T("2026-02-28")
+    assert three.loc[("a", "conversation_to_appointment"), "met_at"] == T("2026-03-01")
+    # a history shorter than the weeks needed still judges 3 weeks
+    one = ms.milestones(ds, settings=replace(S, milestones_history_weeks=1)).set_index(["rep_id", "milestone"])
+    assert one.loc[("a", "conversation_to_appointment"), "met_at"] == T("2026-03-01")
+    assert one.loc[("a", "conversation_to_appointment"), "progress"] == "3 of 3 weeks"
+
+
+def test_fourteen_weeks_judge_three_months():
+    # Mar 1 - 14 weeks = 23 Nov: the complete months from 1 December: December, January, February.
+    # a: December nothing won, January 1000, February 1200 -> held the latest 2, met at 28 Feb;
+    # b: December 5000, January 999, February 2000 -> 1 of 2; window: the latest two months.
+    t = ms.milestones(_dataset(), settings=replace(S, milestones_history_weeks=14))
+    q = t.loc[t["milestone"] == "months_at_quota"].set_index("rep_id")
+    assert bool(q.loc["a", "met"]) and q.loc["a", "met_at"] == T("2026-02-28")
+    assert q.loc["b", "progress"] == "1 of 2 months" and not q.loc["b", "met"]
+    assert q.loc["a", "window_start"] == T("2026-01-01") and q.loc["a", "window_end"] == T("2026-03-01")
+
+
+def test_as_of_given_overrides_the_datasets():
+    # as of Friday 27 February the latest complete month is January: December and January are judged;
+    # a won nothing in December: 1 of 2. The weeks end on Sunday 22 February.
+    t = ms.milestones(_dataset(), as_of="2026-02-27 12:00", settings=S).set_index(["rep_id", "milestone"])
+    a = t.loc[("a", "months_at_quota")]
+    assert (a["window_start"], a["window_end"]) == (T("2025-12-01"), T("2026-02-01"))
+    assert not a["met"] and a["progress"] == "1 of 2 months"
+    assert t.loc[("a", "conversation_to_appointment"), "window_end"] == T("2026-02-23")
+
+
+def test_as_of_that_is_not_a_date_is_named():
+    with pytest.raises(ValueError, match=r"^as-of date 'someday' is not a date \(expected YYYY-MM-DD\)$"):
+        ms.milestones(_dataset(), as_of="someday", settings=S)
+
+
+def test_a_quota_of_one_is_a_quota():
+    # a's quota is 1.0 a month: 1000 and 1200 won are at quota; a quota above 0 counts, however small
+    ds = _dataset()
+    q = ds.tables["quotas"].assign(quota=lambda x: x["quota"].where(x["rep_id"] != "a", 1.0))
+    t = ms.milestones(replace(ds, tables={**ds.tables, "quotas": q}),
+                      settings=replace(S, milestones_ladder=("months_at_quota",))).set_index("rep_id")
+    assert bool(t.loc["a", "met"]) and t.loc["a", "note"] == ""
+
+
+def test_no_rep_hired_yet_gives_an_empty_table():
+    ds = _dataset()
+    reps = ds.reps.assign(hire_date=pd.Series([T("2027-01-01")] * 4, dtype="datetime64[us]"))
+    t = ms.milestones(replace(ds, tables={**ds.tables, "reps": reps}), settings=S)
+    assert len(t) == 0
+    assert t.columns.tolist() == ["rep_id", "rep_name", "team", "milestone", "description", "met", "met_at",
+                                  "window_start", "window_end", "progress", "note"]
+    assert str(t["met"].dtype) == "boolean" and str(t["window_end"].dtype) == "datetime64[us]"
