@@ -208,22 +208,32 @@ def test_next_milestones_message():
         ms.next_milestones(pd.DataFrame(), review, AS_OF, S)
 
 
-def test_history_dates_the_run_and_weeks_back():
-    # One more forecast: a's February, submitted 30 January, 1250 against 1200 won (4% off). With the
-    # 9-week history the months judged are January and February: a held both, the run reached the 1
-    # month needed at the end of January. With a 3-week history (Mar 1 - 21 days = 8 Feb) only
-    # February is judged, and only the weeks of 9, 16 and 23 February: a's conversation run reached
-    # 3 weeks on Sunday 1 March.
+def _more_forecasts():
+    """The dataset with two more forecasts of a: December, submitted 30 November, 0 against nothing won
+    (0 <= 15% of 0: within), and February, submitted 30 January, 1250 against 1200 won (4% off)."""
     ds = _dataset()
-    extra = pd.DataFrame({"rep_id": ["a"], "submitted_at": [T("2026-01-30 09:00")], "period_start": [T("2026-02-01")],
-                          "period_end": [T("2026-02-28")], "amount": [1250.0], "category": ["commit"]}).astype(
+    extra = pd.DataFrame({"rep_id": ["a", "a"], "submitted_at": [T("2025-11-30 09:00"), T("2026-01-30 09:00")],
+                          "period_start": [T("2025-12-01"), T("2026-02-01")],
+                          "period_end": [T("2025-12-31"), T("2026-02-28")], "amount": [0.0, 1250.0],
+                          "category": ["commit", "commit"]}).astype(
         {"rep_id": "str", "submitted_at": "datetime64[us]", "period_start": "datetime64[us]",
          "period_end": "datetime64[us]", "category": "str"})
     fc = pd.concat([ds.tables["forecasts"], extra], ignore_index=True)
-    ds = replace(ds, tables={**ds.tables, "forecasts": fc})
+    return replace(ds, tables={**ds.tables, "forecasts": fc})
+
+
+def test_history_dates_the_run_and_weeks_back():
+    # a's forecasts are within in December, January and February. With the 9-week history (from
+    # Mon 29 Dec) the months judged are January and February: the run reached the 1 month needed at
+    # the end of January. With 14 weeks (from 23 Nov) December is judged too: met at 31 December.
+    # With a 3-week history (Mar 1 - 21 days = 8 Feb) only February is judged, and only the weeks of
+    # 9, 16 and 23 February: a's conversation run reached 3 weeks on Sunday 1 March.
+    ds = _more_forecasts()
     nine = ms.milestones(ds, settings=S).set_index(["rep_id", "milestone"])
     assert nine.loc[("a", "forecast_accuracy"), "met_at"] == T("2026-01-31")
     assert nine.loc[("a", "forecast_accuracy"), "progress"] == "1 of 1 months"
+    fourteen = ms.milestones(ds, settings=replace(S, milestones_history_weeks=14)).set_index(["rep_id", "milestone"])
+    assert fourteen.loc[("a", "forecast_accuracy"), "met_at"] == T("2025-12-31")
     three = ms.milestones(ds, settings=replace(S, milestones_history_weeks=3)).set_index(["rep_id", "milestone"])
     assert three.loc[("a", "forecast_accuracy"), "met_at"] == T("2026-02-28")
     assert three.loc[("a", "conversation_to_appointment"), "met_at"] == T("2026-03-01")
@@ -231,6 +241,13 @@ def test_history_dates_the_run_and_weeks_back():
     one = ms.milestones(ds, settings=replace(S, milestones_history_weeks=1)).set_index(["rep_id", "milestone"])
     assert one.loc[("a", "conversation_to_appointment"), "met_at"] == T("2026-03-01")
     assert one.loc[("a", "conversation_to_appointment"), "progress"] == "3 of 3 weeks"
+
+
+def test_a_history_starting_on_the_first_of_a_month_keeps_that_month():
+    # as of Thursday 5 March, 9 weeks back is Thursday 1 January: January is complete and judged, so
+    # a's run (January and February) reached 1 month at the end of January
+    t = ms.milestones(_more_forecasts(), as_of="2026-03-05 10:00", settings=S).set_index(["rep_id", "milestone"])
+    assert t.loc[("a", "forecast_accuracy"), "met_at"] == T("2026-01-31")
 
 
 def test_fourteen_weeks_judge_three_months():
