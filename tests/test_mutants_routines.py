@@ -9,6 +9,7 @@ exact Mann-Whitney distribution against a brute-force count; the gaps table by h
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import replace
 
 import ibis
@@ -369,3 +370,74 @@ def test_routine_gaps_of_an_integer_routine_are_floats():
     c = rt.routine_comparison(_floor(), S)
     g = rt.routine_gaps(f, c)
     assert g.loc[g["routine"] == "follow_up_days", "value"].dtype == "float64"
+
+
+def test_routine_comparison_quietly_leaves_empty_groups_undefined():
+    # next_step_share has no top producer and same_day_follow_up_share no value: their means and medians
+    # are NaN without the warnings of a mean of nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = rt.routine_comparison(_floor(), S).set_index("routine")
+    assert c.loc[["next_step_share", "same_day_follow_up_share"], ["mean_top", "median_top"]].isna().all().all()
+    only_top = _floor().assign(next_step_share=[0.1, 0.2, 0.3, 0.4] + [NAN] * 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = rt.routine_comparison(only_top, S).set_index("routine").loc["next_step_share"]
+    assert np.isnan(row["mean_rest"]) and np.isnan(row["median_rest"])
+    assert row["note"] == "4 top producers and 0 others with a value"
+
+
+def test_routine_comparison_one_value_and_one_other():
+    # same_day_follow_up_share known for t1 only: one distinct value, uninformative (it is not "no rep");
+    # with no minimum of distinct values or dispersion it is informative and counts in k: touches (all
+    # 2.0) too, so k = 6 and level = 1 - 0.05 / 6; it has no other rep: insufficient data
+    f = _floor().assign(same_day_follow_up_share=[0.5] + [NAN] * 10)
+    row = rt.routine_comparison(f, S).set_index("routine").loc["same_day_follow_up_share"]
+    assert row["n_reps"] == 1 and row["label"] == "uninformative" and row["uninformative"]
+    lax = replace(S, routines_min_distinct=1, routines_min_dispersion=0.0)
+    c = rt.routine_comparison(f, lax).set_index("routine")
+    assert c["interval_level"].tolist() == pytest.approx([1 - 0.05 / 6] * 6)
+    assert c.loc["same_day_follow_up_share", "note"] == "1 top producers and 0 others with a value"
+    # one other rep is enough for an interval: 4 top producers against r1 alone, at confidence 0.5
+    # (k = 1, alpha/2 = 0.25 >= P(U <= 0) = 1/5): [smallest, largest] of (0.6..0.9) - 0.0 = [0.6, 0.9]
+    g = _floor().iloc[:5].copy()
+    for r in rt.ROUTINES[1:]:
+        g[r] = NAN
+    row = rt.routine_comparison(g, S, confidence=0.5).set_index("routine").loc["call_block_share"]
+    assert (row["n_top"], row["n_rest"]) == (4, 1)
+    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx((0.6, 0.9))
+    assert row["label"] == "differs" and row["better"] == "higher"
+
+
+def test_routine_comparison_goes_on_after_an_insufficient_routine():
+    # call_block_share (the first routine) known for the others only: insufficient; the routines after
+    # it are still compared (follow_up_days differs, lower)
+    f = _floor().assign(call_block_share=[NAN] * 4 + [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, NAN])
+    c = rt.routine_comparison(f, S).set_index("routine")
+    assert c.loc["call_block_share", "label"] == "insufficient_data"
+    assert c.loc["follow_up_days", "label"] == "differs" and c.loc["follow_up_days", "better"] == "lower"
+    assert c.loc["conversation_days_per_week", "label"] == "no_clear_difference"
+
+
+def test_an_interval_ending_at_zero_is_no_clear_difference():
+    # Two informative routines at joint confidence 0.97: level 1 - 0.03 / 2 = 0.985, alpha/2 = 0.0075, and
+    # for 4 and 6 values only P(U <= 0) = 1/210 is below it: the interval is [smallest, largest]
+    # difference. call_block_share:
+    # top (0.5, 0.7, 0.8, 0.9), others (0.0 ... 0.5): smallest 0.5 - 0.5 = 0; follow_up_days: top (1, 2,
+    # 3, 5), others (5 ... 10): largest 5 - 5 = 0. An interval touching 0 does not exclude it.
+    f = _floor().iloc[:10].copy()
+    f["call_block_share"] = [0.5, 0.7, 0.8, 0.9, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    f["follow_up_days"] = [1.0, 2.0, 3.0, 5.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    for r in rt.ROUTINES[2:]:
+        f[r] = NAN
+    c = rt.routine_comparison(f, S, confidence=0.97).set_index("routine")
+    assert c["interval_level"].tolist() == pytest.approx([0.985] * 6)
+    assert c.loc["call_block_share", "diff_ci_low"] == 0.0 and c.loc["follow_up_days", "diff_ci_high"] == 0.0
+    assert c.loc[["call_block_share", "follow_up_days"], "label"].tolist() == ["no_clear_difference"] * 2
+    assert c.loc[["call_block_share", "follow_up_days"], "better"].tolist() == ["", ""]
+
+
+def test_shift_interval_counts_a_probability_equal_to_half_alpha():
+    # one value each: P(U <= 0) = 1/2 exactly; at level 0, alpha/2 = 1/2: u = 0 counts (<=), k = 1 and
+    # the interval is the one difference
+    assert rt._shift_interval(np.array([1.0]), np.array([0.0]), 0.0) == (1.0, 1.0, 1.0)
