@@ -293,3 +293,23 @@ def test_no_rep_hired_yet_gives_an_empty_table():
     assert t.columns.tolist() == ["rep_id", "rep_name", "team", "milestone", "description", "met", "met_at",
                                   "window_start", "window_end", "progress", "note"]
     assert str(t["met"].dtype) == "boolean" and str(t["window_end"].dtype) == "datetime64[us]"
+
+
+def test_a_month_without_a_row_counts_as_nothing_won():
+    # Without the activity log, only a's deal of 20 January (1000) and b's of 10 February (2000), each
+    # created 5 days before: over 14 weeks the months judged are December (nobody has a row), January and
+    # February (a has no row: after its last deal). a's quota is 1.0 a month: at quota in January only,
+    # not in the latest two months.
+    ds = _dataset()
+    o = ds.opportunities
+    opps = o.loc[o["closed_at"].isin([T("2026-01-20"), T("2026-02-10")]) & (o["status"] == "won") & o["rep_id"].isin(["a", "b"])]
+    opps = opps.loc[~((opps["rep_id"] == "a") & (opps["closed_at"] == T("2026-02-10")))]
+    opps = opps.loc[~((opps["rep_id"] == "b") & (opps["closed_at"] == T("2026-01-20")))]
+    opps = opps.assign(created_at=opps["closed_at"] - pd.Timedelta(days=5))
+    q = ds.tables["quotas"].assign(quota=lambda x: x["quota"].where(x["rep_id"] != "a", 1.0))
+    ds = replace(ds, activities=None, tables={**ds.tables, "opportunities": opps, "quotas": q})
+    t = ms.milestones(ds, settings=replace(S, milestones_history_weeks=14,
+                                           milestones_ladder=("months_at_quota",))).set_index("rep_id")
+    assert opps["amount"].tolist() == [1000.0, 2000.0]
+    assert not t.loc["a", "met"] and t.loc["a", "progress"] == "0 of 2 months"
+    assert bool(t.loc["b", "met"]) is False and t.loc["b", "progress"] == "1 of 2 months"
