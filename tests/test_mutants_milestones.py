@@ -313,3 +313,15 @@ def test_a_month_without_a_row_counts_as_nothing_won():
     assert opps["amount"].tolist() == [1000.0, 2000.0]
     assert not t.loc["a", "met"] and t.loc["a", "progress"] == "0 of 2 months"
     assert bool(t.loc["b", "met"]) is False and t.loc["b", "progress"] == "1 of 2 months"
+
+
+def test_a_rep_without_any_activity_fails_every_week():
+    # e has no activity in the 9 weeks: not in the weekly funnel at all; each of the 3 weeks fails
+    ds = _dataset()
+    e = pd.DataFrame({"rep_id": ["e"], "rep_name": ["Eve"], "team": ["T"], "manager": ["M"],
+                      "hire_date": [T("2020-01-01")]}).astype(ds.reps.dtypes.to_dict())
+    ds = replace(ds, tables={**ds.tables, "reps": pd.concat([ds.reps, e], ignore_index=True)})
+    t = ms.milestones(ds, settings=replace(S, milestones_ladder=("conversation_to_appointment",))).set_index("rep_id")
+    assert t.loc["e", "progress"] == "0 of 3 weeks" and not t.loc["e", "met"]
+    assert t.loc["e", "note"] == "held in the latest 0 of the 3 weeks needed"
+    assert t.loc["e", "window_start"] == T("2026-02-09")

@@ -441,3 +441,16 @@ def test_shift_interval_counts_a_probability_equal_to_half_alpha():
     # one value each: P(U <= 0) = 1/2 exactly; at level 0, alpha/2 = 1/2: u = 0 counts (<=), k = 1 and
     # the interval is the one difference
     assert rt._shift_interval(np.array([1.0]), np.array([0.0]), 0.0) == (1.0, 1.0, 1.0)
+
+
+def test_top_producer_needs_some_revenue_however_small():
+    # at the 0 quantile both are at the threshold; one won 1.0 (some revenue), the other nothing
+    f = pd.DataFrame({"team": ["T", "T"], "full_window": [True, True], "attainment": [0.5, 0.5],
+                      "won_revenue": [1.0, 0.0]})
+    assert rt._top_producers(f, "attainment", 0.0).tolist() == [True, False]
+
+
+def test_a_deal_created_at_the_window_start_is_judged_for_a_next_step():
+    # the window starts at o1's creation instant (5 Jan 09:00): o1, o2 and o3 are judged, 2 in time
+    t = rt.routines(_dataset(), "2026-01-05 09:00", END, settings=S).set_index("rep_id")
+    assert t.loc["a", "next_step_opportunities"] == 3 and t.loc["a", "next_step_share"] == pytest.approx(2 / 3)
