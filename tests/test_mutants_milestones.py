@@ -307,10 +307,13 @@ def test_a_month_without_a_row_counts_as_nothing_won():
     opps = opps.loc[~((opps["rep_id"] == "b") & (opps["closed_at"] == T("2026-01-20")))]
     opps = opps.assign(created_at=opps["closed_at"] - pd.Timedelta(days=5))
     q = ds.tables["quotas"].assign(quota=lambda x: x["quota"].where(x["rep_id"] != "a", 1.0))
+    q = pd.concat([q, q.loc[q["rep_id"] == "a"].assign(rep_id="c")], ignore_index=True)  # c: 1.0 a month too
     ds = replace(ds, activities=None, tables={**ds.tables, "opportunities": opps, "quotas": q})
     t = ms.milestones(ds, settings=replace(S, milestones_history_weeks=14,
                                            milestones_ladder=("months_at_quota",))).set_index("rep_id")
     assert opps["amount"].tolist() == [1000.0, 2000.0]
+    # c has no row in any month (no deal, no activity log): nothing won, not at quota
+    assert not t.loc["c", "met"] and t.loc["c", "note"] == "held in the latest 0 of the 2 months needed"
     assert not t.loc["a", "met"] and t.loc["a", "progress"] == "0 of 2 months"
     assert bool(t.loc["b", "met"]) is False and t.loc["b", "progress"] == "1 of 2 months"
 
