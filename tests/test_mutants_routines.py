@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
-from test_routines import END, START, S, _dataset
+from test_routines import END, START, S, _activities, _dataset
 
 from salesx2lib import routines as rt
 from salesx2lib.dataset import Dataset
@@ -454,3 +454,20 @@ def test_a_deal_created_at_the_window_start_is_judged_for_a_next_step():
     # the window starts at o1's creation instant (5 Jan 09:00): o1, o2 and o3 are judged, 2 in time
     t = rt.routines(_dataset(), "2026-01-05 09:00", END, settings=S).set_index("rep_id")
     assert t.loc["a", "next_step_opportunities"] == 3 and t.loc["a", "next_step_share"] == pytest.approx(2 / 3)
+
+
+def test_call_blocks_order_the_dials_whatever_the_log_order():
+    # the same log read backwards: the runs follow the dials' times, not the rows' order
+    ds = replace(_dataset(), activities=ibis.memtable(_activities().iloc[::-1].reset_index(drop=True)))
+    b = rt.call_blocks(ds, START, END, min_dials=3, gap_minutes=5).set_index("rep_id")
+    assert b.loc["a", ["dials", "block_dials", "call_blocks"]].tolist() == [9, 6, 2]
+    d = rt.deal_routines(ds, START, END).set_index("rep_id")
+    assert d.loc["d", "follow_up_gaps"] == 4 and d.loc["d", "follow_up_days"] == pytest.approx((3 + 11.5 / 24) / 2)
+
+
+@pytest.mark.parametrize("engine", [rt.call_blocks, rt.deal_routines])
+def test_engine_functions_name_a_bad_date(engine):
+    with pytest.raises(ValueError, match=r"^start 'soon' is not a date \(expected YYYY-MM-DD\)$"):
+        engine(_dataset(), "soon", END)
+    with pytest.raises(ValueError, match=r"^end 'later' is not a date \(expected YYYY-MM-DD\)$"):
+        engine(_dataset(), START, "later")
