@@ -1,0 +1,433 @@
+"""Tests of salesx2lib.winprob written for `make mutate`: small hand cases that pin whole outputs.
+
+Every test calls the library itself on a frame small enough to check on paper (no shared
+module-scoped fixture: mutmut links a mutant only to the tests that call the mutated
+function). Expected values are worked out in the comments, Wilson intervals by
+statsmodels. The many-world calibrations of tests/test_winprob.py are marked ``slow``
+and left out of the mutation runs; these tests are what a mutant has to get past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from conftest import deal_frames
+from salesx2lib import winprob
+from salesx2lib.dataset import Dataset
+from salesx2lib.settings import load_settings
+
+T = pd.Timestamp
+US = "datetime64[us]"
+S = load_settings()
+D = T("2024-03-04")  # a Monday
+REPS = pd.DataFrame(
+    {"rep_id": ["r1", "r2", "r3"], "rep_name": ["Ann", "Bob", "Cy"], "team": ["A", "A", "B"], "manager": ["M", "M", "N"]}
+).astype("str")
+
+
+def _day(*days: str) -> np.ndarray:
+    return pd.DatetimeIndex(list(days)).as_unit("us").to_numpy()
+
+
+# -- the design matrix ----------------------------------------------------------------------------
+
+
+def _raw(**over) -> pd.DataFrame:
+    base = {
+        "stage": ["Proposal", "Negotiation", "Closed Won", "Prospecting"],
+        "age_days": [30.0, 0.0, -5.0, np.e - 1],
+        "days_in_stage": [9.0, np.nan, -3.0, 0.0],
+        "n_pushes": [7.0, np.nan, 2.0, 5.0],
+        "flag_pushed": [True, False, True, True],
+        "days_since_activity": [np.nan, 0.0, 6.0, 99.0],
+        "flag_no_recent_activity": [True, False, False, True],
+        "amount": [np.nan, 99.0, -10.0, 0.0],
+        "close_position": pd.Categorical(["past", "missing", "in_window", "later"], categories=winprob.CLOSE_POSITIONS),
+        "flag_early_stage_in_window": [False, True, False, False],
+        "passes_gate": [False, True, True, False],
+        "rep_win_rate": [0.5, 0.9999, np.nan, 0.0],
+    }
+    return pd.DataFrame(base | over, index=[10, 11, 12, 13])
+
+
+def test_design_matrix_by_hand():
+    x = winprob.design_matrix(_raw(), S)
+    ln31 = np.log(31.0)  # log1p(window_days), the centre of the age slopes
+    expected = pd.DataFrame(
+        {
+            "stage_Qualification": [0.0, 0.0, 0.0, 0.0],
+            "stage_Proposal": [1.0, 0.0, 0.0, 0.0],
+            "stage_Negotiation": [0.0, 1.0, 0.0, 0.0],
+            "stage_unknown": [0.0, 0.0, 1.0, 0.0],  # a stage outside the open stages
+            "log_age": [ln31, 0.0, 0.0, 1.0],  # a negative age is clipped to 0; log1p(e - 1) = 1
+            "age_x_Qualification": [0.0, 0.0, 0.0, 0.0],
+            "age_x_Proposal": [0.0, 0.0, 0.0, 0.0],  # 30 days: exactly one window, the centre
+            "age_x_Negotiation": [0.0, -ln31, 0.0, 0.0],
+            "log_days_in_stage": [np.log(10.0), 0.0, 0.0, 0.0],  # unknown -> 0, negative clipped to 0
+            "pushes": [5.0, 0.0, 2.0, 5.0],  # capped at 5, unknown -> 0
+            "flag_pushed": [1.0, 0.0, 1.0, 1.0],
+            "log_days_since_activity": [0.0, 0.0, np.log(7.0), np.log(100.0)],
+            "never_active": [1.0, 0.0, 0.0, 0.0],
+            "flag_no_recent_activity": [1.0, 0.0, 0.0, 1.0],
+            "log_amount": [0.0, np.log(100.0), 0.0, 0.0],  # missing -> 0 (and flagged), negative clipped
+            "amount_missing": [1.0, 0.0, 0.0, 0.0],
+            "close_past": [1.0, 0.0, 0.0, 0.0],
+            "close_later": [0.0, 0.0, 0.0, 1.0],
+            "close_missing": [0.0, 1.0, 0.0, 0.0],
+            "flag_early_stage_in_window": [0.0, 1.0, 0.0, 0.0],
+            "passes_gate": [0.0, 1.0, 1.0, 0.0],
+            # logit of the rate clipped to [0.001, 0.999]; a missing rate -> 0
+            "rep_logit": [0.0, np.log(0.999 / 0.001), 0.0, np.log(0.001 / 0.999)],
+        },
+        index=[10, 11, 12, 13],
+    )
+    pd.testing.assert_frame_equal(x, expected, rtol=1e-12)
+
+
+def test_design_matrix_without_activities_or_per_stage_age_slopes():
+    raw = _raw().drop(columns=["days_since_activity", "flag_no_recent_activity"])
+    x = winprob.design_matrix(raw, replace(S, forecast_age_slope_per_stage=False, forecast_window_days=10))
+    assert list(x.columns) == [
+        "stage_Qualification", "stage_Proposal", "stage_Negotiation", "stage_unknown", "log_age", "log_days_in_stage",
+        "pushes", "flag_pushed", "log_amount", "amount_missing", "close_past", "close_later", "close_missing",
+        "flag_early_stage_in_window", "passes_gate", "rep_logit"]
+    centred = winprob.design_matrix(_raw(), replace(S, forecast_window_days=10))
+    assert centred["age_x_Proposal"].tolist() == pytest.approx([np.log(31.0) - np.log(11.0), 0.0, 0.0, 0.0])
+
+
+# -- predict, the reasons and their phrases -------------------------------------------------------
+
+
+def _model(kind: str = "model") -> winprob.WinModel:
+    return winprob.WinModel(
+        fit_date=D, columns=("stage_Proposal", "log_amount", "close_past"), center=np.array([0.5, 1.0, 0.0]),
+        scale=np.array([0.5, 2.0, 1.0]), params=np.array([0.2, 1.0, -0.6, 0.3]), base_rate=0.3, kind=kind,
+        n_rows=10, n_events=3, ratios=np.array([0.5, 1.5]),
+    )
+
+
+def _scored_frame() -> pd.DataFrame:
+    return _raw(
+        stage=["Proposal", "Qualification", "Proposal", "Prospecting"],
+        amount=[np.exp(3.0) - 1, np.nan, np.exp(1.0) - 1, 1234.4],
+        close_position=pd.Categorical(["past", "in_window", "in_window", "in_window"], categories=winprob.CLOSE_POSITIONS),
+    )
+
+
+def test_predict_with_a_hand_model():
+    frame = _scored_frame()
+    p, contrib = winprob.predict(_model(), frame, S)
+    # z = (x - centre) / scale; contributions b_j z_j:
+    # row 0: stage (1 - .5)/.5 = 1 -> +1.0; log_amount (3 - 1)/2 = 1 -> -0.6; close past 1 -> +0.3; eta 0.9
+    # row 1: stage -1 -> -1.0; amount missing: log 0 -> z -0.5 -> +0.3; close 0; eta -0.5
+    # row 2: stage +1.0; log_amount 1 -> z 0 -> 0; eta 1.2
+    # row 3: stage -1.0; log_amount log(1235.4) -> z (log(1235.4) - 1)/2
+    z3 = (np.log(1235.4) - 1) / 2
+    expected = pd.DataFrame(
+        {"close": [0.3, 0.0, 0.0, 0.0], "log_amount": [-0.6, 0.3, 0.0, -0.6 * z3], "stage": [1.0, -1.0, 1.0, -1.0]},
+        index=frame.index,
+    )
+    pd.testing.assert_frame_equal(contrib, expected, rtol=1e-12)
+    eta = np.array([0.9, -0.5, 1.2, 0.2 - 1.0 - 0.6 * z3])
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-eta)), rtol=1e-12)
+    p, contrib = winprob.predict(_model("none"), frame, S)
+    assert np.isnan(p).all() and len(p) == 4 and p.dtype == "float64"
+    assert contrib.empty and list(contrib.index) == [10, 11, 12, 13]
+
+
+def test_reasons_name_the_three_largest_groups_with_their_log_odds():
+    frame = _scored_frame()
+    _, contrib = winprob.predict(_model(), frame, S)
+    reasons = winprob._reasons(frame, contrib)
+    assert reasons.tolist() == [
+        "stage Proposal (+1.0); amount 19 (-0.6); close date already past (+0.3)",
+        "stage Qualification (-1.0); amount missing (+0.3)",  # the close date adds 0: left out
+        "stage Proposal (+1.0)",
+        f"amount 1,234 ({-0.6 * (np.log(1235.4) - 1) / 2:+.1f}); stage Prospecting (-1.0)",
+    ]
+    assert list(reasons.index) == [10, 11, 12, 13] and reasons.dtype == "str"
+    assert winprob._reasons(frame, contrib, top=1).tolist()[:2] == ["stage Proposal (+1.0)", "stage Qualification (-1.0)"]
+    # groups describing the same thing are summed: pushes and flag_pushed are one "close-date pushes"
+    two = pd.DataFrame({"pushes": [0.04, 0.5], "flag_pushed": [0.04, -0.6]}, index=frame.index[:2])
+    # 0.04 + 0.04 = 0.08 (+0.1, n_pushes 7 on row 0); 0.5 - 0.6 = -0.1 (row 1, no push count: 0)
+    assert winprob._reasons(frame.iloc[:2], two).tolist() == ["7 close-date pushes (+0.1)", "0 close-date pushes (-0.1)"]
+    small = pd.DataFrame({"stage": [0.049, -0.05]}, index=frame.index[:2])  # |value| < 0.05 is left out
+    assert winprob._reasons(frame.iloc[:2], small).tolist() == ["", "stage Qualification (-0.1)"]
+    assert winprob._reasons(frame, pd.DataFrame(index=frame.index)).tolist() == [""] * 4
+    empty = winprob._reasons(frame.iloc[:0], contrib.iloc[:0])
+    assert empty.empty and empty.dtype == "str"
+
+
+def test_describe_each_feature_group():
+    frame = pd.DataFrame({
+        "stage": ["Proposal", None], "close_position": ["later", "missing"], "n_pushes": [3.0, np.nan],
+        "age_days": [12.4, 12.6], "days_in_stage": [4.5, np.nan], "days_since_activity": [4.4, np.nan],
+        "amount": [1234.4, np.nan], "passes_gate": [False, True], "gate_reason": ["amount missing", ""],
+        "rep_win_rate": [0.456, 0.5],
+    }, index=[5, 6])
+    words = {g: winprob._describe(frame, g).tolist() for g in [
+        "stage", "close", "pushes", "flag_pushed", "log_age", "log_days_in_stage", "log_days_since_activity",
+        "never_active", "flag_no_recent_activity", "log_amount", "amount_missing", "flag_early_stage_in_window",
+        "passes_gate", "rep_logit", "something_else"]}
+    assert words == {
+        "stage": ["stage Proposal", "stage unknown"],
+        "close": ["close date after the window", "close date missing"],
+        "pushes": ["3 close-date pushes", "0 close-date pushes"],
+        "flag_pushed": ["3 close-date pushes", "0 close-date pushes"],
+        "log_age": ["12 days old", "13 days old"],
+        "log_days_in_stage": ["4 days in stage", "? days in stage"],  # 4.5 rounds to even
+        "log_days_since_activity": ["last activity 4 days ago", "no activity logged"],
+        "never_active": ["last activity 4 days ago", "no activity logged"],
+        "flag_no_recent_activity": ["last activity 4 days ago", "no activity logged"],
+        "log_amount": ["amount 1,234", "amount missing"],
+        "amount_missing": ["amount 1,234", "amount missing"],
+        "flag_early_stage_in_window": ["early stage yet due in the window"] * 2,
+        "passes_gate": ["amount missing", "passes the gate"],
+        "rep_logit": ["rep's win rate 46%", "rep's win rate 50%"],
+        "something_else": ["something_else", "something_else"],
+    }
+    assert all(list(winprob._describe(frame, g).index) == [5, 6] for g in ("flag_early_stage_in_window", "x"))
+
+
+# -- fitting: the fallback, the fit by hand and the team shock ------------------------------------
+
+
+def _train(won: list[int], stage: list[str], dates: list[str], won_amount: list[float]) -> pd.DataFrame:
+    n = len(won)
+    return pd.DataFrame({
+        "opportunity_id": [f"o{i}" for i in range(n)], "as_of_date": pd.to_datetime(dates).astype(US), "team": "A",
+        "stage": stage, "age_days": 30.0, "days_in_stage": np.nan, "n_pushes": 0.0, "flag_pushed": False,
+        "amount": 100.0, "close_position": pd.Categorical(["in_window"] * n, categories=winprob.CLOSE_POSITIONS),
+        "flag_early_stage_in_window": False, "passes_gate": True, "rep_win_rate": 0.5,
+        "won_in_window": np.array(won, dtype=bool), "won_amount": won_amount,
+    })
+
+
+def _seven() -> pd.DataFrame:
+    # Proposal: 2 won of 3; Prospecting (the reference stage): 1 won of 4. First Monday: the 3 wins.
+    return _train(
+        won=[1, 1, 0, 1, 0, 0, 0],
+        stage=["Proposal", "Proposal", "Proposal", "Prospecting", "Prospecting", "Prospecting", "Prospecting"],
+        dates=["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-01", "2024-01-01", "2024-01-08", "2024-01-08"],
+        won_amount=[120.0, 100.0, np.nan, 100.0, np.nan, np.nan, np.nan],
+    )
+
+
+def test_fit_by_hand_with_one_varying_feature_and_its_team_shock():
+    s = replace(S, forecast_prior_strength=0, forecast_min_training_events=3)
+    model = winprob.fit_win_model(_seven(), T("2024-02-05"), s)
+    assert model.kind == "model" and model.fit_date == T("2024-02-05")
+    assert (model.n_rows, model.n_events, model.base_rate) == (7, 3, pytest.approx(3 / 7))
+    # only stage_Proposal varies (the age is one window: every age slope is 0): one column
+    assert model.columns == ("stage_Proposal",)
+    c, sd = 3 / 7, np.sqrt(3 / 7 * 4 / 7)
+    assert model.center == pytest.approx([c]) and model.scale == pytest.approx([sd])
+    # maximum likelihood reproduces each stage's rate: logit(1/4) = -ln 3, logit(2/3) = ln 2;
+    # on the standardised scale: slope sd * ln 6, intercept -ln 3 + c ln 6
+    assert model.params == pytest.approx([-np.log(3) + c * np.log(6), sd * np.log(6)], rel=1e-6)
+    assert model.ratios.tolist() == [1.0, 1.0, 1.2] and model.amount_ratio == pytest.approx(3.2 / 3)
+    # team shock: 1 January O = 3, E = 2 (2/3) + 2 (1/4) = 11/6, V = 2 (2/9) + 2 (3/16) = 59/72;
+    # 8 January O = 0, E = 2/3 + 2/4 = 7/6, V = 2/9 + 3/8 = 43/72.
+    # ((7/6)^2 + (7/6)^2 - 102/72) / ((11/6)^2 + (7/6)^2) = (98/36 - 51/36) / (170/36) = 47/170
+    assert model.team_shock_var == pytest.approx(47 / 170, rel=1e-6)
+
+
+def test_fit_falls_back_without_enough_wins_or_with_nothing_but_wins():
+    train = _seven()
+    few = winprob.fit_win_model(train, T("2024-02-05"), replace(S, forecast_min_training_events=4))
+    assert (few.kind, few.columns, few.n_rows, few.n_events) == ("none", (), 7, 3)
+    assert few.base_rate == pytest.approx(3 / 7) and few.ratios.tolist() == [1.0, 1.0, 1.2]
+    assert len(few.params) == 0 and few.team_shock_var == 0.0 and few.fit_date == T("2024-02-05")
+    wins = train.loc[train["won_in_window"]]
+    allwin = winprob.fit_win_model(wins, T("2024-02-05"), replace(S, forecast_min_training_events=0))
+    assert (allwin.kind, allwin.base_rate) == ("none", 1.0)
+    none = winprob.fit_win_model(train.loc[~train["won_in_window"]], T("2024-02-05"),
+                                 replace(S, forecast_min_training_events=0))
+    assert (none.kind, none.n_events, none.base_rate) == ("none", 0, 0.0)
+    empty = winprob.fit_win_model(train.iloc[:0], T("2024-02-05"), S)
+    assert empty.kind == "none" and np.isnan(empty.base_rate) and empty.amount_ratio == 1.0
+    sub = winprob.fit_win_model(train, T("2024-02-05"), replace(S, forecast_max_training_rows=6,
+                                                                forecast_min_training_events=1))
+    assert sub.n_rows == 6  # subsampled to at most max_training_rows
+
+
+# -- reliability -----------------------------------------------------------------------------------
+
+
+def test_reliability_table_whole_table_by_hand():
+    deals = pd.DataFrame({"win_probability": [0.05, 0.05, 0.15, 0.95, 1.0, np.nan, 0.1],
+                          "won_in_window": [0, 1, 0, 1, 1, 1, 0]})
+    t = winprob.reliability_table(deals)
+    assert list(t.columns) == ["bin", "n_deals", "n_won", "mean_predicted", "observed", "ci_low", "ci_high", "gap",
+                               "brier"]
+    assert t["bin"].tolist() == [f"0.{i}-{'1.0' if i == 9 else f'0.{i + 1}'}" for i in range(10)] + ["all"]
+    assert t["n_deals"].tolist() == [2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 6] and t["n_deals"].dtype == "int64"
+    assert t["n_won"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3] and t["n_won"].dtype == "int64"
+    # 0.1 falls in 0.1-0.2 (b/bins <= p); 1.0 in the last bin
+    mean_p = [0.05, 0.125, *[np.nan] * 7, 0.975, 2.3 / 6]
+    observed = [0.5, 0.0, *[np.nan] * 7, 1.0, 0.5]
+    brier = [(0.05**2 + 0.95**2) / 2, (0.15**2 + 0.1**2) / 2, *[np.nan] * 7, 0.05**2 / 2,
+             (0.05**2 + 0.95**2 + 0.15**2 + 0.05**2 + 0.1**2) / 6]
+    np.testing.assert_allclose(t["mean_predicted"], mean_p, rtol=1e-12)
+    np.testing.assert_allclose(t["observed"], observed, rtol=1e-12)
+    np.testing.assert_allclose(t["brier"], brier, rtol=1e-12)
+    np.testing.assert_allclose(t["gap"], np.array(observed) - np.array(mean_p), rtol=1e-12)
+    lo, hi = proportion_confint([1, 0, 2, 3], [2, 2, 2, 6], method="wilson")
+    np.testing.assert_allclose(t["ci_low"].iloc[[0, 1, 9, 10]], lo, rtol=1e-9)
+    np.testing.assert_allclose(t["ci_high"].iloc[[0, 1, 9, 10]], hi, rtol=1e-9)
+    assert t["ci_low"].iloc[2:9].isna().all()
+    five = winprob.reliability_table(deals, bins=5)
+    assert five["bin"].tolist() == ["0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0", "all"]
+    assert five["n_deals"].tolist() == [4, 0, 0, 0, 2, 6]
+
+
+def test_reliability_table_without_deals():
+    t = winprob.reliability_table(pd.DataFrame({"win_probability": [np.nan], "won_in_window": [1]}))
+    assert t["n_deals"].tolist() == [0] * 11 and t["n_won"].tolist() == [0] * 11
+    assert t.loc[10, "bin"] == "all" and t[["mean_predicted", "observed", "brier", "ci_low"]].isna().all().all()
+
+
+# -- simulation: cases whose quantiles are exact -----------------------------------------------------
+
+
+def _nb(rows: list[tuple]) -> pd.DataFrame:
+    nb = pd.DataFrame(rows, columns=["as_of_date", "rep_id", "team", "n_windows", "n_new_won", "rate_per_window",
+                                     "mean_amount", "amount_cv2", "expected"])
+    return nb.assign(as_of_date=pd.to_datetime(nb["as_of_date"]).astype(US))
+
+
+def _sim_deals(rows: list[tuple]) -> pd.DataFrame:
+    d = pd.DataFrame(rows, columns=["as_of_date", "rep_id", "amount", "win_probability", "fit_date"])
+    return d.assign(as_of_date=pd.to_datetime(d["as_of_date"]).astype(US), fit_date=pd.to_datetime(d["fit_date"]).astype(US))
+
+
+def test_simulated_totals_with_certain_deals_and_no_new_business():
+    deals = _sim_deals([
+        ("2024-03-04", "r3", 40.0, 1.0, "2024-02-26"),
+        ("2024-03-04", "r1", 100.0, 1.0, "2024-02-26"),  # certain win
+        ("2024-03-04", "r1", 50.0, 0.0, "2024-02-26"),  # certain loss
+        ("2024-03-04", "r2", np.nan, 1.0, "2024-02-26"),  # no amount: adds 0
+        ("2024-03-04", "r2", 70.0, np.nan, "2024-02-26"),  # no probability: left out
+    ])
+    nb = _nb([("2024-03-04", r, t, 4, 0, 0.0, 0.0, 1.0, 0.0) for r, t in (("r2", "A"), ("r1", "A"), ("r3", "B"))]
+             + [("2024-03-11", r, t, 4, 0, 0.0, 0.0, 1.0, 0.0) for r, t in (("r1", "A"), ("r2", "A"), ("r3", "B"))])
+    # won/listed ratios 0.8 and 0.8: m = 0.8, v = 0, so a rep's total is 0.8 x its certain wins
+    models = {T("2024-02-26"): replace(_model(), ratios=np.array([0.8, 0.8]))}
+    out = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=50))
+    assert list(out.columns) == ["as_of_date", "group", "team", "rep_id", "forecast_low", "forecast_high"]
+    assert out["as_of_date"].dtype == US and out["group"].dtype == "str" and out["rep_id"].dtype == "str"
+    first = out.loc[out["as_of_date"] == T("2024-03-04")]
+    assert first["group"].tolist() == ["rep", "rep", "rep", "team", "team", "team"]
+    assert first["team"].tolist() == ["A", "A", "B", "A", "B", "all"]
+    assert first["rep_id"].iloc[:3].tolist() == ["r1", "r2", "r3"] and first["rep_id"].iloc[3:].isna().all()
+    assert first["forecast_low"].tolist() == pytest.approx([80.0, 0.0, 32.0, 80.0, 32.0, 112.0])
+    assert first["forecast_high"].tolist() == pytest.approx([80.0, 0.0, 32.0, 80.0, 32.0, 112.0])
+    second = out.loc[out["as_of_date"] == T("2024-03-11")]  # no deals that day: nothing
+    assert len(second) == 6 and (second[["forecast_low", "forecast_high"]] == 0.0).all().all()
+    # without a model the amounts count in full
+    bare = winprob.simulate_totals(deals, nb, {}, replace(S, forecast_simulations=50))
+    assert bare["forecast_high"].iloc[:6].tolist() == pytest.approx([100.0, 0.0, 40.0, 100.0, 40.0, 140.0])
+
+
+def test_simulated_amount_noise_and_new_business():
+    # r1: one certain deal of 100 with ratios 0.5 and 1.5: m = 1, v = 0.25, so the total is
+    # 100 + sqrt(0.25 x 100^2) z = N(100, 50^2): 10% and 90% quantiles 100 -+ 1.2816 x 50.
+    # r3: new business only, rate 1 a window known almost exactly (n_windows 1e12), amounts of
+    # mean 10 with cv2 1e-9 (all but equal): 10 N with N ~ Poisson(1): P(N <= 1) = 0.736 and
+    # P(N <= 2) = 0.920, so the quantiles are 0 and 20.
+    deals = _sim_deals([("2024-03-04", "r1", 100.0, 1.0, "2024-02-26")])
+    nb = _nb([("2024-03-04", "r1", "A", 4, 0, 0.0, 0.0, 1.0, 0.0),
+              ("2024-03-04", "r3", "B", 10**12, 10**12, 1.0, 10.0, 1e-9, 10.0)])
+    models = {T("2024-02-26"): replace(_model(), ratios=np.array([0.5, 1.5]))}
+    out = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=20_000)).set_index(["group", "team"])
+    assert out.loc[("rep", "A"), "forecast_low"] == pytest.approx(100 - 1.2816 * 50, abs=3)
+    assert out.loc[("rep", "A"), "forecast_high"] == pytest.approx(100 + 1.2816 * 50, abs=3)
+    assert out.loc[("rep", "B"), "forecast_low"] == 0.0
+    assert out.loc[("rep", "B"), "forecast_high"] == pytest.approx(20.0, rel=1e-3)
+    # a wider interval at 95%: 100 -+ 1.96 x 50 for r1
+    wide = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=20_000, forecast_interval=0.95))
+    assert wide["forecast_low"].iloc[0] == pytest.approx(100 - 1.96 * 50, abs=3)
+
+
+def test_simulated_totals_of_nothing():
+    out = winprob.simulate_totals(_sim_deals([]), _nb([]), {}, S)
+    assert out.empty and list(out.columns) == ["as_of_date", "group", "team", "rep_id", "forecast_low", "forecast_high"]
+    assert out.dtypes.astype(str).tolist() == [US, "str", "str", "str", "float64", "float64"]
+
+
+# -- new business and win rates by hand -------------------------------------------------------------
+
+
+def _nb_dataset() -> Dataset:
+    deals = {
+        "A": ("r1", "lost", [("2024-01-02", "Proposal", 100.0, "2024-01-20"), ("2024-01-05", "Closed Lost", 100.0, "2024-01-05")]),
+        "B": ("r1", "won", [("2024-01-10", "Proposal", 100.0, "2024-01-20"), ("2024-01-20", "Closed Won", 100.0, "2024-01-20")]),
+        "C": ("r1", "won", [("2024-01-24", "Proposal", 200.0, "2024-01-26"), ("2024-01-26", "Closed Won", 300.0, "2024-01-26")]),
+        "E": ("r2", "lost", [("2024-01-02", "Proposal", 100.0, "2024-01-20"), ("2024-01-04", "Closed Lost", 100.0, "2024-01-04")]),
+        "Z": ("zz", "won", [("2024-01-10", "Proposal", 900.0, "2024-01-20"), ("2024-01-20", "Closed Won", 900.0, "2024-01-20")]),
+    }
+    opps, hist = deal_frames(deals)
+    # C's amount is changed to 500 after its win: the amount recorded at the win (300) counts
+    hist = pd.concat([hist, pd.DataFrame({"opportunity_id": ["C"], "changed_at": [T("2024-02-10")], "stage": ["Closed Won"],
+                                          "amount": [500.0], "expected_close_date": [T("2024-01-26")]}).astype(hist.dtypes)],
+                     ignore_index=True)
+    opps.loc[opps["opportunity_id"] == "C", "amount"] = 500.0
+    return Dataset(tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist}, activities=None,
+                   as_of=T("2024-06-01"))
+
+
+def test_new_business_rates_with_the_amount_spread():
+    s = replace(S, forecast_new_business_weeks=10, forecast_new_business_prior_windows=2.0,
+                forecast_new_business_prior_deals=1.0)
+    nb = winprob.new_business_rates(_nb_dataset(), _day("2024-03-04"), s)
+    # Usable Mondays M: 25 Dec <= M, M + 30 d <= 4 Mar, rep's first deal created by M (2 January):
+    # 8, 15, 22, 29 January for r1 and r2; none for r3 (no deal at all).
+    # New business of M: created after M, won before M + 30 d. B (10 -> 20 Jan): M = 8 Jan.
+    # C (24 -> 26 Jan, 300 at the win): 8, 15, 22 Jan. So r1: C = 4 wins, S = 100 + 3 x 300 = 1000,
+    # Q = 100^2 + 3 x 300^2 = 280000. Z belongs to no known rep.
+    assert nb["rep_id"].tolist() == ["r1", "r2", "r3"] and nb["team"].tolist() == ["A", "A", "B"]
+    assert nb["n_windows"].tolist() == [4, 4, 0] and nb["n_new_won"].tolist() == [4, 0, 0]
+    # team A: lambda_T = 4 / 8, mu_T = 1000 / 4 = 250, cv2_T = (280000 / 4) / 250^2 - 1 = 0.12
+    lam = [(4 + 2 * 0.5) / (4 + 2), (0 + 2 * 0.5) / (4 + 2), 0.0]
+    mu = [(1000 + 250) / (4 + 1), (0 + 250) / (0 + 1), 0.0]
+    assert nb["rate_per_window"].tolist() == pytest.approx(lam)
+    assert nb["mean_amount"].tolist() == pytest.approx(mu)
+    assert nb["amount_cv2"].tolist() == pytest.approx([0.12, 0.12, 1.0])  # team B: no data, cv2 1
+    assert nb["expected"].tolist() == pytest.approx([lam[0] * mu[0], lam[1] * mu[1], 0.0])
+    assert nb["as_of_date"].dtype == US and nb["n_windows"].dtype == "int64"
+    # no prior at all: a rep without windows gets 0, not a division by zero
+    bare = winprob.new_business_rates(_nb_dataset(), _day("2024-03-04"), replace(
+        s, forecast_new_business_prior_windows=0.0, forecast_new_business_prior_deals=0.0))
+    assert bare["rate_per_window"].tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert bare["mean_amount"].tolist() == pytest.approx([250.0, 0.0, 0.0])
+
+
+def test_new_business_rates_of_no_date():
+    nb = winprob.new_business_rates(_nb_dataset(), np.array([], dtype=US), S)
+    assert nb.empty and list(nb.columns) == ["as_of_date", "rep_id", "team", "n_windows", "n_new_won",
+                                             "rate_per_window", "mean_amount", "amount_cv2", "expected"]
+
+
+def test_rep_win_rates_at_several_dates_in_any_zone():
+    opps, _ = deal_frames({
+        "a": ("r1", "won", [("2024-01-01", "Proposal", 1.0, "2024-02-01"), ("2024-02-01", "Closed Won", 1.0, "2024-02-01")]),
+        "b": ("r1", "lost", [("2024-01-01", "Proposal", 1.0, "2024-02-01"), ("2024-03-01", "Closed Lost", 1.0, "2024-03-01")]),
+        "c": ("r2", "open", [("2024-01-01", "Proposal", 1.0, "2024-02-01")]),
+        "d": ("zz", "won", [("2024-01-01", "Proposal", 1.0, "2024-02-01"), ("2024-01-15", "Closed Won", 1.0, "2024-01-15")]),
+    })
+    # 1 March 01:00 in Paris is 1 March 00:00 UTC: b closed at that instant counts; dates repeated
+    # and unsorted come out once each, in order
+    paris = [T("2024-03-01 01:00", tz="Europe/Paris"), T("2024-02-15 01:00", tz="Europe/Paris"),
+             T("2024-02-15 01:00", tz="Europe/Paris")]
+    r = winprob.rep_win_rates(opps, REPS, paris)
+    assert r["as_of_date"].tolist() == [T("2024-02-15")] * 3 + [T("2024-03-01")] * 3
+    assert r["rep_id"].tolist() == ["r1", "r2", "r3"] * 2
+    assert r["n_decided"].tolist() == [1, 0, 0, 2, 0, 0] and r["n_won"].tolist() == [1, 0, 0, 1, 0, 0]
+    assert r["n_decided"].dtype == "int64" and r["as_of_date"].dtype == US and r["team"].dtype == "str"
+    # one rep with decided deals in team A: the prior of a single rep
+    assert r["win_rate_shrunk"].notna().all()
