@@ -431,3 +431,70 @@ def test_rep_win_rates_at_several_dates_in_any_zone():
     assert r["n_decided"].dtype == "int64" and r["as_of_date"].dtype == US and r["team"].dtype == "str"
     # one rep with decided deals in team A: the prior of a single rep
     assert r["win_rate_shrunk"].notna().all()
+
+
+# -- win_probabilities end to end on a dataset whose model is known -----------------------------------
+
+
+def _wp_dataset() -> Dataset:
+    """Eight deals of r1 created on Friday 1 March 2024, alike but for the stage (amount 100, expected
+    close 8 March). With a 7-day window and one training week, the model used on Monday 11 March is
+    fitted at 11 March on the deals open on Monday 4 March, judged by 11 March:
+    Proposal P1, P2 won (P1 at 150), P3 lost, P4 still open: 2 of 4; Prospecting Q1 won, Q2, Q3
+    lost, Q4 open: 1 of 4."""
+    ecd = "2024-03-08"
+
+    def deal(stage: str, end: str | None, when: str = "") -> tuple:
+        rows = [("2024-03-01", stage, 100.0, ecd)]
+        if end == "won":
+            rows.append((when, "Closed Won", 150.0 if when == "2024-03-06 10:00" else 100.0, ecd))
+        elif end == "lost":
+            rows.append((when, "Closed Lost", 100.0, ecd))
+        return ("r1", end or "open", rows)
+
+    deals = {
+        "P1": deal("Proposal", "won", "2024-03-06 10:00"), "P2": deal("Proposal", "won", "2024-03-07"),
+        "P3": deal("Proposal", "lost", "2024-03-06"), "P4": deal("Proposal", None),
+        "Q1": deal("Prospecting", "won", "2024-03-06"), "Q2": deal("Prospecting", "lost", "2024-03-06"),
+        "Q3": deal("Prospecting", "lost", "2024-03-07"), "Q4": deal("Prospecting", None),
+    }
+    opps, hist = deal_frames(deals)
+    return Dataset(tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist}, activities=None,
+                   as_of=T("2024-06-01"))
+
+
+WP = replace(S, forecast_window_days=7, forecast_training_weeks=1, forecast_refit_weeks=1,
+             forecast_min_training_events=1, forecast_prior_strength=0, forecast_age_slope_per_stage=False,
+             gate_minimum_stage="Prospecting", scrub_early_stages=())
+
+
+def test_win_probabilities_with_a_model_known_by_hand():
+    ds = _wp_dataset()
+    deals, models = winprob.win_probabilities(ds, ["2024-03-11", "2024-03-05 12:00"], WP, reasons=True)
+    # 5 March: fitted on Monday 4 March with the Monday of 26 February, when nothing was open: no model
+    assert sorted(models) == [T("2024-03-04"), T("2024-03-11")]
+    assert models[T("2024-03-04")].kind == "none" and models[T("2024-03-11")].kind == "model"
+    m = models[T("2024-03-11")]
+    assert m.columns == ("stage_Proposal",) and (m.n_rows, m.n_events) == (8, 3)
+    assert m.ratios.tolist() == [1.0, 1.0, 1.5]  # P1 won at 150 on a listed 100
+    early = deals.loc[deals["as_of_date"] == T("2024-03-05 12:00")]
+    assert sorted(early["opportunity_id"]) == ["P1", "P2", "P3", "P4", "Q1", "Q2", "Q3", "Q4"]
+    assert early["win_probability"].isna().all() and (early["probability_source"] == "none").all()
+    assert (early["fit_date"] == T("2024-03-04")).all() and early["expected_amount"].isna().all()
+    assert (early["reasons"] == "").all()
+    late = deals.loc[deals["as_of_date"] == T("2024-03-11")].set_index("opportunity_id")
+    assert sorted(late.index) == ["P4", "Q4"]
+    # maximum likelihood: each stage's own rate, 1/2 and 1/4; the amount ratio is (1 + 1 + 1.5) / 3
+    assert late.loc["P4", "win_probability"] == pytest.approx(0.5, rel=1e-6)
+    assert late.loc["Q4", "win_probability"] == pytest.approx(0.25, rel=1e-6)
+    assert (late["probability_source"] == "model").all() and (late["fit_date"] == T("2024-03-11")).all()
+    assert late["amount_ratio"].tolist() == pytest.approx([3.5 / 3] * 2)
+    assert late.loc["P4", "expected_amount"] == pytest.approx(0.5 * 100 * 3.5 / 3, rel=1e-6)
+    assert late.loc["Q4", "expected_amount"] == pytest.approx(0.25 * 100 * 3.5 / 3, rel=1e-6)
+    # the stage's contribution: slope sd (logit 1/2 - logit 1/4) = 0.5 ln 3 = 0.55 at z = +-1
+    assert late["reasons"].to_dict() == {"P4": "stage Proposal (+0.5)", "Q4": "stage Prospecting (-0.5)"}
+    assert deals["fit_date"].dtype == US and deals["probability_source"].dtype == "str"
+    assert list(deals.index) == list(range(len(deals)))
+    plain, _ = winprob.win_probabilities(ds, [T("2024-03-11")], WP)
+    assert "reasons" not in plain.columns
+    assert plain["win_probability"].tolist() == pytest.approx(late["win_probability"].tolist(), rel=1e-9)
