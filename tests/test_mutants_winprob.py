@@ -498,3 +498,49 @@ def test_win_probabilities_with_a_model_known_by_hand():
     plain, _ = winprob.win_probabilities(ds, [T("2024-03-11")], WP)
     assert "reasons" not in plain.columns
     assert plain["win_probability"].tolist() == pytest.approx(late["win_probability"].tolist(), rel=1e-9)
+
+
+# -- deal_frame with an activity log: the last activity on each deal as of each date -----------------
+
+
+def test_deal_frame_activity_features_on_their_edges():
+    import ibis
+
+    rows = [("2024-02-01", "Proposal", 100.0, "2024-03-20")]
+    deals = {
+        "X": ("r1", "open", rows),
+        "Y": ("r1", "open", [("2024-02-25", "Proposal", 100.0, "2024-03-20")]),  # 8 days old at D
+        "Z": ("r2", "open", [("2024-01-01", "Negotiation", 100.0, "2024-03-20")]),  # never active
+        "W": ("r2", "open", [("2024-01-01", "Negotiation", 100.0, "2024-03-20")]),  # last active 14 days before D
+        "V": ("r2", "open", [("2024-02-19", "Negotiation", 100.0, "2024-03-20")]),  # 14 days old at D, never active
+    }
+    opps, hist = deal_frames(deals)
+    acts = pd.DataFrame({
+        "activity_id": [f"a{i}" for i in range(7)], "rep_id": ["r1", "r1", "r1", "r1", "r1", "r1", "r2"],
+        "occurred_at": pd.to_datetime(["2024-02-10 09:00", "2024-03-04 00:00", "2024-03-05 12:00", "2024-03-01",
+                                       "2024-03-01", "2024-03-20", "2024-02-19 00:00"], format="ISO8601").astype(US),
+        "activity_type": "email",
+        "opportunity_id": ["X", "X", "Y", None, "GHOST", "X", "W"],
+    })
+    ds = Dataset(tables={"reps": REPS, "opportunities": opps, "opportunity_history": hist},
+                 activities=ibis.memtable(acts), as_of=T("2024-06-01"))
+    f = winprob.deal_frame(ds, _day("2024-03-11", "2024-03-04"), S)
+    f = f.set_index(["as_of_date", "opportunity_id"]).sort_index()
+    at = {d: f.loc[T(d)] for d in ("2024-03-04", "2024-03-11")}
+    # 4 March: X's activity at that very instant counts (0 days); W's 14 days ago is not "more than 14"
+    assert at["2024-03-04"]["last_activity_at"].to_dict() == {
+        "V": pd.NaT, "W": T("2024-02-19"), "X": T("2024-03-04"), "Y": pd.NaT, "Z": pd.NaT}
+    assert at["2024-03-04"]["days_since_activity"].to_dict() == pytest.approx(
+        {"V": np.nan, "W": 14.0, "X": 0.0, "Y": np.nan, "Z": np.nan}, nan_ok=True)
+    # no recent activity: quiet (none, or more than 14 days) and older than 14 days
+    assert at["2024-03-04"]["flag_no_recent_activity"].to_dict() == {
+        "V": False, "W": False, "X": False, "Y": False, "Z": True}
+    # 11 March: Y's activity of 5 March 12:00 is 5.5 days old; X's latest is still 4 March
+    assert at["2024-03-11"]["days_since_activity"].to_dict() == pytest.approx(
+        {"V": np.nan, "W": 21.0, "X": 7.0, "Y": 5.5, "Z": np.nan}, nan_ok=True)
+    assert at["2024-03-11"]["flag_no_recent_activity"].to_dict() == {
+        "V": True, "W": True, "X": False, "Y": False, "Z": True}
+    assert f["days_since_activity"].dtype == "float64" and f["last_activity_at"].dtype == US
+    # the design matrix reads them: never active for V, Y and Z on 4 March
+    x = winprob.design_matrix(f.reset_index(), S)
+    assert x["never_active"].tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
