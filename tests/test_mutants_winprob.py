@@ -544,3 +544,31 @@ def test_deal_frame_activity_features_on_their_edges():
     # the design matrix reads them: never active for V, Y and Z on 4 March
     x = winprob.design_matrix(f.reset_index(), S)
     assert x["never_active"].tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_simulated_team_shock_against_its_integral():
+    # Two teams of one rep each, ten deals of amount 1 at p = 1/2, a model with team_shock_var 1:
+    # per draw a team's deals are won with chance min(1, p exp(z - 1/2)), z ~ N(0, 1) per team.
+    # P(total <= k) = integral of phi(z) BinomCDF(k; 10, min(1, p e^(z - 1/2))) dz, by quadrature:
+    # a rep (and its team): P(0) = 0.125 > 0.1 and P(<= 9) = 0.862 < 0.9, so the 80% interval is [0, 10];
+    # both teams (independent shocks, the convolution): P(<= 1) = 0.055, P(<= 2) = 0.115,
+    # P(<= 13) = 0.870, P(<= 14) = 0.905: [2, 14]. Without the shock: Binomial(10, 1/2), [3, 7].
+    from scipy import integrate, stats
+
+    def cdf(k: int) -> float:
+        return integrate.quad(lambda z: stats.norm.pdf(z) * stats.binom.cdf(k, 10, min(1.0, 0.5 * np.exp(z - 0.5))),
+                              -12, 12, limit=200)[0]
+
+    rep = np.diff(np.r_[0.0, [cdf(k) for k in range(11)]])
+    both = np.cumsum(np.convolve(rep, rep))
+    assert np.searchsorted(np.cumsum(rep), 0.1) == 0 and np.searchsorted(np.cumsum(rep), 0.9) == 10
+    assert np.searchsorted(both, 0.1) == 2 and np.searchsorted(both, 0.9) == 14
+    deals = _sim_deals([("2024-03-04", r, 1.0, 0.5, "2024-02-26") for r in ("r1", "r3") for _ in range(10)])
+    nb = _nb([("2024-03-04", "r1", "A", 4, 0, 0.0, 0.0, 1.0, 0.0), ("2024-03-04", "r3", "B", 4, 0, 0.0, 0.0, 1.0, 0.0)])
+    model = replace(_model(), ratios=np.zeros(0), team_shock_var=1.0)
+    s = replace(S, forecast_simulations=20_000)
+    out = winprob.simulate_totals(deals, nb, {T("2024-02-26"): model}, s)
+    assert out["forecast_low"].tolist() == [0.0, 0.0, 0.0, 0.0, 2.0]
+    assert out["forecast_high"].tolist() == [10.0, 10.0, 10.0, 10.0, 14.0]
+    calm = winprob.simulate_totals(deals, nb, {T("2024-02-26"): replace(model, team_shock_var=0.0)}, s)
+    assert calm["forecast_low"].iloc[:4].tolist() == [3.0] * 4 and calm["forecast_high"].iloc[:4].tolist() == [7.0] * 4
