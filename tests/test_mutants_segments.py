@@ -54,6 +54,10 @@ def test_segment_reasons_and_open_criteria_by_hand():
     out = segments.segment(scores, S)
     assert list(out.columns) == [*scores.columns, "segment", "reason", "open_criteria", "management_style"]
     assert out["segment"].tolist() == [SS, DEV, DEV, HO, HO, DEV, RAMP]
+    # rows keep their own index (a filtered frame)
+    again = segments.segment(scores.set_axis([7, 3, 9, 1, 5, 2, 8]), S)
+    assert (again[["segment", "reason", "open_criteria"]].to_numpy() == out[["segment", "reason", "open_criteria"]]
+            .to_numpy()).all()
     assert out["management_style"].tolist() == [segments.MANAGEMENT_STYLES[s] for s in out["segment"]]
     assert out["segment"].dtype == "str" and out["reason"].dtype == "str" and out["open_criteria"].dtype == "str"
     months = "at quota in at least 66% of months"  # self_sustained_months_share 0.66
@@ -97,9 +101,11 @@ def test_each_threshold_on_its_edge():
         base | dict(attainment=1.0, months_at_quota_share=0.6599, competency_percentile=50.0),
         base | dict(attainment=0.9999, months_at_quota_share=0.66, competency_percentile=50.0),
         base | dict(attainment=0.8, months_at_quota_share=0.0, competency_percentile=50.0, tenure_days=119.99),
+        base | dict(attainment=1.0, months_at_quota_share=0.66, competency_percentile=50.7),  # above the median
     ])
     out = segments.segment(rows, S)
-    assert out["segment"].tolist() == [SS, DEV, DEV, DEV, RAMP]
+    assert out["segment"].tolist() == [SS, DEV, DEV, DEV, RAMP, SS]
+    assert out["reason"].iloc[5].endswith("competencies above team median (percentile 51)")
     # no confidence columns in the frame: attainment alone
     assert out["reason"].iloc[0] == "attainment 100%, 2 of 3 months at quota, competencies at team median (percentile 50)"
     assert out["open_criteria"].iloc[1] == "competency percentile at least 50 (now 50)"
@@ -121,7 +127,7 @@ def test_segment_refuses_a_frame_without_its_columns_and_keeps_an_empty_one():
                "trend_slope", "trend_ci_low", "tenure_days"]
     out = segments.segment(pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}), S)
     assert out.empty and list(out.columns) == [*columns, "segment", "reason", "open_criteria", "management_style"]
-    assert out["segment"].dtype == "str" and out["management_style"].dtype == "str"
+    assert all(out[c].dtype == "str" for c in ("segment", "reason", "open_criteria", "management_style"))
     # the packaged settings by default
     default = segments.segment(_scored(**{c: [1.0] for c in columns} | {"competency_percentile": [70.0],
                                                                             "tenure_days": [119.0]}))
@@ -144,6 +150,9 @@ def test_confidence_drops_missing_negative_and_infinite_amounts_and_takes_a_leve
     ref = sps.gamma(250000 / 170000, scale=340.0)
     assert (low, high, p) == pytest.approx((ref.ppf(0.025) / 677, ref.ppf(0.975) / 677, ref.sf(677.0)))
     assert all(np.isnan(segments.attainment_confidence([500.0], -1.0)))
+    # amounts and quotas below 1 are amounts like any other: one deal of 0.5 against a quota of 0.5,
+    # mu ~ Exponential(mean 0.5): P(mu >= 0.5) = exp(-1)
+    assert segments.attainment_confidence([0.5], 0.5)[2] == pytest.approx(np.exp(-1.0))
 
 
 # --- rep_scores on a tiny dataset: two teams, no hire dates, no names, a 3-week window ----------
@@ -277,6 +286,22 @@ def test_hysteresis_after_ramping_and_its_order():
     assert h["reason"].dtype == "str" and h["segment"].dtype == "str" and h["pending_segment"].dtype == "str"
 
 
+def test_hysteresis_columns_without_a_team_and_of_nothing():
+    ev = _evaluations([("q", "T1", "2026-02-28", HO, 0.5), ("p", "T1", "2026-01-31", DEV, 0.9),
+                       ("q", "T1", "2026-01-31", HO, 0.5)]).drop(columns="team")
+    h = segments.hysteresis(ev, S)
+    assert list(h.columns) == ["rep_id", "as_of", "segment", "attainment", "rep_name", "reason", "rule_segment",
+                               "segment_since", "pending_segment", "pending_evaluations", "management_style"]
+    assert list(zip(h["as_of"].dt.strftime("%m-%d"), h["rep_id"], strict=True)) == [
+        ("01-31", "p"), ("01-31", "q"), ("02-28", "q")]  # by date, then rep
+    assert list(h.index) == [0, 1, 2]
+    empty = segments.hysteresis(ev.iloc[:0], S)
+    assert empty.empty and list(empty.columns) == list(h.columns)
+    assert all(empty[c].dtype == "str" for c in ("segment", "rule_segment", "pending_segment", "reason",
+                                                 "management_style"))
+    assert empty["segment_since"].dtype == US and empty["pending_evaluations"].dtype == "int64"
+
+
 def test_hysteresis_refuses_an_unknown_segment():
     ev = _evaluations([("p", "T", "2026-01-31", HO, 0.5), ("p", "T", "2026-02-28", "boss", 0.5)])
     with pytest.raises(ValueError, match=r"^unknown segment 'boss' in evaluations$"):
@@ -385,3 +410,14 @@ def test_stability_of_a_history_without_pairs_and_of_one_with():
     assert row["share_changing"] == 0.75
     assert (row["up"], row["down"], row["graduated"], row["reversals"], row["blip_reversals"]) == (1, 1, 1, 1, 1)
     assert row["reps_three_segments"] == 0
+
+
+def test_an_unreadable_as_of_date_is_named_in_the_message():
+    ds = _small_dataset()
+    message = r"^as-of date 'soon' is not a date \(expected YYYY-MM-DD\)$"
+    with pytest.raises(ValueError, match=message):
+        segments.rep_scores(ds, "soon", S)
+    with pytest.raises(ValueError, match=message):
+        segments.segment_history(ds, S, as_of="soon")
+    with pytest.raises(ValueError, match=message):
+        segments.current_segments(ds, "soon", S)
