@@ -236,14 +236,45 @@ def test_rep_scores_trend_needs_three_weeks():
     assert out[["trend_slope", "trend_ci_low", "trend_ci_high"]].isna().all().all()  # two points: no trend
 
 
-def test_rep_scores_without_a_quota_in_the_window_or_a_percentile():
+def test_rep_scores_with_deals_only_outside_the_window():
     ds = _small_dataset()
-    late = replace(ds, tables={**ds.tables, "opportunities": ds.opportunities.iloc[:0]})
-    out = segments.rep_scores(late, "2026-03-29", replace(S, segments_window_weeks=3)).set_index("rep_id")
-    # no decided deal: no funnel rate, so no percentile and no competency counted
+    # only o3 (won the evening before the window) and o4 (won on its exclusive end) are left;
+    # z's quota is 0.5 a month (a month with any positive quota counts); the reps have names
+    opps = ds.opportunities.loc[ds.opportunities["opportunity_id"].isin(["o3", "o4"])]
+    quotas = ds.table("quotas").assign(quota=lambda q: q["quota"].where(q["rep_id"] != "z", 0.5))
+    reps = ds.reps.assign(rep_name=lambda r: r["rep_id"].map({"x": "Xia", "y": "Yan", "z": "Zoe"}))
+    outside = replace(ds, tables={**ds.tables, "opportunities": opps, "quotas": quotas, "reps": reps})
+    out = segments.rep_scores(outside, "2026-03-29", replace(S, segments_window_weeks=3)).set_index("rep_id")
+    assert out["rep_name"].tolist() == ["Xia", "Yan", "Zoe"]
+    # nothing decided inside the window: no funnel rate, so no percentile and no competency counted
     assert out["competency_percentile"].isna().all() and (out["n_competencies"] == 0).all()
     assert (out["won_revenue"] == 0.0).all() and (out["won_deals"] == 0).all()
-    assert out.loc["x", "attainment"] == 0.0 and out.loc["x", "months_at_quota"] == 0
+    # x: a month at 0 of its quota: not at quota, and no coefficient of variation around a mean of 0
+    assert out.loc["x", "attainment"] == 0.0 and out.loc["x", "months"] == 1
+    assert out.loc["x", "months_at_quota"] == 0 and np.isnan(out.loc["x", "attainment_cv"])
+    assert out.loc["z", "quota"] == pytest.approx(0.5 * 21 / 31) and out.loc["z", "months"] == 1
+
+
+def test_a_window_starting_on_the_first_of_a_month():
+    # as of Sunday 1 March 2026 the 13-week window is [Monday 1 December 2025, 2 March 2026):
+    # December counts whole: quota 3100, won 3000, 97% (not at quota); January and February nothing
+    reps = pd.DataFrame({"rep_id": ["a"], "team": ["T"], "manager": ["M"]}).astype("str")
+    quotas = pd.DataFrame({"rep_id": "a", "period_start": pd.to_datetime(["2025-12-01", "2026-01-01", "2026-02-01"]),
+                           "period_end": pd.to_datetime(["2025-12-31", "2026-01-31", "2026-02-28"]),
+                           "quota": [3100.0, 3100.0, 2800.0]}).astype(
+        {"rep_id": "str", "period_start": US, "period_end": US})
+    closed = pd.Series([T("2025-12-10")], dtype=US)
+    opps = pd.DataFrame({"opportunity_id": ["o1"], "rep_id": ["a"], "created_at": closed - pd.Timedelta(days=5),
+                         "amount": [3000.0], "status": ["won"], "closed_at": closed, "stage": ["Closed Won"],
+                         "expected_close_date": closed}).astype(
+        {"opportunity_id": "str", "rep_id": "str", "status": "str", "stage": "str"})
+    ds = Dataset(tables={"reps": reps, "opportunities": opps, "quotas": quotas}, activities=None, as_of=T("2026-03-01"))
+    a = segments.rep_scores(ds, None, S).iloc[0]
+    assert (a["window_start"], a["window_end"]) == (T("2025-12-01"), T("2026-03-02"))
+    assert a["months"] == 3 and a["months_at_quota"] == 0  # 1 March alone is not a month
+    monthly = np.array([3000 / 3100, 0.0, 0.0])
+    assert a["attainment_cv"] == pytest.approx(monthly.std() / monthly.mean())
+    assert a["attainment"] == pytest.approx(3000 / (3100 + 3100 + 2800))
 
 
 # --- the hysteresis over several reps and teams -------------------------------------------------
