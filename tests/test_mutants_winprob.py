@@ -572,3 +572,71 @@ def test_simulated_team_shock_against_its_integral():
     assert out["forecast_high"].tolist() == [10.0, 10.0, 10.0, 10.0, 14.0]
     calm = winprob.simulate_totals(deals, nb, {T("2024-02-26"): replace(model, team_shock_var=0.0)}, s)
     assert calm["forecast_low"].iloc[:4].tolist() == [3.0] * 4 and calm["forecast_high"].iloc[:4].tolist() == [7.0] * 4
+
+
+def test_rep_win_rates_with_the_method_of_moments_prior_by_hand():
+    # f (team A) and e (team B) have no decided deal; g is alone in team C with none
+    reps = pd.DataFrame({"rep_id": ["a", "b", "c", "f", "d", "e", "g"], "team": ["A", "A", "A", "A", "B", "B", "C"]}
+                        ).astype("str")
+
+    def decided(rep: str, status: str, when: str) -> tuple:
+        stage = "Closed Won" if status == "won" else "Closed Lost"
+        return (rep, status, [("2024-01-01", "Proposal", 1.0, "2024-02-01"), (when, stage, 1.0, "2024-02-01")])
+
+    deals = {}
+    for rep, won, lost in (("a", 2, 2), ("b", 1, 3), ("c", 4, 0), ("d", 1, 0)):
+        for i in range(won):
+            deals[f"{rep}w{i}"] = decided(rep, "won", f"2024-02-{10 + i}")
+        for i in range(lost):
+            deals[f"{rep}l{i}"] = decided(rep, "lost", f"2024-02-{20 + i}")
+    deals["a_late"] = decided("a", "lost", "2024-03-10")  # decided after 4 March
+    deals["a_on"] = decided("a", "won", "2024-03-04")  # decided at the very instant: counts
+    deals["e_open"] = ("e", "open", [("2024-01-01", "Proposal", 1.0, "2024-02-01")])
+    deals["ghost"] = decided("zz", "won", "2024-02-10")  # not in the reps table
+    opps, _ = deal_frames(deals)
+    r = winprob.rep_win_rates(opps, reps, _day("2024-03-04", "2024-03-11"))
+    first = r.loc[r["as_of_date"] == T("2024-03-04")].set_index("rep_id")
+    assert first.index.tolist() == ["a", "b", "c", "f", "d", "e", "g"]
+    assert first["n_won"].tolist() == [3, 1, 4, 0, 1, 0, 0] and first["n_decided"].tolist() == [5, 4, 4, 0, 1, 0, 0]
+    # team A, k = 3 reps: N = 13, X = 8, Q = 9/5 + 1/4 + 16/4 = 6.05, S = 25 + 16 + 16 = 57; pooled p = 8/13
+    # msb = (Q - N p^2) / 2, msw = (X - Q) / (N - 3), n0 = (N - S / N) / 2,
+    # rho = (msb - msw) / (msb + (n0 - 1) msw), strength 1 / rho - 1 (between 1 and N / k)
+    n, x, q, s = 13, 8, 6.05, 57
+    p = x / n
+    msb, msw, n0 = (q - n * p**2) / 2, (x - q) / (n - 3), (n - s / n) / 2
+    rho = (msb - msw) / (msb + (n0 - 1) * msw)
+    strength = min(max(1 / rho - 1, 1.0), n / 3)
+    alpha, beta = p * strength, (1 - p) * strength
+    expected_a = [(w + alpha) / (d + alpha + beta) for w, d in ((3, 5), (1, 4), (4, 4), (0, 0))]
+    assert first["win_rate_shrunk"].iloc[:4].tolist() == pytest.approx(expected_a)  # f: the prior mean p
+    # team B: one rep with decided deals (fewer than 3): the weak prior of strength 2 at the smoothed
+    # pooled rate (1 + 0.5) / (1 + 1) = 0.75: d (1 + 1.5) / (1 + 2), e 1.5 / 2
+    # team C: no data at all: the prior 1/2 of strength 2
+    assert first["win_rate_shrunk"].iloc[4:].tolist() == pytest.approx([2.5 / 3, 0.75, 0.5])
+    later = r.loc[r["as_of_date"] == T("2024-03-11")].set_index("rep_id")
+    assert later["n_decided"].tolist() == [6, 4, 4, 0, 1, 0, 0] and later["n_won"].tolist() == [3, 1, 4, 0, 1, 0, 0]
+
+
+def test_new_business_amounts_without_a_history_or_with_one_starting_after_the_win():
+    ds = _nb_dataset()
+    s = replace(S, forecast_new_business_weeks=10, forecast_new_business_prior_windows=0.0,
+                forecast_new_business_prior_deals=0.0)
+    # without opportunity_history the current amounts count: C is 500 now, so S = 100 + 3 x 500
+    bare = replace(ds, tables={k: v for k, v in ds.tables.items() if k != "opportunity_history"})
+    nb = winprob.new_business_rates(bare, _day("2024-03-04"), s).set_index("rep_id")
+    assert nb.loc["r1", "n_new_won"] == 4 and nb.loc["r1", "mean_amount"] == pytest.approx(1600 / 4)
+    # a history whose only row of C comes after its win: C's current amount too
+    hist = ds.table("opportunity_history")
+    late = hist.loc[(hist["opportunity_id"] != "C") | (hist["changed_at"] > T("2024-01-26"))]
+    nb = winprob.new_business_rates(replace(ds, tables={**ds.tables, "opportunity_history": late}), _day("2024-03-04"),
+                                    s).set_index("rep_id")
+    assert nb.loc["r1", "mean_amount"] == pytest.approx(1600 / 4)
+
+
+def test_model_schedule_before_its_anchor_and_refit_weeks_below_one():
+    # Wednesday 29 December 1999 is 5 days before the anchor Monday 3 January 2000: week -1 (floor),
+    # refit every 4 weeks: week -4, Monday 6 December 1999 (never a date after the one scored)
+    fits = winprob.model_schedule(_day("1999-12-29", "2000-01-03", "2000-01-30 23:00"), replace(S, forecast_refit_weeks=4))
+    assert list(pd.DatetimeIndex(fits)) == [T("1999-12-06"), T("2000-01-03"), T("2000-01-03")]
+    weekly = winprob.model_schedule(_day("2024-03-06"), replace(S, forecast_refit_weeks=0))  # taken as 1
+    assert list(pd.DatetimeIndex(weekly)) == [T("2024-03-04")]
