@@ -253,6 +253,12 @@ def test_rep_scores_with_deals_only_outside_the_window():
     assert out.loc["x", "attainment"] == 0.0 and out.loc["x", "months"] == 1
     assert out.loc["x", "months_at_quota"] == 0 and np.isnan(out.loc["x", "attainment_cv"])
     assert out.loc["z", "quota"] == pytest.approx(0.5 * 21 / 31) and out.loc["z", "months"] == 1
+    assert out.loc["z", "attainment"] == 0.0
+    # every rep hired after the as-of date: an empty table with every column
+    hired = replace(outside, tables={**outside.tables, "reps": reps.assign(hire_date=T("2027-01-01")).astype(
+        {"hire_date": US})})
+    empty = segments.rep_scores(hired, "2026-03-29", S)
+    assert empty.empty and empty.dtypes.astype(str).to_dict() == segments._SCORE_COLUMNS
 
 
 def test_a_window_starting_on_the_first_of_a_month():
@@ -381,6 +387,45 @@ def test_segment_history_dates_by_month_and_by_week():
     assert sorted(early["as_of"].unique()) == [T("2026-01-20")]
     with pytest.raises(ValueError, match=r"^freq must be 'month' or 'week', not 'day'$"):
         segments.segment_history(ds, s3, "day")
+
+
+def test_segment_history_uses_its_settings_for_the_scores_the_rules_and_the_hysteresis():
+    # a 3-week window, developing from 10% of quota, entering after one evaluation: z wins 300 on
+    # 17 March, so on 15 March (window [23 Feb, 16 Mar)) it has nothing, hands_on; on 22 March
+    # (window [2 Mar, 23 Mar)) 300 / (1000 x 21/31) = 44%: developing at once
+    s = replace(S, segments_window_weeks=3, segments_developing_attainment=0.1, segments_developing_exit_attainment=0.1,
+                segments_improving_attainment=0.1, segments_enter_evaluations=1)
+    h = segments.segment_history(_small_dataset(), s, dates=["2026-03-15", "2026-03-22"])
+    z = h.loc[h["rep_id"] == "z"]
+    assert z["window_start"].tolist() == [T("2026-02-23"), T("2026-03-02")]
+    assert z["attainment"].tolist() == pytest.approx([0.0, 300 / (1000 * 21 / 31)])
+    assert z["rule_segment"].tolist() == [HO, DEV] and z["segment"].tolist() == [HO, DEV]
+
+
+def test_the_bands_and_counts_are_refused_with_their_names():
+    row = segments.segment(_scored(attainment=[1.2], months=[3], months_at_quota=[3], months_at_quota_share=[1.0],
+                                   competency_percentile=[70.0], trend_slope=[0.0], trend_ci_low=[-1.0],
+                                   tenure_days=[1000.0]), S).assign(rep_id="r", as_of=T("2026-01-31"))
+    bad = replace(S, segments_developing_exit_attainment=0.81)
+    with pytest.raises(ValueError, match=r"^segments\.developing_exit_attainment \(0\.81\) must not be above "
+                                         r"segments\.developing_attainment \(0\.8\)$"):
+        segments.hysteresis(row, bad)
+    with pytest.raises(ValueError, match=r"^segments\.self_sustained_exit_attainment \(1\.1\) must not be above "
+                                         r"segments\.self_sustained_attainment \(1\.0\)$"):
+        segments.hysteresis(row, replace(S, segments_self_sustained_exit_attainment=1.1))
+    # an exit line on its entry line is allowed (no band)
+    same = replace(S, segments_developing_exit_attainment=0.8, segments_self_sustained_exit_attainment=1.0)
+    assert segments.hysteresis(row, same)["segment"].tolist() == [SS]
+    with pytest.raises(ValueError, match=r"^segments\.exit_evaluations must be at least 1, not 0$"):
+        segments.hysteresis(row, replace(S, segments_exit_evaluations=0))
+    with pytest.raises(ValueError, match=r"^enter_evaluations must be at least 1, not 0$"):
+        segments.hysteresis_path([1], [1], enter=0)
+    with pytest.raises(ValueError, match=r"^exit_evaluations must be at least 1, not -1$"):
+        segments.hysteresis_path([1], [1], exit=-1)
+    with pytest.raises(ValueError, match=r"^entry and hold must have one level per evaluation each$"):
+        segments.hysteresis_path([1, 1], [1])
+    # the smallest counts are allowed: one evaluation decides either way
+    assert segments.hysteresis_path([1, 3, 1], [1, 3, 1], enter=1, exit=1) == [1, 3, 1]
 
 
 def test_current_segments_without_hire_dates():
