@@ -135,6 +135,18 @@ def test_predict_with_a_hand_model():
     pd.testing.assert_frame_equal(contrib, expected, rtol=1e-12)
     eta = np.array([0.9, -0.5, 1.2, 0.2 - 1.0 - 0.6 * z3])
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-eta)), rtol=1e-12)
+    # an age slope per stage counts in the age's group; a column the frame lacks is 0 (never_active
+    # without an activity log): z = (0 - 0.5) / 0.5 = -1
+    aged = winprob.WinModel(fit_date=D, columns=("log_age", "age_x_Negotiation", "never_active"),
+                            center=np.zeros(3) + [0, 0, 0.5], scale=np.array([1.0, 1.0, 0.5]),
+                            params=np.array([0.0, 1.0, 2.0, 0.7]), base_rate=0.3, kind="model", n_rows=10, n_events=3,
+                            ratios=np.zeros(0))
+    raw = _raw().drop(columns=["days_since_activity", "flag_no_recent_activity"])
+    p2, c2 = winprob.predict(aged, raw, S)
+    ln31 = np.log(31.0)
+    assert list(c2.columns) == ["log_age", "never_active"]
+    assert c2["log_age"].tolist() == pytest.approx([ln31, -2 * ln31, 0.0, 1.0])
+    assert c2["never_active"].tolist() == pytest.approx([-0.7] * 4)
     p, contrib = winprob.predict(_model("none"), frame, S)
     assert np.isnan(p).all() and len(p) == 4 and p.dtype == "float64"
     assert contrib.empty and list(contrib.index) == [10, 11, 12, 13]
@@ -159,6 +171,12 @@ def test_reasons_name_the_three_largest_groups_with_their_log_odds():
     small = pd.DataFrame({"stage": [0.049, -0.05]}, index=frame.index[:2])  # |value| < 0.05 is left out
     assert winprob._reasons(frame.iloc[:2], small).tolist() == ["", "stage Qualification (-0.1)"]
     assert winprob._reasons(frame, pd.DataFrame(index=frame.index)).tolist() == [""] * 4
+    # four groups: the three largest by size, in that order; a tie keeps the groups' own order
+    many = pd.DataFrame({"stage": [1.0, 0.5], "close": [0.5, -0.5], "log_amount": [-0.3, 0.0],
+                         "rep_logit": [0.2, 0.0]}, index=frame.index[:2])
+    assert winprob._reasons(frame.iloc[:2], many).tolist() == [
+        "stage Proposal (+1.0); close date already past (+0.5); amount 19 (-0.3)",
+        "stage Qualification (+0.5); close date in the window (-0.5)"]
     empty = winprob._reasons(frame.iloc[:0], contrib.iloc[:0])
     assert empty.empty and empty.dtype == "str"
 
@@ -168,7 +186,7 @@ def test_describe_each_feature_group():
         "stage": ["Proposal", None], "close_position": ["later", "missing"], "n_pushes": [3.0, np.nan],
         "age_days": [12.4, 12.6], "days_in_stage": [4.5, np.nan], "days_since_activity": [4.4, np.nan],
         "amount": [1234.4, np.nan], "passes_gate": [False, True], "gate_reason": ["amount missing", ""],
-        "rep_win_rate": [0.456, 0.5],
+        "rep_win_rate": [0.456, np.nan],
     }, index=[5, 6])
     words = {g: winprob._describe(frame, g).tolist() for g in [
         "stage", "close", "pushes", "flag_pushed", "log_age", "log_days_in_stage", "log_days_since_activity",
@@ -188,10 +206,15 @@ def test_describe_each_feature_group():
         "amount_missing": ["amount 1,234", "amount missing"],
         "flag_early_stage_in_window": ["early stage yet due in the window"] * 2,
         "passes_gate": ["amount missing", "passes the gate"],
-        "rep_logit": ["rep's win rate 46%", "rep's win rate 50%"],
+        "rep_logit": ["rep's win rate 46%", "rep's win rate ?%"],  # a rep without a rate (not a "nan")
         "something_else": ["something_else", "something_else"],
     }
     assert all(list(winprob._describe(frame, g).index) == [5, 6] for g in ("flag_early_stage_in_window", "x"))
+    four = pd.DataFrame({"close_position": ["in_window", "past", "later", "missing"], "rep_win_rate": [0.9, 0.995, 0, 1]})
+    assert winprob._describe(four, "close").tolist() == [
+        "close date in the window", "close date already past", "close date after the window", "close date missing"]
+    assert winprob._describe(four, "rep_logit").tolist() == [
+        "rep's win rate 90%", "rep's win rate 100%", "rep's win rate 0%", "rep's win rate 100%"]
 
 
 # -- fitting: the fallback, the fit by hand and the team shock ------------------------------------
