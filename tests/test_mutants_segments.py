@@ -418,6 +418,10 @@ def test_the_bands_and_counts_are_refused_with_their_names():
     assert segments.hysteresis(row, same)["segment"].tolist() == [SS]
     with pytest.raises(ValueError, match=r"^segments\.exit_evaluations must be at least 1, not 0$"):
         segments.hysteresis(row, replace(S, segments_exit_evaluations=0))
+    with pytest.raises(ValueError, match=r"^segments\.enter_evaluations must be at least 1, not 0$"):
+        segments.hysteresis(row, replace(S, segments_enter_evaluations=0))
+    assert segments.hysteresis(row, replace(S, segments_enter_evaluations=1, segments_exit_evaluations=1))[
+        "segment"].tolist() == [SS]
     with pytest.raises(ValueError, match=r"^enter_evaluations must be at least 1, not 0$"):
         segments.hysteresis_path([1], [1], enter=0)
     with pytest.raises(ValueError, match=r"^exit_evaluations must be at least 1, not -1$"):
