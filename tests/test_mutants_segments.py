@@ -441,6 +441,9 @@ def test_current_segments_without_hire_dates():
     assert list(cur.index) == [0, 1, 2]
     default = segments.current_segments(ds, settings=s3)  # the dataset's as-of date
     assert (default["as_of"] == T("2026-03-29 18:00")).all()
+    # as of 27 February the history stops at 31 January (not at the dataset's own as-of date)
+    before = segments.current_segments(ds, "2026-02-27", s3)
+    assert (before["evaluated_as_of"] == T("2026-01-31")).all() and (before["as_of"] == T("2026-02-27")).all()
 
 
 # --- transitions and stability ----------------------------------------------------------------
