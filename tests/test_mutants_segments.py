@@ -438,7 +438,8 @@ def test_current_segments_without_hire_dates():
     cur = segments.current_segments(ds, "2026-03-29", s3)
     assert cur["rep_id"].tolist() == ["x", "y", "z"] and (cur["evaluated_as_of"] == T("2026-02-28")).all()
     assert (cur["as_of"] == T("2026-03-29")).all() and cur["as_of"].dtype == US and cur["evaluated_as_of"].dtype == US
-    assert list(cur.index) == [0, 1, 2]
+    assert list(cur.index) == [0, 1, 2] and "index" not in cur.columns
+    assert cur.columns[-1] == "evaluated_as_of"
     default = segments.current_segments(ds, settings=s3)  # the dataset's as-of date
     assert (default["as_of"] == T("2026-03-29 18:00")).all()
     # as of 27 February the history stops at 31 January (not at the dataset's own as-of date)
