@@ -355,6 +355,7 @@ def test_simulated_totals_with_certain_deals_and_no_new_business():
     # without a model the amounts count in full
     bare = winprob.simulate_totals(deals, nb, {}, replace(S, forecast_simulations=50))
     assert bare["forecast_high"].iloc[:6].tolist() == pytest.approx([100.0, 0.0, 40.0, 100.0, 40.0, 140.0])
+    assert bare["forecast_low"].iloc[:6].tolist() == pytest.approx([100.0, 0.0, 40.0, 100.0, 40.0, 140.0])
 
 
 def test_simulated_amount_noise_and_new_business():
