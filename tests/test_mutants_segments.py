@@ -505,3 +505,17 @@ def test_an_unreadable_as_of_date_is_named_in_the_message():
         segments.segment_history(ds, S, as_of="soon")
     with pytest.raises(ValueError, match=message):
         segments.current_segments(ds, "soon", S)
+
+
+def test_a_rep_hired_since_the_last_month_end_is_judged_with_the_settings():
+    # z hired on 20 March 2026: not in the month ends of January and February; as of 29 March,
+    # 9 days in: past a 5-day ramp, so the rules judge it on its 3-week window [9 Mar, 30 Mar):
+    # 300 / (1000 x 21/31) = 44%, hands_on
+    ds = _small_dataset()
+    reps = ds.reps.assign(hire_date=pd.to_datetime(["2026-03-20", "2020-01-01", "2020-01-01"])).astype({"hire_date": US})
+    hired = replace(ds, tables={**ds.tables, "reps": reps})
+    s = replace(S, segments_window_weeks=3, segments_ramping_days=5)
+    cur = segments.current_segments(hired, "2026-03-29", s).set_index("rep_id")
+    assert cur.loc["z", "evaluated_as_of"] == T("2026-03-29") and cur.loc["x", "evaluated_as_of"] == T("2026-02-28")
+    assert cur.loc["z", "window_start"] == T("2026-03-09") and cur.loc["z", "tenure_days"] == 9.0
+    assert cur.loc["z", "segment"] == HO and cur.loc["z", "reason"].startswith("hands_on: first evaluation")
