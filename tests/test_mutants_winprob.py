@@ -365,7 +365,8 @@ def test_simulated_amount_noise_and_new_business():
     # mean 10 with cv2 1e-9 (all but equal): 10 N with N ~ Poisson(1): P(N <= 1) = 0.736 and
     # P(N <= 2) = 0.920, so the quantiles are 0 and 20.
     deals = _sim_deals([("2024-03-04", "r1", 100.0, 1.0, "2024-02-26")])
-    nb = _nb([("2024-03-04", "r1", "A", 4, 0, 0.0, 0.0, 1.0, 0.0),
+    # r1's rate is 0: no new business, whatever the team's mean amount (10)
+    nb = _nb([("2024-03-04", "r1", "A", 4, 0, 0.0, 10.0, 1.0, 0.0),
               ("2024-03-04", "r3", "B", 10**12, 10**12, 1.0, 10.0, 1e-9, 10.0)])
     models = {T("2024-02-26"): replace(_model(), ratios=np.array([0.5, 1.5]))}
     out = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=20_000)).set_index(["group", "team"])
@@ -373,6 +374,9 @@ def test_simulated_amount_noise_and_new_business():
     assert out.loc[("rep", "A"), "forecast_high"] == pytest.approx(100 + 1.2816 * 50, abs=3)
     assert out.loc[("rep", "B"), "forecast_low"] == 0.0
     assert out.loc[("rep", "B"), "forecast_high"] == pytest.approx(20.0, rel=1e-3)
+    # a 40% interval: P(N = 0) = 0.368 > 0.3 and P(N <= 1) = 0.736 >= 0.7, so r3's is [0, 10]: one deal
+    narrow = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=20_000, forecast_interval=0.4))
+    assert narrow["forecast_low"].iloc[1] == 0.0 and narrow["forecast_high"].iloc[1] == pytest.approx(10.0, rel=1e-3)
     # a wider interval at 95%: 100 -+ 1.96 x 50 for r1
     wide = winprob.simulate_totals(deals, nb, models, replace(S, forecast_simulations=20_000, forecast_interval=0.95))
     assert wide["forecast_low"].iloc[0] == pytest.approx(100 - 1.96 * 50, abs=3)
@@ -664,3 +668,16 @@ def test_model_schedule_before_its_anchor_and_refit_weeks_below_one():
     assert list(pd.DatetimeIndex(fits)) == [T("1999-12-06"), T("2000-01-03"), T("2000-01-03")]
     weekly = winprob.model_schedule(_day("2024-03-06"), replace(S, forecast_refit_weeks=0))  # taken as 1
     assert list(pd.DatetimeIndex(weekly)) == [T("2024-03-04")]
+
+
+def test_fit_with_a_single_win_and_the_ratios_of_usable_wins_only():
+    one = _seven().assign(won_in_window=[True] + [False] * 6)
+    model = winprob.fit_win_model(one, T("2024-02-05"), replace(S, forecast_min_training_events=1))
+    assert (model.kind, model.n_events) == ("model", 1)  # one win is enough when the minimum is 1
+    # four wins: 120 on 100 (1.2), 0.5 on 0.5 (1.0); a listed amount of 0 and a won amount of 0
+    # give no ratio
+    train = _seven().assign(won_in_window=np.array([1, 1, 0, 1, 1, 0, 0], dtype=bool),
+                            amount=[100.0, 0.0, 100.0, 0.5, 100.0, 100.0, 100.0],
+                            won_amount=[120.0, 100.0, np.nan, 0.5, 0.0, np.nan, np.nan])
+    few = winprob.fit_win_model(train, T("2024-02-05"), replace(S, forecast_min_training_events=10))
+    assert few.kind == "none" and few.ratios.tolist() == [1.0, 1.2]
