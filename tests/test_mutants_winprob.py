@@ -398,6 +398,10 @@ def _nb_dataset() -> Dataset:
         "C": ("r1", "won", [("2024-01-24", "Proposal", 200.0, "2024-01-26"), ("2024-01-26", "Closed Won", 300.0, "2024-01-26")]),
         "E": ("r2", "lost", [("2024-01-02", "Proposal", 100.0, "2024-01-20"), ("2024-01-04", "Closed Lost", 100.0, "2024-01-04")]),
         "Z": ("zz", "won", [("2024-01-10", "Proposal", 900.0, "2024-01-20"), ("2024-01-20", "Closed Won", 900.0, "2024-01-20")]),
+        # lost inside windows of r2: not new business
+        "F": ("r2", "lost", [("2024-01-20", "Proposal", 70.0, "2024-01-25"), ("2024-01-25", "Closed Lost", 70.0, "2024-01-25")]),
+        # r3's first deal, created 81 days before its win: new business of no window
+        "G": ("r3", "won", [("2023-12-01", "Proposal", 50.0, "2024-02-20"), ("2024-02-20", "Closed Won", 50.0, "2024-02-20")]),
     }
     opps, hist = deal_frames(deals)
     # C's amount is changed to 500 after its win: the amount recorded at the win (300) counts
@@ -414,12 +418,12 @@ def test_new_business_rates_with_the_amount_spread():
                 forecast_new_business_prior_deals=1.0)
     nb = winprob.new_business_rates(_nb_dataset(), _day("2024-03-04"), s)
     # Usable Mondays M: 25 Dec <= M, M + 30 d <= 4 Mar, rep's first deal created by M (2 January):
-    # 8, 15, 22, 29 January for r1 and r2; none for r3 (no deal at all).
+    # 8, 15, 22, 29 January for r1 and r2; for r3 (first deal 1 December) also 25 December and 1 January.
     # New business of M: created after M, won before M + 30 d. B (10 -> 20 Jan): M = 8 Jan.
     # C (24 -> 26 Jan, 300 at the win): 8, 15, 22 Jan. So r1: C = 4 wins, S = 100 + 3 x 300 = 1000,
     # Q = 100^2 + 3 x 300^2 = 280000. Z belongs to no known rep.
     assert nb["rep_id"].tolist() == ["r1", "r2", "r3"] and nb["team"].tolist() == ["A", "A", "B"]
-    assert nb["n_windows"].tolist() == [4, 4, 0] and nb["n_new_won"].tolist() == [4, 0, 0]
+    assert nb["n_windows"].tolist() == [4, 4, 6] and nb["n_new_won"].tolist() == [4, 0, 0]
     # team A: lambda_T = 4 / 8, mu_T = 1000 / 4 = 250, cv2_T = (280000 / 4) / 250^2 - 1 = 0.12
     lam = [(4 + 2 * 0.5) / (4 + 2), (0 + 2 * 0.5) / (4 + 2), 0.0]
     mu = [(1000 + 250) / (4 + 1), (0 + 250) / (0 + 1), 0.0]
