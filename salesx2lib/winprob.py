@@ -570,7 +570,7 @@ def _describe(frame: pd.DataFrame, group: str) -> pd.Series:
     if group == "passes_gate":
         return frame["gate_reason"].astype("str").where(~frame["passes_gate"], "passes the gate")
     if group == "rep_logit":
-        return "rep's win rate " + (frame["rep_win_rate"] * 100).round(0).astype("Int64").astype("str") + "%"
+        return "rep's win rate " + (frame["rep_win_rate"] * 100).round(0).astype("Int64").astype("str").fillna("?") + "%"
     return pd.Series(group, index=frame.index, dtype="str")
 
 

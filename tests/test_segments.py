@@ -704,6 +704,7 @@ def test_stable_reps_rarely_change_segment(world):
     assert far["moved"].mean() <= 0.05 and far["segment"].eq("self_sustained").mean() >= 0.86  # measured 0.034, 0.895
 
 
+@pytest.mark.slow  # 200 simulated floors, like its sibling above: left out of make mutate
 def test_drifting_rep_reaches_self_sustained(world):
     """Declared truth: DRIFT's attainment is 0.5, then rises linearly to 1.3 over 26 weeks (it passes
     1.0 at week 29) and stays there. This test guards the other side: the hysteresis must not be

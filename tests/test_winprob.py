@@ -160,7 +160,10 @@ def test_too_few_wins_means_no_model():
 
 @pytest.fixture(scope="module")
 def world_runs():
-    """Eight worlds, each backtested weekly from June on (windows complete)."""
+    """Eight worlds, each backtested weekly from June on (windows complete).
+
+    Every test using it is a many-world calibration, marked ``slow``: left out of
+    ``make mutate``, where it would rebuild the eight worlds for each mutant."""
     out = []
     for seed in range(8):
         ds, truth = make_world(100 + seed, n_reps=10, weeks=56)
@@ -196,6 +199,7 @@ def test_probabilities_recover_the_truth(world_runs):
     assert ((by["p"] - by["truth"]).abs()[by["n"] >= 100] <= 0.04).all(), by
 
 
+@pytest.mark.slow
 def test_placebo_amount_gets_no_weight(world_runs):
     """The amount has no effect in the world: its standardised slope stays near 0 while the stage's is large."""
     slopes = []
@@ -208,6 +212,7 @@ def test_placebo_amount_gets_no_weight(world_runs):
     assert stage.min() > 0.3
 
 
+@pytest.mark.slow
 def test_interval_covers_about_80_percent_of_rep_windows(world_runs):
     """Measured over 8 worlds: about 0.77 of rep-windows inside [forecast_low, forecast_high]."""
     rows = pd.concat([r.per_rep for r, _, _ in world_runs], ignore_index=True)
