@@ -329,3 +329,244 @@ def test_problems_of_the_whole_file(tmp_path: Path) -> None:
         "m.toml:9:quotas: needs a [quotas.columns] section",
         f"m.toml:11:quotas.bogus: unknown key (a table section takes: {PART_KEYS})",
     ]
+
+
+# --------------------------------------------------------------- the SQL, run on tiny tables
+
+SQL_MAPPING = """\
+[opportunities]
+file = "deals.csv"
+delimiter = ";"
+
+[opportunities.columns]
+opportunity_id = "Deal"
+rep_id = { column = "Owner", match = "loose" }
+account_id = { column = "Acc", lookup = { file = "acc.csv", key = "Name", value = "Id", match = "loose" } }
+created_at = { column = "Created", format = "%d/%m/%Y %H:%M", timezone = "Europe/Lisbon" }
+amount = "Value"
+stage = { column = "Stage", values = { " WON " = "Won" }, ignore_case = true }
+status = { column = "Stage", values = { "Closed Won" = "won", "Closed Lost" = "lost" }, other = "open" }
+expected_close_date = { column = "Due", format = "%d/%m/%Y %H:%M" }
+closed_at = { column = "Closed", when = { Stage = ["Closed Won", "Closed Lost"] } }
+
+[[opportunities.exclude]]
+reason = "test pipeline"
+when = { Pipeline = "Test" }
+
+[[opportunities.exclude]]
+reason = "empty open deals"
+when = { Stage = "Open", Value = "0" }
+
+[[opportunities.note]]
+says = "no value"
+when = { Value = "" }
+
+[activities]
+file = "calls.csv"
+
+[activities.columns]
+activity_id = { sql = 'lower("Id")' }
+rep_id = { value = "Jane Smith" }
+occurred_at = { column = "When", timezone = "America/New_York" }
+activity_type = { column = "Kind", values = { "Call" = "call" }, other = "email" }
+opportunity_id = "Deal"
+duration_s = { column = "Secs", other = "0", when = { Kind = "Call" } }
+
+[reps]
+file = "users.csv"
+
+[reps.columns]
+rep_id = "Id"
+rep_name = "Name"
+team = { column = "Dept", lookup = { file = "teams.csv", key = "Code", value = "Team" } }
+manager = { column = "Boss", when = { sql = '"Id" = max("Id") OVER ()' } }
+
+[forecasts]
+file = "fc.csv"
+
+[forecasts.columns]
+rep_id = "R"
+submitted_at = { column = "At", format = "%Y%m%d" }
+period_start = { column = "S", timezone = "Europe/Lisbon" }
+period_end = { column = "E", format = "%d/%m/%Y" }
+amount = { column = "A", format = "%d" }
+"""
+
+DEALS = (
+    ["Deal", "Owner", "Stage", "Value", "Closed", "Created", "Due", "Acc", "Pipeline"],
+    [
+        ["D1", "jane  SMITH", "Closed Won", "10", "2026-03-20", "01/07/2026 10:30", "01/07/2026 23:59", " acme  corp", "New"],
+        ["D2", "Tom Lee", "Closed Lost", "", "2026-03-21", "15/01/2026 10:30", "bad", "Nobody", "New"],
+        ["D3", "Ann", "", "  ", "2026-03-22", "2026-01-15 10:30", "", "", "New"],
+        ["D4", "Sam", " won ", "5", "", "nonsense", "31/12/2026 00:00", "Acme Corp", "New"],
+        ["D5", "x", "Open", "1", "", "", "", "", "Test"],
+        ["D6", "Ann", "Open", "0", "", "", "", "", "New"],
+        ["D7", "Ann", "Open", "7", "", "", "", "Birch", None],
+    ],
+)
+CALLS = (
+    ["Id", "When", "Kind", "Deal", "Secs"],
+    [
+        [" C1 ", "2026-01-15 09:00", "Call", "D1", "60"],
+        ["C2", "yesterday", "Mail", "D5", "30"],
+        ["C3", "2026-07-01 12:00", "Call", "", ""],
+        ["C4", "yesterday", "Visit", "D2", "10"],
+    ],
+)
+USERS = (
+    ["Id", "Name", "Boss", "Dept"],
+    [["U1", "Ann", "U9", "east"], ["U2", "Bob", "U9", "EAST"], ["U3", "Cy", "U1", " west"], ["U4", "Di", "U2", "dup"]],
+)
+FC = (
+    ["R", "At", "S", "E", "A"],
+    [["U1", "20260105", "2026-07-01 23:30", "30/09/2026", "5"], ["U2", "x", "2026-07-01", "2026-09-30", "6"]],
+)
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, header: list[str], rows: list[list[str | None]], row: bool = True) -> None:
+    """A table of text cells as the loader's file views have them (``_row`` = 1, 2, ...)."""
+    cols = (["_row BIGINT"] if row else []) + [f'"{c}" VARCHAR' for c in header]
+    con.execute(f'CREATE TABLE "{name}" ({", ".join(cols)})')
+    for i, r in enumerate(rows, start=1):
+        values = ([i] if row else []) + r
+        con.execute(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(values))})', values)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Mapping]:
+    mp = _read(tmp_path, SQL_MAPPING)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    _table(con, "deals", *DEALS)
+    _table(con, "calls", *CALLS)
+    _table(con, "users", *USERS)
+    _table(con, "fc", *FC)
+    # Lookup files: the table of each is named after the file and the section's delimiter.
+    _table(con, m.file_table(tmp_path / "acc.csv", ";"), ["Name", "Id"], [["Acme Corp", "A1"], ["Birch", "B1"]], row=False)
+    teams = [["east", "East"], ["west ", "West"], ["dup", "B"], ["dup", "A"], ["none", " "]]
+    _table(con, m.file_table(tmp_path / "teams.csv", ","), ["Code", "Team"], teams, row=False)
+    _table(con, m.REP_KEYS, ["key", "rep_id"], [["jane smith", "Jane Smith"], ["tom lee", "Tom Lee"]], row=False)
+    return con, mp
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return sorted(con.execute(sql).fetchall())
+
+
+def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyConnection, Mapping], tmp_path: Path) -> None:
+    con, mp = db
+    [opps] = mp.parts["opportunities"]
+    got = _run(con, m.part_sql(opps, "deals", folder=tmp_path))
+    # columns: _row, opportunity_id, rep_id, account_id, created_at, amount, stage, status,
+    # expected_close_date, closed_at. D5 (pipeline Test) and D6 (Open and 0) are excluded.
+    assert got == [
+        # "jane  SMITH" -> loose key "jane smith" -> Jane Smith; " acme  corp" -> Acme Corp's A1;
+        # 10:30 in Lisbon in July (UTC+1) is 09:30 UTC; the due date keeps the calendar day;
+        # "Closed Won" is not " WON " (stage kept as it is) but is won.
+        (1, "D1", "Jane Smith", "A1", "2026-07-01 09:30:00+00", "10", "Closed Won", "won", "2026-07-01 00:00:00", "2026-03-20"),
+        # no account "Nobody"; January in Lisbon is UTC+0; "bad" is kept for validation to report.
+        (2, "D2", "Tom Lee", None, "2026-01-15 10:30:00+00", None, "Closed Lost", "lost", "bad", "2026-03-21"),
+        # An empty stage stays empty under both value maps (no `other`), blanks are empty,
+        # an ISO time does not match the format: kept behind chr(1) (time zone given);
+        # closed_at only where the stage is Closed Won or Closed Lost.
+        (3, "D3", "Ann", None, "\x012026-01-15 10:30", None, None, None, None, None),
+        # " won " matches " WON " ignoring case and spaces; not "Closed Won": other = open.
+        (4, "D4", "Sam", "A1", "\x01nonsense", "5", "Won", "open", "2026-12-31 00:00:00", None),
+        # Open and 7: the second exclude needs both of its terms; a missing cell is empty.
+        (7, "D7", "Ann", "B1", None, "7", "Open", "open", None, None),
+    ]
+    excluded = m.excluded_ids_sql(opps, "deals", tmp_path)
+    assert _run(con, excluded) == [("D5",), ("D6",)]
+    con.execute(f"CREATE VIEW {m.EXCLUDED_OPPORTUNITIES} AS {excluded}")
+
+    [calls] = mp.parts["activities"]
+    assert m.excluded_ids_sql(calls, "calls", tmp_path) is None  # not opportunities
+    # columns: _row, activity_id, rep_id, occurred_at, activity_type, opportunity_id, duration_s
+    every = [
+        # 09:00 in New York in January (UTC-5) is 14:00 UTC; a Call with seconds: other = "0".
+        (1, "c1", "Jane Smith", "2026-01-15 14:00:00+00", "call", "D1", "0"),
+        (2, "c2", "Jane Smith", "\x01yesterday", "email", "D5", None),
+        # July in New York is UTC-4; no seconds: empty even with `other`.
+        (3, "c3", "Jane Smith", "2026-07-01 16:00:00+00", "call", None, None),
+        (4, "c4", "Jane Smith", "\x01yesterday", "email", "D2", None),  # not a Call: `when`
+    ]
+    assert _run(con, m.part_sql(calls, "calls", folder=tmp_path, cascade=False)) == every
+    # The call on the excluded deal D5 goes with it.
+    assert _run(con, m.part_sql(calls, "calls", folder=tmp_path)) == [every[0], every[2], every[3]]
+
+    [users] = mp.parts["reps"]
+    # columns: _row, rep_id, rep_name, team, manager, region... (only those mapped)
+    assert _run(con, m.part_sql(users, "users", folder=tmp_path)) == [
+        (1, "U1", "Ann", "East", None),  # manager only where Id is the largest (a window)
+        (2, "U2", "Bob", None, None),  # exact lookup: "EAST" is not "east"
+        (3, "U3", "Cy", "West", None),  # both sides trimmed
+        (4, "U4", "Di", "A", "U2"),  # two rows with key dup: the smallest value
+    ]
+
+    [fc] = mp.parts["forecasts"]
+    # columns: _row, rep_id, submitted_at, period_start, period_end, amount
+    assert _run(con, m.part_sql(fc, "fc", folder=tmp_path)) == [
+        # a format without time zone: a value that does not parse is kept with no marker;
+        # a date column is never shifted by a time zone; a format on a number is ignored.
+        (1, "U1", "2026-01-05 00:00:00", "2026-07-01 00:00:00", "2026-09-30 00:00:00", "5"),
+        (2, "U2", "x", "2026-07-01 00:00:00", "2026-09-30", "6"),
+    ]
+
+
+def test_the_flagged_file_has_a_column_per_filter_and_lookup_key(db: tuple[duckdb.DuckDBPyConnection, Mapping]) -> None:
+    con, mp = db
+    [opps] = mp.parts["opportunities"]
+    rel = con.sql(m.flagged_sql(opps, "deals"))
+    assert rel.columns == ["_row", *DEALS[0], "_exclude_0", "_exclude_1", "_note_0", "_key_account_id"]
+    got = sorted(con.execute(f"SELECT _row, _exclude_0, _exclude_1, _note_0, _key_account_id FROM ({m.flagged_sql(opps, 'deals')})").fetchall())
+    assert got == [
+        (1, False, False, False, "acme  corp"),
+        (2, False, False, True, "Nobody"),
+        (3, False, False, True, None),  # "  " is empty
+        (4, False, False, False, "Acme Corp"),
+        (5, True, False, False, None),
+        (6, False, True, False, None),
+        (7, False, False, False, "Birch"),
+    ]
+    [users] = mp.parts["reps"]
+    assert con.sql(m.flagged_sql(users, "users")).columns == ["_row", *USERS[0], "_key_team"]
+    # A section without filters or lookups: the file as it is, every row kept.
+    [fc] = mp.parts["forecasts"]
+    assert m.flagged_sql(fc, "fc") == "SELECT * FROM fc"
+    assert "WHERE NOT (false)" in m.part_sql(fc, "fc")
+
+
+def test_an_opportunities_section_without_exclude_excludes_nothing(tmp_path: Path) -> None:
+    mp = _read(tmp_path, '[opportunities]\nfile = "d.csv"\n[opportunities.columns]\nopportunity_id = "D"\nrep_id = "O"\ncreated_at = "C"\nstage = "S"\nstatus = "S"\n')
+    [opps] = mp.parts["opportunities"]
+    assert m.excluded_ids_sql(opps, "d") is None
+
+
+def test_sql_building_blocks() -> None:
+    con = duckdb.connect()
+    one = lambda sql: con.execute(f"SELECT {sql}").fetchone()[0]  # noqa: E731
+    assert m.lookup_key("team") == '"_key_team"'
+    # Loose key: lower case, trimmed, runs of any white space (tab too) made one space.
+    assert one(m.loose_key_sql("'  Jane \t  SMITH  '")) == "jane smith"
+    assert m.loose_key_sql("x") == "lower(trim(regexp_replace(x, '\\s+', ' ', 'g')))"
+    cond = Condition(equals=(("A", ("1", "")), ("B", ("x",))))
+    t = "(SELECT * FROM (VALUES (NULL, 'x'), ('1', 'x'), (' 1 ', 'y'), ('2', 'x')) t(\"A\", \"B\"))"
+    got = con.execute(f"SELECT {m.condition_sql(cond)} FROM {t}").fetchall()
+    assert got == [(True,), (True,), (False,), (False,)]  # "" matches an empty cell; both terms hold
+    assert one(m.condition_sql(Condition(sql="NULL"))) is False  # never NULL
+    assert one(m.source_sql(ColumnSpec(value="O'Neill"))) == "O'Neill"
+    assert one(m.source_sql(ColumnSpec(sql="'  a  '"))) == "a"
+    assert one(m.source_sql(ColumnSpec(sql="'   '"))) is None
+    # the key arrives trimmed (flagged_sql); the file's key and value are trimmed here
+    assert one(m.lookup_sql(Lookup("f", "k", "v"), "'A'", "(SELECT ' a ' AS k, 'x' AS v UNION ALL SELECT 'A', ' y ')")) == "y"
+    assert one(m.lookup_sql(Lookup("f", "k", "v", True), "'A'", "(SELECT ' a ' AS k, 'x' AS v UNION ALL SELECT 'B', 'y')")) == "x"
+
+
+def test_file_table_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = m.file_table(tmp_path / "a.csv")
+    assert re.fullmatch(r"file_[0-9a-f]{16}", name)
+    assert m.file_table(tmp_path / "a.csv", ",") == name  # "," is the default
+    assert m.file_table(tmp_path / "a.csv", ";") != name
+    assert m.file_table(tmp_path / "b.csv") != name
+    monkeypatch.chdir(tmp_path)
+    assert m.file_table(Path("a.csv")) == name  # the same file named relatively
