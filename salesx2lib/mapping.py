@@ -273,7 +273,7 @@ class _Reader:
             header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]")
             for i in range(start, len(self.lines)):
                 text = self.lines[i]
-                if header.match(text) or pattern.match(text) or (depth > 0 and re.search(rf'(^|[{{,\s])(["\']?){re.escape(key)}\2\s*=', text)):
+                if header.match(text) or pattern.match(text) or (depth > 0 and re.search(rf'(^|[{{,.\s])(["\']?){re.escape(key)}\2\s*=', text)):
                     line, start = i + 1, i
                     break
         return line
