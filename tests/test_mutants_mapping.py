@@ -345,7 +345,7 @@ account_id = { column = "Acc", lookup = { file = "acc.csv", key = "Name", value 
 created_at = { column = "Created", format = "%d/%m/%Y %H:%M", timezone = "Europe/Lisbon" }
 amount = "Value"
 stage = { column = "Stage", values = { " WON " = "Won" }, ignore_case = true }
-status = { column = "Stage", values = { "Closed Won" = "won", "Closed Lost" = "lost" }, other = "open" }
+status = { column = "Stage", values = { " Closed Won" = "won", "Closed Lost" = "lost" }, other = "open" }
 expected_close_date = { column = "Due", format = "%d/%m/%Y %H:%M" }
 closed_at = { column = "Closed", when = { Stage = ["Closed Won", "Closed Lost"] } }
 
@@ -402,6 +402,7 @@ DEALS = (
         ["D5", "x", "Open", "1", "", "", "", "", "Test"],
         ["D6", "Ann", "Open", "0", "", "", "", "", "New"],
         ["D7", "Ann", "Open", "7", "", "", "", "Birch", None],
+        ["", "Ann", "Open", "1", "", "", "", "", "Test"],
     ],
 )
 CALLS = (
@@ -419,7 +420,7 @@ USERS = (
 )
 FC = (
     ["R", "At", "S", "E", "A"],
-    [["U1", "20260105", "2026-07-01 23:30", "30/09/2026", "5"], ["U2", "x", "2026-07-01", "2026-09-30", "6"]],
+    [["U1", "20260105", "2026-07-01 23:30", "30/09/2026", "5"], ["U2", "x", "soon", "2026-09-30", "6"]],
 )
 
 
@@ -434,6 +435,11 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, header: list[str], rows: l
 
 @pytest.fixture
 def db(tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Mapping]:
+    return _db(tmp_path)
+
+
+def _db(tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Mapping]:
+    """The mapping SQL_MAPPING, and a DuckDB holding its files and lookup files."""
     mp = _read(tmp_path, SQL_MAPPING)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -462,7 +468,7 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
     assert got == [
         # "jane  SMITH" -> loose key "jane smith" -> Jane Smith; " acme  corp" -> Acme Corp's A1;
         # 10:30 in Lisbon in July (UTC+1) is 09:30 UTC; the due date keeps the calendar day;
-        # "Closed Won" is not " WON " (stage kept as it is) but is won.
+        # "Closed Won" is not " WON " (stage kept as it is) but is " Closed Won" (keys trimmed too): won.
         (1, "D1", "Jane Smith", "A1", "2026-07-01 09:30:00+00", "10", "Closed Won", "won", "2026-07-01 00:00:00", "2026-03-20"),
         # no account "Nobody"; January in Lisbon is UTC+0; "bad" is kept for validation to report.
         (2, "D2", "Tom Lee", None, "2026-01-15 10:30:00+00", None, "Closed Lost", "lost", "bad", "2026-03-21"),
@@ -476,7 +482,7 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
         (7, "D7", "Ann", "B1", None, "7", "Open", "open", None, None),
     ]
     excluded = m.excluded_ids_sql(opps, "deals", tmp_path)
-    assert _run(con, excluded) == [("D5",), ("D6",)]
+    assert con.execute(excluded).fetchall() == [("D5",), ("D6",), (None,)]
     con.execute(f"CREATE VIEW {m.EXCLUDED_OPPORTUNITIES} AS {excluded}")
 
     [calls] = mp.parts["activities"]
@@ -491,7 +497,7 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
         (4, "c4", "Jane Smith", "\x01yesterday", "email", "D2", None),  # not a Call: `when`
     ]
     assert _run(con, m.part_sql(calls, "calls", folder=tmp_path, cascade=False)) == every
-    # The call on the excluded deal D5 goes with it.
+    # The call on the excluded deal D5 goes with it (an excluded row without id excludes nothing).
     assert _run(con, m.part_sql(calls, "calls", folder=tmp_path)) == [every[0], every[2], every[3]]
 
     [users] = mp.parts["reps"]
@@ -503,13 +509,16 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
         (4, "U4", "Di", "A", "U2"),  # two rows with key dup: the smallest value
     ]
 
+    # Without the data folder no lookup is made: the file's own cell.
+    assert [r[3] for r in _run(con, m.part_sql(users, "users"))] == ["east", "EAST", "west", "dup"]
+
     [fc] = mp.parts["forecasts"]
     # columns: _row, rep_id, submitted_at, period_start, period_end, amount
     assert _run(con, m.part_sql(fc, "fc", folder=tmp_path)) == [
         # a format without time zone: a value that does not parse is kept with no marker;
         # a date column is never shifted by a time zone; a format on a number is ignored.
         (1, "U1", "2026-01-05 00:00:00", "2026-07-01 00:00:00", "2026-09-30 00:00:00", "5"),
-        (2, "U2", "x", "2026-07-01 00:00:00", "2026-09-30", "6"),
+        (2, "U2", "x", "soon", "2026-09-30", "6"),  # no marker on a date column
     ]
 
 
@@ -527,6 +536,7 @@ def test_the_flagged_file_has_a_column_per_filter_and_lookup_key(db: tuple[duckd
         (5, True, False, False, None),
         (6, False, True, False, None),
         (7, False, False, False, "Birch"),
+        (8, True, False, False, None),
     ]
     [users] = mp.parts["reps"]
     assert con.sql(m.flagged_sql(users, "users")).columns == ["_row", *USERS[0], "_key_team"]
@@ -540,6 +550,20 @@ def test_an_opportunities_section_without_exclude_excludes_nothing(tmp_path: Pat
     mp = _read(tmp_path, '[opportunities]\nfile = "d.csv"\n[opportunities.columns]\nopportunity_id = "D"\nrep_id = "O"\ncreated_at = "C"\nstage = "S"\nstatus = "S"\n')
     [opps] = mp.parts["opportunities"]
     assert m.excluded_ids_sql(opps, "d") is None
+
+
+def test_excluded_ids_are_the_mapped_ids(tmp_path: Path) -> None:
+    text = (
+        '[opportunities]\nfile = "d.csv"\ndelimiter = "|"\n[opportunities.columns]\n'
+        'opportunity_id = { column = "D", lookup = { file = "ids.csv", key = "Name", value = "Id" } }\n'
+        'rep_id = "O"\ncreated_at = "C"\nstage = "S"\nstatus = "S"\n'
+        '[[opportunities.exclude]]\nreason = "r"\nwhen = { S = "x" }\n'
+    )
+    [opps] = _read(tmp_path, text).parts["opportunities"]
+    con = duckdb.connect()
+    _table(con, "d", ["D", "O", "C", "S"], [["a", "o", "c", "x"], ["b", "o", "c", "y"]])
+    _table(con, m.file_table(tmp_path / "ids.csv", "|"), ["Name", "Id"], [["a", "ID-A"], ["b", "ID-B"]], row=False)
+    assert con.execute(m.excluded_ids_sql(opps, "d", tmp_path)).fetchall() == [("ID-A",)]
 
 
 def test_sql_building_blocks() -> None:
@@ -570,3 +594,184 @@ def test_file_table_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert m.file_table(tmp_path / "b.csv") != name
     monkeypatch.chdir(tmp_path)
     assert m.file_table(Path("a.csv")) == name  # the same file named relatively
+
+
+# --------------------------------------------------------------- lists of ways, by file header
+
+WAYS = """\
+[reps]
+file = "u.csv"
+
+[reps.columns]
+rep_id = "Id"
+rep_name = ["Full Name", { sql = "\\"First\\" || ' ' || \\"Last\\"", when = { Active = "1" } }, { column = "Login", lookup = { file = "l.csv", key = "k", value = "v" } }]
+team = ["Dept", { value = "" }]
+manager = ["Boss", { sql = "'none'", when = { sql = "\\"Id\\" > ''" } }]
+region = ["Office", { value = "HQ" }]
+hire_date = [{ column = "Hired", when = { Flag = "1" } }, { column = "Start", when = { sql = "true" } }]
+"""
+
+
+def test_each_column_is_read_the_first_way_the_file_allows_with_a_note(tmp_path: Path) -> None:
+    [part] = _read(tmp_path, WAYS).parts["reps"]
+    first = {name: m.replace(spec, fallbacks=()) for name, spec in part.columns.items()}
+    # Every first way's columns are there: no note, the first ways (without their fallbacks).
+    resolved, notes = m.resolve_part(part, ["Id", "Full Name", "Dept", "Boss", "Office", "Hired", "Flag"], "u.csv")
+    assert (resolved.columns, notes) == (first, [])
+    assert resolved.file == "u.csv" and resolved.table == "reps"
+    resolved, notes = m.resolve_part(part, ["Id", "First", "Last", "Active", "Start"], "u.csv")
+    assert [str(n) for n in notes] == [
+        "u.csv: note: reps.rep_name: the file has no Full Name: an expression over First, Last where Active says so instead",
+        "u.csv: note: reps.team: the file has no Dept: left empty instead",
+        "u.csv: note: reps.manager: the file has no Boss: an expression over the file where Id says so instead",
+        "u.csv: note: reps.region: the file has no Office: the constant 'HQ' instead",
+        "u.csv: note: reps.hire_date: the file has no Hired, Flag: column Start where its condition says so instead",
+    ]
+    assert resolved.columns["rep_name"] == part.columns["rep_name"].fallbacks[0]
+    assert resolved.columns["team"] == ColumnSpec(value="", line=7)
+    # The second way of rep_name needs First, Last and Active: the third is read.
+    resolved, notes = m.resolve_part(part, ["Id", "Login", "First", "Last"], "u.csv")
+    assert str(notes[0]) == "u.csv: note: reps.rep_name: the file has no Full Name: column Login, looked up in l.csv instead"
+    assert resolved.columns["rep_name"] == ColumnSpec(column="Login", lookup=Lookup("l.csv", "k", "v"), line=6)
+    # No way fits: the first is kept (validation names its missing columns), no note.
+    resolved, notes = m.resolve_part(part, ["Id", "Start"], "u.csv")
+    assert resolved.columns["rep_name"] == first["rep_name"]
+    assert [n.message.split(":")[0] for n in notes] == ["reps.team", "reps.manager", "reps.region", "reps.hire_date"]
+    assert all((n.file, n.line, n.column, n.severity) == ("u.csv", None, None, "note") for n in notes)
+    # A header of exactly the first way's columns reads the first way.
+    resolved, notes = m.resolve_part(part, ["Dept"], "u.csv")
+    assert resolved.columns["team"] == first["team"] and "reps.team" not in [n.message.split(":")[0] for n in notes]
+
+
+def test_the_file_columns_a_way_needs(tmp_path: Path) -> None:
+    assert ColumnSpec(column="A").file_columns == ("A",)
+    assert ColumnSpec(value="x").file_columns == ()
+    # With sql, the column only names the messages' column: the sql's columns are needed.
+    assert ColumnSpec(column="A", sql='"B" || "C" || "B"').file_columns == ("B", "C")
+    when = Condition(equals=(("D", ("1",)), ("A", ("2",))))
+    assert ColumnSpec(column="A", when=when).file_columns == ("A", "D")
+    assert ColumnSpec(column="A", when=Condition(sql='"E" > 1')).file_columns == ("A", "E")
+    assert ColumnSpec(value="x", when=Condition(sql="true")).file_columns == ()
+    assert ColumnSpec(column="A").describe() == "column A"
+    assert ColumnSpec(sql="1").describe() == "an expression over the file"
+    assert ColumnSpec(column="A", when=when).describe() == "column A where D, A says so"
+    assert ColumnSpec(value="x", when=when).describe() == "the constant 'x'"
+    assert Condition(equals=(("D", ("1",)),)).columns == ("D",) and Condition(sql='"D"').columns == ()
+    # A part's file columns: plain columns (not those of sql), conditions', filters'.
+    part = Part(
+        "reps",
+        "u.csv",
+        {"rep_id": ColumnSpec(column="A", sql='"Z"'), "team": ColumnSpec(column="B", when=when)},
+        exclude=(Filter("x", Condition(equals=(("F", ("1",)),))),),
+        note=(Filter("y", Condition(equals=(("B", ("1",)), ("G", ("1",))))), Filter("z", Condition(sql='"H" AND "Z"'))),
+    )
+    assert part.file_columns == ("B", "D", "A", "F", "G")
+    assert part.sql_file_columns == (
+        ("Z", "the sql of reps.columns.rep_id"),
+        ("H", "the condition of note 'z'"),
+        ("Z", "the condition of note 'z'"),
+    )
+    part = Part("reps", "u.csv", {"team": ColumnSpec(column="B", when=Condition(sql='"W" = 1'))}, exclude=(Filter("x", Condition(sql='"V"')),))
+    assert part.sql_file_columns == (("W", "the when of reps.columns.team"), ("V", "the condition of exclude 'x'"))
+
+
+def test_presets_and_resolving_a_mapping(tmp_path: Path) -> None:
+    for name in ("salesforce", "hubspot"):
+        path = m.preset_path(name)
+        assert path.name == f"{name}.toml" and path.parent.name == "presets" and path.is_file()
+        assert m.resolve_mapping(preset=name) == read_mapping(path)
+    assert m.PRESETS == ("salesforce", "hubspot")
+    with pytest.raises(DataError) as info:
+        m.preset_path("zoho")
+    assert [str(p) for p in info.value.problems] == ["--preset: unknown preset 'zoho' (presets: salesforce, hubspot)"]
+    with pytest.raises(DataError) as info:
+        m.resolve_mapping(preset="salesforce", mapping=tmp_path / "m.toml")
+    assert [str(p) for p in info.value.problems] == ["--mapping: give either a preset or a mapping file, not both"]
+    assert m.resolve_mapping() is None
+    (tmp_path / "m.toml").write_text(REPS)
+    assert m.resolve_mapping(mapping=str(tmp_path / "m.toml")) == read_mapping(tmp_path / "m.toml")
+    assert m.resolve_mapping(mapping=tmp_path / "m.toml").name == "m"
+
+
+def test_a_mapping_file_that_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as info:
+        read_mapping(tmp_path / "nope.toml")
+    assert [str(p) for p in info.value.problems] == [f"{tmp_path / 'nope.toml'}: no such mapping file"]
+    (tmp_path / "bad.toml").write_bytes(b"\xff = 1\n")
+    with pytest.raises(DataError) as info:
+        read_mapping(str(tmp_path / "bad.toml"))
+    assert [str(p) for p in info.value.problems] == [
+        "bad.toml: cannot be read: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+    ]
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(DataError) as info:
+        read_mapping(tmp_path / "dir.toml")
+    assert [str(p) for p in info.value.problems] == [f"dir.toml: cannot be read: [Errno 21] Is a directory: '{tmp_path / 'dir.toml'}'"]
+    # TOML errors: located when tomllib says the line, else the file only.
+    assert _errors(tmp_path, 'a = "') == ["m.toml: is not valid TOML: Unterminated string (at end of document)"]
+    assert _errors(tmp_path, "[x]\n[x]\n") == ["m.toml:2: is not valid TOML: Cannot declare ('x',) twice"]
+
+
+def test_lines_of_keys_in_headers_quotes_arrays_and_later_sections(tmp_path: Path) -> None:
+    text = """\
+[reps]
+file = "owners.csv"
+
+[reps.columns]
+"rep_id" = 1
+'rep_name' = 2
+team = [
+  "Dept",
+  { column = "X", format = 1 },
+]
+
+[reps.columns.manager]
+column = "M"
+timezone = 3
+"""
+    assert _errors(tmp_path, text) == [
+        "m.toml:5:reps.columns.rep_id: must be a column name or a table such as { column = \"...\", format = \"...\" }",
+        "m.toml:6:reps.columns.rep_name: must be a column name or a table such as { column = \"...\", format = \"...\" }",
+        "m.toml:9:reps.columns.team.format: must be text",  # inside the array, on its own line
+        "m.toml:14:reps.columns.manager.timezone: must be text",
+    ]
+    # Dotted keys; a key found on the line of the one before it, though a later line has it too.
+    dotted = """\
+[reps]
+file = "o.csv"
+columns.rep_id = { column = "A", format = 1 }
+columns.rep_name = "A"
+columns.team = 3
+
+[reps.columns.manager]
+column = "M"
+format = 3
+"""
+    assert _errors(tmp_path, dotted) == [
+        "m.toml:3:reps.columns.rep_id.format: must be text",
+        "m.toml:5:reps.columns.team: must be a column name or a table such as { column = \"...\", format = \"...\" }",
+        "m.toml:9:reps.columns.manager.format: must be text",
+    ]
+    # Two [[sections]] of one table: each problem in its own section.
+    two = """\
+[[reps]]
+file = "a.csv"
+[reps.columns]
+rep_id = "A"
+rep_name = "A"
+team = 1
+
+[[ reps ]]
+file = "b.csv"
+[reps.columns]
+rep_id = "B"
+rep_name = "B"
+team = 2
+"""
+    assert _errors(tmp_path, two) == [
+        "m.toml:6:reps.columns.team: must be a column name or a table such as { column = \"...\", format = \"...\" }",
+        "m.toml:13:reps.columns.team: must be a column name or a table such as { column = \"...\", format = \"...\" }",
+    ]
+    ok = two.replace("team = 1", 'team = "T"').replace("team = 2", 'team = "U"')
+    a, b = _read(tmp_path, ok).parts["reps"]
+    assert (a.file, a.columns["team"].line, b.file, b.columns["team"].line) == ("a.csv", 6, "b.csv", 13)
