@@ -331,6 +331,71 @@ def test_problems_of_the_whole_file(tmp_path: Path) -> None:
     ]
 
 
+def test_more_locations(tmp_path: Path) -> None:
+    # A key written with an escape is not found in the text: the file only, no line.
+    tables = "reps, activities, opportunities, opportunity_history, forecasts, quotas, trainings"
+    assert _errors(tmp_path, '"x\\u0079z" = 1\n' + REPS) == [f"m.toml:xyz: is not a table (tables: {tables}; and name, null_values)"]
+    # A table's key is its header, not the same words inside an earlier value.
+    text = REPS.replace('team = "Office"', 'team = { value = " deals = 1" }') + '\n[deals]\nfile = "d.csv"\n'
+    assert _errors(tmp_path, text) == [f"m.toml:9:deals: is not a table (tables: {tables}; and name, null_values)"]
+    # Sections as an array of inline tables: a key inside the array is on its own line.
+    inline = 'reps = [\n  { file = "../x.csv", columns = { rep_id = "A", rep_name = "A", team = "T" } },\n]\n'
+    assert _errors(tmp_path, inline) == ['m.toml:2:reps.file: must name a file inside DATA (a relative name such as "deals.csv")']
+    # After a table that is not one, the next tables are still read.
+    two_bad = 'quotas = 3\n' + REPS + '\n[deals]\nfile = "d.csv"\n\n[forecasts]\nfile = 1\n'
+    assert _errors(tmp_path, two_bad) == [
+        "m.toml:1:quotas: must be a [section] or [[sections]]",
+        f"m.toml:10:deals: is not a table (tables: {tables}; and name, null_values)",
+        'm.toml:13:forecasts: needs file = "name of the file in DATA"',
+    ]
+    # A column spec that fails on its `when` says only that.
+    assert _errors(tmp_path, REPS.replace('team = "Office"', 'team = { column = "x", match = "loose", when = 3 }')) == [
+        'm.toml:7:reps.columns.team.when: must be a table of column = value(s), such as { Stage = ["Won", "Lost"] }, or { sql = "..." }'
+    ]
+
+
+def test_filters_of_a_second_section_and_second_entries_are_located_at_their_own_lines(tmp_path: Path) -> None:
+    text = """\
+[[reps]]
+file = "a.csv"
+[reps.columns]
+rep_id = "A"
+rep_name = "A"
+team = "T"
+[[reps.exclude]]
+reason = "a"
+when = { A = "1" }
+
+[[reps]]
+file = "b.csv"
+[reps.columns]
+rep_id = "B"
+rep_name = "B"
+team = "T"
+[[reps.exclude]]
+reason = "b"
+when = { B = "1" }
+[[reps.exclude]]
+reason = "c"
+when = { B = [] }
+[[reps.note]]
+says = "d"
+when = { B = "2" }
+[[reps.note]]
+says = "e"
+"""
+    # lines: second section's filters: 17 [[reps.exclude]] 19 when | 20 header 22 when (bad)
+    #        23 [[reps.note]] 25 when | 26 [[reps.note]] without when: its header's line
+    assert _errors(tmp_path, text) == [
+        "m.toml:22:reps.exclude.when.B: must be a value or a list of values",
+        "m.toml:26:reps.note: each entry needs says (why, in words) and when, and nothing else",
+    ]
+    ok = text.replace("when = { B = [] }", 'when = { B = "3" }').replace('says = "e"\n', 'says = "e"\nwhen = { B = "4" }\n')
+    a, b = _read(tmp_path, ok).parts["reps"]
+    assert [f.line for f in a.exclude] == [9]
+    assert [f.line for f in b.exclude] == [19, 22] and [f.line for f in b.note] == [25, 28]
+
+
 # --------------------------------------------------------------- the SQL, run on tiny tables
 
 SQL_MAPPING = """\
@@ -380,6 +445,7 @@ rep_id = "Id"
 rep_name = "Name"
 team = { column = "Dept", lookup = { file = "teams.csv", key = "Code", value = "Team" } }
 manager = { column = "Boss", when = { sql = '"Id" = max("Id") OVER ()' } }
+hire_date = { value = "2026-01-05" }
 
 [forecasts]
 file = "fc.csv"
@@ -398,7 +464,7 @@ DEALS = (
         ["D1", "jane  SMITH", "Closed Won", "10", "2026-03-20", "01/07/2026 10:30", "01/07/2026 23:59", " acme  corp", "New"],
         ["D2", "Tom Lee", "Closed Lost", "", "2026-03-21", "15/01/2026 10:30", "bad", "Nobody", "New"],
         ["D3", "Ann", "", "  ", "2026-03-22", "2026-01-15 10:30", "", "", "New"],
-        ["D4", "Sam", " won ", "5", "", "nonsense", "31/12/2026 00:00", "Acme Corp", "New"],
+        ["D4", "Sam", " WoN ", "5", "", "nonsense", "31/12/2026 00:00", "Acme Corp", "New"],
         ["D5", "x", "Open", "1", "", "", "", "", "Test"],
         ["D6", "Ann", "Open", "0", "", "", "", "", "New"],
         ["D7", "Ann", "Open", "7", "", "", "", "Birch", None],
@@ -476,7 +542,7 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
         # an ISO time does not match the format: kept behind chr(1) (time zone given);
         # closed_at only where the stage is Closed Won or Closed Lost.
         (3, "D3", "Ann", None, "\x012026-01-15 10:30", None, None, None, None, None),
-        # " won " matches " WON " ignoring case and spaces; not "Closed Won": other = open.
+        # " WoN " matches " WON " ignoring case and spaces; not "Closed Won": other = open.
         (4, "D4", "Sam", "A1", "\x01nonsense", "5", "Won", "open", "2026-12-31 00:00:00", None),
         # Open and 7: the second exclude needs both of its terms; a missing cell is empty.
         (7, "D7", "Ann", "B1", None, "7", "Open", "open", None, None),
@@ -501,12 +567,13 @@ def test_every_way_to_read_a_value_on_a_tiny_export(db: tuple[duckdb.DuckDBPyCon
     assert _run(con, m.part_sql(calls, "calls", folder=tmp_path)) == [every[0], every[2], every[3]]
 
     [users] = mp.parts["reps"]
-    # columns: _row, rep_id, rep_name, team, manager, region... (only those mapped)
+    # The columns mapped, in canonical order (region is not mapped), after _row.
+    assert con.sql(m.part_sql(users, "users", folder=tmp_path)).columns == ["_row", "rep_id", "rep_name", "team", "manager", "hire_date"]
     assert _run(con, m.part_sql(users, "users", folder=tmp_path)) == [
-        (1, "U1", "Ann", "East", None),  # manager only where Id is the largest (a window)
-        (2, "U2", "Bob", None, None),  # exact lookup: "EAST" is not "east"
-        (3, "U3", "Cy", "West", None),  # both sides trimmed
-        (4, "U4", "Di", "A", "U2"),  # two rows with key dup: the smallest value
+        (1, "U1", "Ann", "East", None, "2026-01-05"),  # manager only where Id is the largest (a window)
+        (2, "U2", "Bob", None, None, "2026-01-05"),  # exact lookup: "EAST" is not "east"
+        (3, "U3", "Cy", "West", None, "2026-01-05"),  # both sides trimmed
+        (4, "U4", "Di", "A", "U2", "2026-01-05"),  # two rows with key dup: the smallest value
     ]
 
     # Without the data folder no lookup is made: the file's own cell.
@@ -564,6 +631,11 @@ def test_excluded_ids_are_the_mapped_ids(tmp_path: Path) -> None:
     _table(con, "d", ["D", "O", "C", "S"], [["a", "o", "c", "x"], ["b", "o", "c", "y"]])
     _table(con, m.file_table(tmp_path / "ids.csv", "|"), ["Name", "Id"], [["a", "ID-A"], ["b", "ID-B"]], row=False)
     assert con.execute(m.excluded_ids_sql(opps, "d", tmp_path)).fetchall() == [("ID-A",)]
+
+
+def test_sql_columns_in_duckdb_syntax() -> None:
+    assert m.sql_columns('"A" // 2') == ("A",)  # DuckDB's integer division: other dialects fail
+    assert m.sql_columns('upper(E) || "F" || "t"."G"') == ("F",)  # unquoted or qualified: not a file column
 
 
 def test_sql_building_blocks() -> None:
@@ -775,3 +847,20 @@ team = 2
     ok = two.replace("team = 1", 'team = "T"').replace("team = 2", 'team = "U"')
     a, b = _read(tmp_path, ok).parts["reps"]
     assert (a.file, a.columns["team"].line, b.file, b.columns["team"].line) == ("a.csv", 6, "b.csv", 13)
+
+
+def test_a_mapping_file_is_read_as_utf_8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as UTF-8 explicitly: under a Windows locale (cp1252) "São Paulo" would be mangled."""
+    import codecs
+
+    asked: list[str | None] = []
+    read_text = Path.read_text
+
+    def spy(self: Path, encoding: str | None = None, errors: str | None = None) -> str:
+        asked.append(encoding)
+        return read_text(self, encoding=encoding, errors=errors)
+
+    monkeypatch.setattr(Path, "read_text", spy)
+    mp = _read(tmp_path, REPS.replace('team = "Office"', 'team = { value = "São Paulo" }'))
+    assert mp.parts["reps"][0].columns["team"].value == "São Paulo"
+    assert asked and all(a is not None and codecs.lookup(a).name == "utf-8" for a in asked)
