@@ -4,7 +4,7 @@ of each way to read a value run on a tiny table in DuckDB.
 Every expected value is written by hand from the small mapping file or table in the
 test (line numbers counted in the text shown; SQL results from the cells shown). No test
 loads a data folder: the reader is pure Python and the SQL runs on an in-memory table,
-so the whole file runs in about a second (``scripts/mutation.py`` runs it per mutant).
+so the whole file runs in a few seconds (``scripts/mutation.py`` runs it per mutant).
 """
 
 from __future__ import annotations
