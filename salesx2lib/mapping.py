@@ -273,7 +273,7 @@ class _Reader:
             header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]")
             for i in range(start, len(self.lines)):
                 text = self.lines[i]
-                if header.match(text) or pattern.match(text) or (depth > 0 and re.search(rf'(^|[{{,\s])(["\']?){re.escape(key)}\2\s*=', text)):
+                if header.match(text) or pattern.match(text) or (depth > 0 and re.search(rf'(^|[{{,.\s])(["\']?){re.escape(key)}\2\s*=', text)):
                     line, start = i + 1, i
                     break
         return line
@@ -568,7 +568,9 @@ def sql_columns(sql: str) -> tuple[str, ...]:
         tree = sqlglot.parse_one(sql, dialect="duckdb")
     except sqlglot.errors.ParseError:
         return ()
-    names = [c.name for c in tree.find_all(exp.Column) if c.this.quoted and not c.table]
+    # Depth first: the order they are written in (breadth first would put "Last" before
+    # "First" in `"First" || ' ' || "Last"`).
+    names = [c.name for c in tree.find_all(exp.Column, bfs=False) if c.this.quoted and not c.table]
     return tuple(dict.fromkeys(names))
 
 

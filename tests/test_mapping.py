@@ -187,6 +187,7 @@ def test_a_column_named_in_sql_that_the_file_lacks_is_a_missing_column(export: P
     ("sql", "expected"),
     [
         ('''coalesce("A b", "C", "A b")''', ("A b", "C")),  # in order, once
+        ('''CASE WHEN "X" > 1 THEN "Y" || ' ' || "Z" ELSE "W" END''', ("X", "Y", "Z", "W")),  # as written
         ('''list_transform([1], x -> x + "D")''', ("D",)),  # x is the lambda's own
         ('''upper(E)''', ()),  # unquoted: not counted
         ('''"t"."F"''', ()),  # qualified: not a file column
