@@ -257,30 +257,37 @@ class DataDate:
 
 
 def data_date(
-    created: pd.Series, closed: pd.Series, stamps: list[pd.Timestamp], *, deals_file: str = "opportunities"
+    created: pd.Series,
+    closed: pd.Series,
+    *,
+    changes: list[pd.Timestamp],
+    activity: pd.Timestamp | None = None,
+    deals_file: str = "opportunities",
 ) -> DataDate:
     """The as-of default: the latest event not after the day the export was taken.
 
-    A CRM stamps some times itself as things happen, so none of them is in the future: a
-    deal's creation (``created``), its last modification, a history change, an activity
-    (the ``stamps``: the latest of each). A close date is typed by people and can be in
-    the future: real exports hold won deals "closing" months after the export. So the
-    export was taken on the day of ``taken = max(created, stamps)``, and with
-    ``cutoff = day(taken) + 1 day``
+    A CRM stamps some times itself, as things happen, so none of them is in the future: a
+    deal's creation, its last modification and its history changes (the ``changes``: a
+    close is one of them), an activity. A close date is typed by people and can be in the
+    future: real exports hold won deals "closing" months after the export. So when the
+    data has a modification or history time, the export was taken on the day of
+    ``taken = max(created, changes, activity)``, and with ``cutoff = day(taken) + 1 day``
 
         as_of = max(taken, max{closed_at : closed_at < cutoff})
 
-    Closes on or after ``cutoff`` do not move the as-of; one note counts them. Without
-    any stamp but the creations (only reps and opportunities, no modification times),
-    nothing tells when the export was taken: the as-of is the latest creation or close.
+    Closes on or after ``cutoff`` do not move the as-of; one note counts them. Without a
+    modification or history time, nothing records when deals were closed (the last thing
+    before the export may be a close), so the as-of is the latest event:
+    ``max(created, closed, activity)``.
 
     Parameters
     ----------
     created, closed
         The opportunities' ``created_at`` and ``closed_at`` (naive UTC, NaT allowed).
-    stamps
-        The latest modification, history change and activity (NaT or absent when the
-        data has none).
+    changes
+        The latest ``modified_at`` and history ``changed_at`` (NaT when there is none).
+    activity
+        The latest activity (None or NaT without one).
     deals_file
         The opportunities' file(s), to locate the note.
 
@@ -294,14 +301,14 @@ def data_date(
     DataError
         When there is no date at all (no opportunity).
     """
-    stamped = [pd.Timestamp(t) for t in stamps if not pd.isna(t)]
-    created_max, closed_max = created.max(), closed.max()
+    stamped = [pd.Timestamp(t) for t in changes if not pd.isna(t)]
+    known = [pd.Timestamp(t) for t in (created.max(), activity) if t is not None and not pd.isna(t)]
     if not stamped:
-        events = [pd.Timestamp(t) for t in (created_max, closed_max) if not pd.isna(t)]
+        events = known + ([] if pd.isna(closed.max()) else [pd.Timestamp(closed.max())])
         if not events:
             raise DataError([Problem(deals_file, None, None, "has no rows: there is no date to report on")])
-        return DataDate(max(events).as_unit("us"), "the latest deal creation or close, the data having no other time")
-    taken = max([*stamped, *([] if pd.isna(created_max) else [pd.Timestamp(created_max)])]).as_unit("us")
+        return DataDate(max(events).as_unit("us"), "the latest event in the data")
+    taken = max(stamped + known).as_unit("us")
     cutoff = taken.normalize() + pd.Timedelta(days=1)
     before = closed[closed < cutoff]
     moment = max(taken, before.max()) if len(before) else taken
@@ -313,8 +320,8 @@ def data_date(
         deals_file,
         None,
         "closed_at",
-        f"{n:,} {'deals close' if n != 1 else 'deal closes'} after {taken:%Y-%m-%d}, the day of the data's latest creation, "
-        f"change or activity (the latest on {later.max():%Y-%m-%d}): the as-of date is not moved to "
+        f"{n:,} {'deals close' if n != 1 else 'deal closes'} after {taken:%Y-%m-%d}, the day of the data's latest "
+        f"creation, change or activity (the latest on {later.max():%Y-%m-%d}): the as-of date is not moved to "
         "those dates, and until then they count as not yet closed",
         severity="note",
     )
@@ -395,12 +402,13 @@ def load_dataset(
     problems.extend(_nothing_closed(con, sources))
     if as_of is None:
         deals = tables["opportunities"]
-        stamps = [deals["modified_at"].max()]
-        if activities is not None:
-            stamps.append(con.execute("SELECT max(occurred_at) FROM activities").fetchone()[0])
+        changes = [deals["modified_at"].max()]
         if "opportunity_history" in tables:
-            stamps.append(tables["opportunity_history"]["changed_at"].max())
-        found = data_date(deals["created_at"], deals["closed_at"], stamps, deals_file=_files(sources, "opportunities"))
+            changes.append(tables["opportunity_history"]["changed_at"].max())
+        latest = con.execute("SELECT max(occurred_at) FROM activities").fetchone()[0] if activities is not None else None
+        found = data_date(
+            deals["created_at"], deals["closed_at"], changes=changes, activity=latest, deals_file=_files(sources, "opportunities")
+        )
         problems.extend(found.notes)
     else:
         try:

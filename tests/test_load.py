@@ -108,11 +108,11 @@ def _ts(*values: str | None) -> pd.Series:
 
 
 def test_the_as_of_is_the_latest_event_not_after_the_day_the_export_was_taken():
-    # the latest stamp: an activity on 2026-03-11 09:00, so the export was taken that day
-    # and closes before 2026-03-12 00:00 count; one on the cutoff and one after do not
+    # the latest stamp: a history change on 2026-03-11 09:00, so the export was taken that
+    # day and closes before 2026-03-12 00:00 count; one on the cutoff and one after do not
     created = _ts("2026-03-01 08:00", "2026-03-10 15:00", "2026-03-02 10:00", "2026-03-03 10:00")
     closed = _ts("2026-03-11 23:59:59", "2026-03-12 00:00", "2026-06-30 00:00", None)
-    found = data_date(created, closed, [pd.Timestamp("2026-03-11 09:00"), pd.NaT], deals_file="deals.csv")
+    found = data_date(created, closed, changes=[pd.NaT, pd.Timestamp("2026-03-11 09:00")], deals_file="deals.csv")
     assert found.moment == pd.Timestamp("2026-03-11 23:59:59")
     assert found.source == "the latest event not after 2026-03-11, the day of the latest creation, change or activity"
     assert [str(n) for n in found.notes] == [
@@ -122,23 +122,25 @@ def test_the_as_of_is_the_latest_event_not_after_the_day_the_export_was_taken():
     ]
 
 
-def test_a_close_a_day_before_the_cutoff_and_none_after_is_the_plain_latest_event():
-    created = _ts("2026-03-10 15:00")
-    # a close the day before the export's latest stamp (2026-03-11 09:00): the stamp is later
-    found = data_date(created, _ts("2026-03-10 16:00"), [pd.Timestamp("2026-03-11 09:00")])
+def test_the_day_the_export_was_taken_is_that_of_its_latest_creation_change_or_activity():
+    # a change on 03-01; the latest activity (03-11 09:00) is later: it sets the day, and a
+    # close the day before it leaves the activity as the latest event
+    found = data_date(
+        _ts("2026-03-10 15:00"), _ts("2026-03-10 16:00"), changes=[pd.Timestamp("2026-03-01")],
+        activity=pd.Timestamp("2026-03-11 09:00"),
+    )
     assert (found.moment, found.source, found.notes) == (pd.Timestamp("2026-03-11 09:00"), "the latest event in the data", ())
-    # the latest creation is a stamp too: without any other, it fixes the day
-    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-03-11 00:00"), [pd.NaT, pd.Timestamp("2026-03-01")])
+    # the latest creation (03-10 15:00) sets it when it is the latest: a close on 03-11 is after
+    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-03-11 00:00"), changes=[pd.Timestamp("2026-03-01"), pd.NaT])
     assert found.moment == pd.Timestamp("2026-03-10 15:00") and len(found.notes) == 1
 
 
-def test_without_any_stamp_but_creations_the_latest_creation_or_close_is_the_as_of():
-    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-06-30 00:00"), [pd.NaT])
-    assert found.moment == pd.Timestamp("2026-06-30 00:00")
-    assert found.source == "the latest deal creation or close, the data having no other time"
-    assert found.notes == ()
+def test_without_a_modification_or_history_time_the_as_of_is_the_latest_event():
+    # nothing records when deals were closed: the latest close counts, however late
+    found = data_date(_ts("2026-03-10 15:00"), _ts("2026-06-30 00:00"), changes=[pd.NaT], activity=pd.Timestamp("2026-03-11"))
+    assert (found.moment, found.source, found.notes) == (pd.Timestamp("2026-06-30 00:00"), "the latest event in the data", ())
     with pytest.raises(DataError, match="has no rows"):
-        data_date(_ts(), _ts(), [])
+        data_date(_ts(), _ts(), changes=[])
 
 
 def test_a_close_dated_after_the_export_does_not_move_the_as_of(tmp_path):

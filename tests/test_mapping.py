@@ -95,6 +95,7 @@ def test_spreadsheet_export_reports_what_it_decided() -> None:
     assert summary["incomplete"] == {
         "open_without_amount": 1,
         "open_without_expected_close": 1,
+        "won_without_amount": 0,
         "lost_without_amount": 0,
         "without_account": 7,
     }
