@@ -232,3 +232,262 @@ def test_refusals_name_the_setting():
             _run(world, settings=replace(SETTINGS, **bad))
     # 1 is allowed for both
     assert len(_run(world, settings=replace(SETTINGS, training_controls=1, training_min_team_controls=1))) == 1
+
+
+# ---------------------------------------------------------------------------------------
+# the statistics, piece by piece, against plain loops written from the docstrings
+
+
+def _tau2_by_loop(n, x, masks, pool, groups):
+    """``tau2`` of _week_variance's docstring, rep by rep and bin by bin: groups with fewer than 3
+    reps of ``pool`` pooled into one, ``c_k`` the group's bin rate minus its window rate."""
+    idx = [i for i in range(len(n)) if pool[i]]
+    size = {g: sum(1 for i in idx if groups[i] == g) for g in set(groups[idx])}
+    group = {i: groups[i] if size[groups[i]] >= 3 else "(small)" for i in idx}
+    num = den = 0.0
+    for m in masks:
+        bins = [k for k in range(len(m)) if m[k]]
+        live = [i for i in idx if sum(n[i][k] for k in bins) > 0]
+        for i in live:
+            members = [j for j in live if group[j] == group[i]]
+            tot = sum(n[i][k] for k in bins)
+            p = sum(x[i][k] for k in bins) / tot
+            g_rate = sum(x[j][k] for j in members for k in bins) / sum(n[j][k] for j in members for k in bins)
+            s2 = sum(n[i][k] ** 2 for k in bins)
+            for k in bins:
+                gn = sum(n[j][k] for j in members)
+                c = (sum(x[j][k] for j in members) / gn if gn > 0 else 0.0) - g_rate
+                e = x[i][k] - n[i][k] * (p + c)
+                num += e**2 - n[i][k] * p * (1 - p) * (1 - n[i][k] / tot)
+                den += n[i][k] ** 2 * (1 - 2 * n[i][k] / tot + s2 / tot**2)
+    return max(num / den, 0.0) if den > 0 else 0.0
+
+
+# bins (labels): first half, second half, after, after
+LABELS = np.array([0, 1, 2, 2])
+N4 = np.array([[10, 30, 20, 20], [20, 20, 10, 30], [10, 10, 10, 10], [5, 5, 0, 0]], dtype="float64")
+X4 = np.array([[1, 15, 4, 12], [10, 4, 6, 6], [5, 5, 5, 5], [1, 4, 0, 0]], dtype="float64")
+
+
+def test_week_variance_of_two_small_teams_pooled_by_hand():
+    """Reps 0 (team P) and 1 (team Q), 2 reps of the pool: one pooled group. Before window (bins 0, 1):
+    group rates 11/30 and 19/50 against 30/80 -> c = (-1/120, 1/200); rep 0: p = 16/40 = 0.4,
+    e = (1 - 10 (0.4 - 1/120), 15 - 30 (0.4 + 1/200)) = (-2.917, 2.85); rep 1: p = 14/40 = 0.35,
+    e = (3.167, -3.1). The after window likewise; tau2 = 68.969 / 1250 = 0.0551756 (num / den)."""
+    masks = [LABELS < 2, LABELS == 2]
+    pool = np.array([True, True, False, False])
+    groups = np.array(["P", "Q", "P", "P"])
+    assert training._week_variance(N4, X4, masks, pool, groups) == pytest.approx(68.96944444444445 / 1250)
+    assert training._week_variance(N4, X4, masks, pool, groups) == pytest.approx(_tau2_by_loop(N4, X4, masks, pool, groups))
+
+
+def test_week_variance_takes_a_team_wide_swing_out():
+    """Three reps of team T with the same swing (1 then 9 of 10): the team's bin rates swing alike, so
+    nothing is left to the reps (tau2 = 0); with the reps in three teams (pooled as one small group)
+    the same swing is still common: 0 as well. A rep alone against a steady group is not: rep 3's
+    0/10 then 10/10 beside three steady reps at 5/10 leaves its own swing."""
+    n = np.full((4, 2), 10.0)
+    x = np.array([[1, 9], [1, 9], [1, 9], [5, 5]], dtype="float64")
+    masks = [np.array([True, True])]
+    pool = np.array([True, True, True, False])
+    assert training._week_variance(n, x, masks, pool, np.array(["T", "T", "T", "U"])) == 0.0
+    assert training._week_variance(n, x, masks, pool, np.array(["A", "B", "C", "D"])) == 0.0
+    y = np.array([[5, 5], [5, 5], [5, 5], [0, 10]], dtype="float64")
+    everyone = np.array([True, True, True, True])
+    got = training._week_variance(n, y, masks, everyone, np.array(["T", "T", "T", "T"]))
+    assert got == pytest.approx(_tau2_by_loop(n, y, masks, everyone, np.array(["T", "T", "T", "T"])))
+    assert got > 0.05
+    # three reps in team T and one in U: U's rep is pooled alone and its swing is its own group's
+    mixed = training._week_variance(n, y, masks, everyone, np.array(["T", "T", "T", "U"]))
+    assert mixed == pytest.approx(_tau2_by_loop(n, y, masks, everyone, np.array(["T", "T", "T", "U"])))
+    # no trials at all: 0, never NaN
+    assert training._week_variance(np.zeros((2, 2)), np.zeros((2, 2)), masks, np.array([True, True]),
+                                   np.array(["T", "T"])) == 0.0
+
+
+def test_week_variance_with_a_rep_empty_in_one_window():
+    """Rep 3 has no trials after the training: it counts in the before window only."""
+    masks = [LABELS < 2, LABELS == 2]
+    pool = np.array([True, True, True, True])
+    groups = np.array(["T", "T", "T", "U"])
+    got = training._week_variance(N4, X4, masks, pool, groups)
+    assert got == pytest.approx(_tau2_by_loop(N4, X4, masks, pool, groups))
+    assert got > 0
+
+
+def _levels_by_loop(n, x, xx, labels, kind, tau2, s2=None):
+    out = {}
+    for name, sel in {"before": labels < 2, "after": labels == 2, "h1": labels == 0, "h2": labels == 1}.items():
+        rows = []
+        for i in range(len(n)):
+            nn = n[i][sel].sum()
+            xs = min(x[i][sel].sum(), nn) if kind == "rate" else x[i][sel].sum()
+            level = xs / nn if nn > 0 else np.nan
+            if kind == "rate":
+                q = (xs + 0.5) / (nn + 1)
+                var = q * (1 - q) / nn + tau2 * (n[i][sel] ** 2).sum() / nn**2 if nn > 0 else np.inf
+            else:
+                var = s2 / nn if nn > 0 else np.inf
+            rows.append((nn, level, var))
+        out[name] = rows
+    return out
+
+
+def test_rate_levels_and_variances_by_hand():
+    """Rep 0: before 10 + 30 = 40 dials with 16 connects (0.4), after 40 with 16; rep 2: 20 and 20 at 0.5;
+    rep 3: 10 before (5 of them connects... capped: x 5 of n 10), none after. Variance of a window:
+    p~ (1 - p~) / n + tau2 sum n_k^2 / n^2 with p~ = (x + 0.5) / (n + 1): rep 0 before
+    p~ = 16.5 / 41, (16.5/41)(24.5/41)/40 + tau2 (100 + 900)/1600."""
+    pieces = np.stack([N4, X4, np.zeros_like(N4)], axis=-1)
+    pool = np.array([True, True, False, True])
+    groups = np.array(["P", "Q", "P", "P"])
+    lv = training._levels(pieces, LABELS, "rate", pool, groups)
+    tau2 = _tau2_by_loop(N4, X4, [LABELS < 2, LABELS == 2], pool, groups)
+    assert tau2 > 0
+    want = _levels_by_loop(N4, X4, None, LABELS, "rate", tau2)
+    assert lv.n_before.tolist() == [r[0] for r in want["before"]] == [40, 40, 20, 10]
+    assert lv.n_after.tolist() == [40, 40, 20, 0]
+    assert lv.n_half.tolist() == [[10, 30], [20, 20], [10, 10], [5, 5]]
+    assert lv.before[:3] == pytest.approx([0.4, 0.35, 0.5]) and lv.before[3] == pytest.approx(0.5)
+    assert lv.after[:3] == pytest.approx([0.4, 0.3, 0.5]) and np.isnan(lv.after[3])
+    assert lv.half.ravel().tolist() == pytest.approx([0.1, 0.5, 0.5, 0.2, 0.5, 0.5, 0.2, 0.8])
+    assert lv.v_before == pytest.approx([r[2] for r in want["before"]])
+    assert lv.v_before[0] == pytest.approx((16.5 / 41) * (24.5 / 41) / 40 + tau2 * 1000 / 1600)
+    assert lv.v_after[:3] == pytest.approx([r[2] for r in want["after"]][:3])
+    assert lv.v_half[:, 0] == pytest.approx([r[2] for r in want["h1"]])
+    assert lv.v_half[:, 1] == pytest.approx([r[2] for r in want["h2"]])
+
+
+def test_rate_successes_are_capped_at_trials_per_window():
+    """A window with 7 connects logged on 5 dials reads 5/5 = 1, its variance from p~ = 5.5/6."""
+    pieces = np.zeros((2, 4, 3))
+    pieces[0, :, 0], pieces[0, :, 1] = [5, 5, 5, 5], [7, 1, 2, 2]  # first half over-counted
+    pieces[1, :, 0], pieces[1, :, 1] = [5, 5, 5, 5], [1, 1, 1, 1]
+    lv = training._levels(pieces, LABELS, "rate", np.array([True, False]), np.array(["T", "T"]))
+    assert lv.half[0].tolist() == pytest.approx([1.0, 0.2])
+    assert lv.before[0] == pytest.approx(8 / 10)  # 7 + 1 = 8 of 10: no cap at the window level
+    assert lv.v_half[0, 0] == pytest.approx((5.5 / 6) * (0.5 / 6) / 5)  # tau2 = 0 (one rep in the pool)
+
+
+def test_log_levels_pool_the_within_variance_by_hand():
+    """Log amounts: rep 0 before 1, 3 (sum 4, squares 10), after 2, 2, 5 (sum 9, squares 33); rep 1
+    before 4 (one deal), after 1, 3; rep 2 (not in the pool) before 0, 10. Within sums of squares of
+    the pool: rep 0 (10 - 16/2) + (33 - 81/3) = 2 + 6 = 8, rep 1 0 + (10 - 16/2) = 2; degrees of
+    freedom (2-1) + (3-1) + 0 + (2-1) = 4: s2 = 10 / 4 = 2.5, var = s2 / n."""
+    pieces = np.zeros((3, 4, 3))
+    # bins: 0 first half, 1 second half, 2 and 3 after
+    pieces[0] = [[1, 1, 1], [1, 3, 9], [2, 4, 8], [1, 5, 25]]
+    pieces[1] = [[1, 4, 16], [0, 0, 0], [1, 1, 1], [1, 3, 9]]
+    pieces[2] = [[1, 0, 0], [1, 10, 100], [0, 0, 0], [0, 0, 0]]
+    lv = training._levels(pieces, LABELS, "log", np.array([True, True, False]), np.array(["T", "T", "T"]))
+    assert lv.before.tolist() == pytest.approx([2.0, 4.0, 5.0])
+    assert lv.after[:2].tolist() == pytest.approx([3.0, 2.0]) and np.isnan(lv.after[2])
+    assert lv.v_before.tolist() == pytest.approx([2.5 / 2, 2.5 / 1, 2.5 / 2])
+    assert lv.v_after[:2].tolist() == pytest.approx([2.5 / 3, 2.5 / 2])
+    assert lv.v_half[0].tolist() == pytest.approx([2.5, 2.5]) and np.isinf(lv.v_half[1, 1])
+    # one deal per rep and window: no degree of freedom, no variance (NaN, not 0)
+    single = np.zeros((2, 4, 3))
+    single[:, 0], single[:, 2] = [1, 2, 4], [1, 3, 9]
+    lv = training._levels(single, LABELS, "log", np.array([True, True]), np.array(["T", "T"]))
+    assert np.isnan(lv.v_before).all() and np.isnan(lv.v_after).all()
+
+
+def test_usable_needs_trials_in_both_halves_and_after():
+    pieces = np.zeros((5, 4, 3))
+    pieces[:, :, 0] = [[1, 1, 1, 0], [0, 1, 1, 1], [1, 0, 1, 1], [1, 1, 0, 0], [1, 1, 0, 1]]
+    lv = training._levels(pieces, LABELS, "rate", np.ones(5, dtype=bool), np.array(["T"] * 5))
+    assert training._usable(lv).tolist() == [True, False, False, False, True]
+
+
+def test_matched_controls_nearest_in_team_ties_to_the_earlier_rep():
+    teams = np.array(["T", "T", "T", "T", "U", "U"])
+    level = np.array([0.5, 0.75, 0.25, 1.0, 0.5, 0.625])  # exact in binary: ties are ties
+    cand = np.array([1, 2, 3, 4, 5])
+    # rep 0 (T): team candidates 1, 2, 3 at distances 0.25, 0.25, 0.5: 1 and 2 (the tie in rep order)
+    controls, valid, fell_back = training._matched(np.array([0]), cand, teams, level, 2, 2)
+    assert controls.tolist() == [[1, 2]] and valid.tolist() == [[True, True]] and fell_back.tolist() == [False]
+    # k larger than the team: only 3 valid entries
+    controls, valid, fell_back = training._matched(np.array([0]), cand, teams, level, 4, 3)
+    assert controls[0][valid[0]].tolist() == [1, 2, 3] and valid.tolist() == [[True, True, True, False]]
+    assert fell_back.tolist() == [False]
+    # team needs 4 candidates: the floor's nearest three: 4 (0), 5 (0.125), then 1 (0.25, tied with 2: earlier)
+    controls, valid, fell_back = training._matched(np.array([0]), cand, teams, level, 3, 4)
+    assert controls.tolist() == [[4, 5, 1]] and fell_back.tolist() == [True] and valid.all()
+    # a treated rep among the candidates is never its own control
+    # rep 1 (T, 0.75): 3 (0.25) then 2 (0.5); rep 4 (U, 0.5): only 5 in its team (a minimum of 1 is met)
+    controls, valid, fell_back = training._matched(np.array([1, 4]), cand, teams, level, 2, 1)
+    assert controls[0].tolist() == [3, 2] and controls[1][valid[1]].tolist() == [5]
+    assert valid.tolist() == [[True, True], [True, False]] and fell_back.tolist() == [False, False]
+
+
+def test_difference_in_differences_and_its_standard_error_by_hand():
+    """Rep 0 against controls 1 and 2 (3 is not valid): change 0.5 - 0.2 = 0.3, controls 0.1 and -0.1:
+    effect 0.3 - 0 = 0.3; se^2 = 0.01 + 0.02 + ((0.03 + 0.04) + (0.05 + 0.06)) / 2^2 = 0.075;
+    pre-trend (0.3 - 0.1) - ((0.2 - 0.2) + (0.4 - 0.1)) / 2 = 0.05,
+    se_pre^2 = (0.001 + 0.002) + ((0.003 + 0.004) + (0.005 + 0.006)) / 4 = 0.0075."""
+    lv = training._Levels(
+        n_before=np.ones(4), n_after=np.ones(4), n_half=np.ones((4, 2)),
+        before=np.array([0.2, 0.3, 0.5, 9.0]), after=np.array([0.5, 0.4, 0.4, 0.0]),
+        half=np.array([[0.1, 0.3], [0.2, 0.2], [0.1, 0.4], [9.0, 0.0]]),
+        v_before=np.array([0.01, 0.03, 0.05, 9.0]), v_after=np.array([0.02, 0.04, 0.06, 9.0]),
+        v_half=np.array([[0.001, 0.002], [0.003, 0.004], [0.005, 0.006], [9.0, 9.0]]))
+    effect, se, pre, se_pre = training._did(lv, np.array([0]), np.array([[1, 2, 3]]), np.array([[True, True, False]]))
+    assert effect.tolist() == pytest.approx([0.3])
+    assert se.tolist() == pytest.approx([np.sqrt(0.075)])
+    assert pre.tolist() == pytest.approx([0.05])
+    assert se_pre.tolist() == pytest.approx([np.sqrt(0.0075)])
+
+
+def test_critical_value_order_statistics():
+    # 38 statistics, |.| = 1..38: ceil(0.95 x 39) = 38 -> the 38th; NaN ones are left out
+    stats = np.concatenate([np.arange(1.0, 39.0) * np.where(np.arange(38) % 2 == 0, 1, -1), [np.nan, np.inf]])
+    assert training._critical(stats, 0.95) == 38.0
+    assert training._critical(np.arange(1.0, 10.0), 0.5) == 5.0  # ceil(0.5 x 10) = 5th
+    assert training._critical(np.arange(1.0, 10.0), 0.0) != training._critical(np.arange(1.0, 10.0), 0.0)  # k = 0
+    assert np.isnan(training._critical(np.array([]), 0.95))
+
+
+def test_labels_and_placebo_day_bins():
+    assert training._labels([0, 1, 2, 3, 4], 2, 4).tolist() == [0, 0, 1, 1, 2]
+    # an engine over 30 days, one rep with n = day index + 1 on each day
+    days = pd.date_range(S0, periods=30, freq="D")
+    ev = pd.DataFrame({"rep_id": "r", "at": days, "n": np.arange(1.0, 31.0), "x": 1.0, "xx": 0.0}).astype(
+        {"rep_id": "str", "at": US})
+    eng = training._Engine(ev, np.array(["r"]), S0 + pd.Timedelta(hours=5), S0 + 30 * DAY + pd.Timedelta(hours=5))
+    assert (eng.start, eng.end, eng.days) == (S0, S0 + 30 * DAY, 30)
+    # placebo at day 14, length 14: bins [0, 7) [7, 14) [14, 21) [21, 28): n sums 28, 77, 126, 175
+    pieces, labels = eng.day_pieces(14, 14)
+    assert pieces[0, :, 0].tolist() == [28.0, 77.0, 126.0, 175.0] and labels.tolist() == [0, 1, 2, 2]
+    # length 15 (odd), placebo at day 15: halves split at 15 - 7 = day 8; weekly bounds back from day 15
+    # (8, 1) and on (22, 29), with the window's ends 0 and 30: bins [0,1) [1,8) [8,15) [15,22) [22,29) [29,30)
+    pieces, labels = eng.day_pieces(15, 15)
+    assert labels.tolist() == [0, 0, 1, 2, 2, 2]
+    assert pieces[0, :, 0].tolist() == [sum(range(1, 2)), sum(range(2, 9)), sum(range(9, 16)), sum(range(16, 23)),
+                                        sum(range(23, 30)), sum(range(30, 31))]
+
+
+def test_exact_pieces_cut_at_the_training_moment():
+    """Events at noon every day; training on day 14 at 13:00: the day-14 noon event is before it."""
+    days = pd.date_range(S0 + pd.Timedelta(hours=12), periods=28, freq="D")
+    ev = pd.DataFrame({"rep_id": ["r"] * 28 + ["zz"], "at": list(days) + [S0], "n": [1.0] * 28 + [99.0],
+                       "x": 0.0, "xx": 0.0}).astype({"rep_id": "str", "at": US})
+    eng = training._Engine(ev, np.array(["r", "s"]), S0, S0 + 28 * DAY)
+    t = S0 + 14 * DAY + pd.Timedelta(hours=13)
+    pieces, labels = eng.exact_pieces(t, 14)
+    # bounds: day 0, day 7 (the halves' split, 14 - 7, and a week back), t, 21, 28:
+    # bins [0,7) [7, t) [t, 21) [21, 28) with the noon events of days 0-6, 7-14, 15-20, 21-27
+    assert pieces[0, :, 0].tolist() == [7.0, 8.0, 6.0, 7.0] and labels.tolist() == [0, 1, 2, 2]
+    assert pieces[1].sum() == 0.0  # rep s has nothing; zz is not a rep
+    # an event exactly at t is after; one at day 28 (the after window's end) is out
+    ev2 = pd.DataFrame({"rep_id": "r", "at": [t, S0 + 28 * DAY, S0 - pd.Timedelta(seconds=1)], "n": 1.0, "x": 0.0,
+                        "xx": 0.0}).astype({"rep_id": "str", "at": US})
+    pieces, _ = training._Engine(ev2, np.array(["r"]), S0, S0 + 40 * DAY).exact_pieces(t, 14)
+    assert pieces[0, :, 0].tolist() == [0.0, 0.0, 1.0, 0.0]
+    # the engine's day grid keeps [start, end): day 28 and a second before day 0 are not in it
+    assert training._Engine(ev2, np.array(["r"]), S0, S0 + 28 * DAY).cum[0, -1, 0] == 1.0
+
+
+def test_fmt():
+    assert training._fmt(0.1234, False) == "0.123" and training._fmt(0.1234, False, True) == "+0.123"
+    assert training._fmt(1234.4, True) == "1,234" and training._fmt(-0.25, True, True) == "-25%"
+    assert training._fmt(np.nan, True) == "n/a" and training._fmt(np.inf, False) == "n/a"
