@@ -491,3 +491,163 @@ def test_fmt():
     assert training._fmt(0.1234, False) == "0.123" and training._fmt(0.1234, False, True) == "+0.123"
     assert training._fmt(1234.4, True) == "1,234" and training._fmt(-0.25, True, True) == "-25%"
     assert training._fmt(np.nan, True) == "n/a" and training._fmt(np.inf, False) == "n/a"
+
+
+# ---------------------------------------------------------------------------------------
+# events and the dataset level
+
+
+def _activity_dataset(acts, as_of=pd.Timestamp("2026-06-01")):
+    import ibis
+
+    from salesx2lib.dataset import Dataset
+
+    a = pd.DataFrame(acts, columns=["activity_id", "rep_id", "occurred_at", "activity_type"]).astype({"occurred_at": US})
+    a = a.assign(opportunity_id=pd.Series(None, index=a.index, dtype="str"))
+    reps = pd.DataFrame({"rep_id": ["t", "u"], "rep_name": ["t", "u"], "team": "T", "manager": "M"}).astype("str")
+    opps = pd.DataFrame({c: pd.Series(dtype="str") for c in ["opportunity_id", "rep_id", "status", "stage"]}).assign(
+        created_at=pd.Series(dtype=US), closed_at=pd.Series(dtype=US), expected_close_date=pd.Series(dtype=US),
+        amount=pd.Series(dtype="float64"))
+    return Dataset(tables={"reps": reps, "opportunities": opps}, activities=ibis.memtable(a), as_of=as_of)
+
+
+def _sorted(events: pd.DataFrame) -> list[tuple]:
+    return sorted(events.itertuples(index=False, name=None))
+
+
+def test_activity_events_split_a_day_at_each_training_moment():
+    """Rep t on 4 May: dial + conversation at 09:00, a dial at 11:00, dial + conversation at 15:00; a dial on
+    5 May. Rep u: a dial at 12:00. Trainings at 10:00 and 14:00 on 4 May (and one at midnight of 5 May,
+    which cuts nothing): t's day in three pieces [00:00, 10:00) 1 of 1, [10:00, 14:00) 0 of 1,
+    [14:00, 24:00) 1 of 1; u's dial in [10:00, 14:00); empty pieces dropped."""
+    d = pd.Timestamp("2026-05-04")
+    h = pd.Timedelta(hours=1)
+    acts = [("a1", "t", d + 9 * h, "dial"), ("a2", "t", d + 9 * h, "conversation"), ("a3", "t", d + 11 * h, "dial"),
+            ("a4", "t", d + 15 * h, "dial"), ("a5", "t", d + 15 * h, "conversation"), ("a6", "u", d + 12 * h, "dial"),
+            ("a7", "t", d + 33 * h, "dial")]
+    ds = _activity_dataset(acts)
+    events = training.competency_events(ds, "connect_rate", [d + 10 * h, d + 14 * h, d + DAY])
+    assert events.columns.tolist() == ["rep_id", "at", "n", "x", "xx"]
+    assert events.dtypes.astype(str).tolist() == ["str", US, "float64", "float64", "float64"]
+    assert events.index.tolist() == list(range(5))
+    assert _sorted(events) == [("t", d, 1.0, 1.0, 0.0), ("t", d + 10 * h, 1.0, 0.0, 0.0), ("t", d + 14 * h, 1.0, 1.0, 0.0),
+                               ("t", d + DAY, 1.0, 0.0, 0.0), ("u", d + 10 * h, 1.0, 0.0, 0.0)]
+
+
+def _deal_dataset(rows, reps=("t", "a", "b", "c"), trainings=None, as_of=None):
+    from salesx2lib.dataset import Dataset
+
+    opps = pd.DataFrame(
+        [(f"o{i}", rep, created, 100.0 if amount is None else amount, "Closed Won" if st == "won" else "Proposal", st,
+          created + 20 * DAY, created + 10 * DAY if st != "open" else pd.NaT)
+         for i, (rep, created, st, amount) in enumerate(rows)],
+        columns=["opportunity_id", "rep_id", "created_at", "amount", "stage", "status", "expected_close_date",
+                 "closed_at"]).astype({"opportunity_id": "str", "rep_id": "str", "created_at": US, "stage": "str",
+                                       "status": "str", "expected_close_date": US, "closed_at": US})
+    rep_frame = pd.DataFrame({"rep_id": list(reps), "rep_name": list(reps), "team": "T", "manager": "M"}).astype("str")
+    tables = {"reps": rep_frame, "opportunities": opps}
+    if trainings is not None:
+        tables["trainings"] = trainings
+    return Dataset(tables=tables, activities=None, as_of=as_of or AS_OF)
+
+
+def test_deal_events_by_hand():
+    d = pd.Timestamp("2026-03-02 10:00")
+    ds = _deal_dataset([("t", d, "won", 100.0), ("t", d + DAY, "lost", 50.0), ("a", d, "open", 70.0),
+                        ("a", d + DAY, "won", 0.0), ("a", d + 2 * DAY, "won", np.e)])
+    win = training.competency_events(ds, "win_rate")
+    # open deals are left out: t won (1 of 1), t lost (0 of 1), a's two won
+    assert _sorted(win) == [("a", d + DAY, 1.0, 1.0, 0.0), ("a", d + 2 * DAY, 1.0, 1.0, 0.0), ("t", d, 1.0, 1.0, 0.0),
+                            ("t", d + DAY, 1.0, 0.0, 0.0)]
+    assert win.dtypes.astype(str).tolist() == ["str", US, "float64", "float64", "float64"]
+    size = training.competency_events(ds, "deal_size")
+    # won deals with a positive amount: log 100 = 4.605 and log e = 1 (the won deal of amount 0 is out)
+    got = _sorted(size)
+    assert [r[:3] for r in got] == [("a", d + 2 * DAY, 1.0), ("t", d, 1.0)]
+    assert [r[3:] for r in got] == [pytest.approx((1.0, 1.0)), pytest.approx((np.log(100.0), np.log(100.0) ** 2))]
+    assert size.index.tolist() == [0, 1]
+
+
+def _win_rate_floor(t_won, t_open=0):
+    """10 deals created a day (10:00) by each of t, a, b, c on days 0..69: a, b, c win 3; t wins
+    ``t_won(day)``, the rest lost; t also leaves ``t_open`` deals open on day 40."""
+    rows = []
+    for rep in ("t", "a", "b", "c"):
+        for d in range(70):
+            won = t_won(d) if rep == "t" else 3
+            rows += [(rep, S0 + d * DAY + pd.Timedelta(hours=10), "won" if k < won else "lost", None) for k in range(10)]
+    rows += [("t", S0 + 40 * DAY, "open", None)] * t_open
+    return rows
+
+
+def test_training_effects_on_deals_by_hand():
+    """The win-rate floor as a dataset: the data starts on day 0 (the first deal), t's 140 decided deals
+    before the training at 0.2 and after at 0.5, the three others at 0.3 (controls a, b, c: default 5
+    wanted, 3 in the team, 3 needed); 21 placebo statistics of 0. 35 open deals of t in the after window:
+    35 of 175 created = 20%: warned (34 of 174 is under 20%: not)."""
+    trainings = _training(competency="win_rate")
+    ds = _deal_dataset(_win_rate_floor(lambda d: 2 if d < 35 else 5, t_open=35), trainings=trainings)
+    out = training.training_effects(ds, weeks=2)
+    assert out.dtypes.astype(str).tolist() == list(training._COLUMNS.values())
+    row = out.iloc[0]
+    assert (row["competency"], row["metric"], row["window_days"], row["controls"]) == ("win_rate", "win_rate", 14,
+                                                                                       "a, b, c")
+    assert (row["rep_before"], row["rep_after"], row["effect"]) == pytest.approx((0.2, 0.5, 0.3))
+    assert (row["rep_n_before"], row["rep_n_after"], row["n_placebos"]) == (140, 140, 21)
+    assert row["verdict"] == "improved" and row["p_value"] == pytest.approx(1 / 22)
+    assert row["warning"] == "35 of the rep's deals created after the training are still open"
+    assert "(140 and 140 decided deals); 3 matched untrained reps (team)" in row["sentence"]
+    ds = _deal_dataset(_win_rate_floor(lambda d: 2 if d < 35 else 5, t_open=34), trainings=trainings)
+    assert training.training_effects(ds, weeks=2).iloc[0]["warning"] == ""
+    # the settings' window: 8 weeks do not fit (35 days of data before): cut to 35 days, and then the
+    # only placebo date is day 35 itself (35 + 35 = 70): 3 statistics
+    row = training.training_effects(ds).iloc[0]
+    assert row["window_days"] == 35
+    assert row["warning"] == ("the data holds only 35 days on one side of the training: windows cut to that; "
+                              "only 3 placebo trainings to calibrate the interval (need 19)")
+
+
+def test_placebo_trainings_measured_on_deals():
+    """Placebos at the training's date for the never-trained a, b, c: each against the other two
+    (t is trained), effect 0, t-statistic 0: p = 22/22, no clear change."""
+    trainings = _training(competency="win_rate")
+    ds = _deal_dataset(_win_rate_floor(lambda d: 2 if d < 35 else 5), trainings=trainings)
+    placebos = training.placebo_trainings(ds, competencies=["win_rate"])
+    assert placebos.values.tolist() == [["a", "win_rate", D], ["b", "win_rate", D], ["c", "win_rate", D]]
+    out = training.training_effects(ds, weeks=2, placebos=placebos)
+    assert out["rep_id"].tolist() == ["a", "b", "c"]
+    assert out["controls"].tolist() == ["b, c", "a, c", "a, b"]
+    assert out["verdict"].tolist() == ["no_clear_change"] * 3
+    assert out["n_placebos"].tolist() == [21] * 3 and out["p_value"].tolist() == pytest.approx([1.0] * 3)
+    assert out["effect"].tolist() == pytest.approx([0.0] * 3, abs=1e-12)
+
+
+def test_placebo_trainings_table():
+    trainings = pd.concat([_training(), _training(rep="a", when=D + DAY)], ignore_index=True)
+    ds = _deal_dataset([("t", S0, "won", None)], reps=("t", "a", "b", "c"), trainings=trainings)
+    p = training.placebo_trainings(ds)
+    assert p.columns.tolist() == ["rep_id", "competency", "completed_at"]
+    assert p.dtypes.astype(str).tolist() == ["str", "str", US]
+    # never-trained b and c x the two real dates (sorted) x the five competencies, date first
+    names = list(training.COMPETENCY_METRICS)
+    assert p.values.tolist() == [[r, c, w] for w in (D, D + DAY) for r in ("b", "c") for c in names]
+    q = training.placebo_trainings(ds, dates=[D + 2 * DAY, D, D], competencies=["deal_size"])
+    assert q.values.tolist() == [["b", "deal_size", D], ["c", "deal_size", D], ["b", "deal_size", D + 2 * DAY],
+                                 ["c", "deal_size", D + 2 * DAY]]
+
+
+def test_training_effects_of_no_known_training_is_an_empty_typed_table():
+    ds = _deal_dataset([("t", S0, "won", None)], trainings=_training().iloc[:0])
+    out = training.training_effects(ds)
+    assert out.columns.tolist() == list(training._COLUMNS) and len(out) == 0
+    assert out.dtypes.astype(str).tolist() == list(training._COLUMNS.values())
+
+
+def test_data_start():
+    ds = _deal_dataset([("t", S0 + 3 * DAY + pd.Timedelta(hours=10), "won", None), ("a", S0 + 5 * DAY, "won", None)])
+    assert training._data_start(ds) == S0 + 3 * DAY  # the first deal's creation day
+    empty = _deal_dataset([])
+    assert training._data_start(empty) == AS_OF
+    acts = _activity_dataset([("a1", "t", S0 + pd.Timedelta(days=2, hours=9), "dial"),
+                              ("a2", "u", S0 + pd.Timedelta(days=4, hours=9), "dial")])
+    assert training._data_start(acts) == S0 + 2 * DAY  # the activity log's first day
