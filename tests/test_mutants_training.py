@@ -651,3 +651,91 @@ def test_data_start():
     acts = _activity_dataset([("a1", "t", S0 + pd.Timedelta(days=2, hours=9), "dial"),
                               ("a2", "u", S0 + pd.Timedelta(days=4, hours=9), "dial")])
     assert training._data_start(acts) == S0 + 2 * DAY  # the activity log's first day
+
+
+# ---------------------------------------------------------------------------------------
+# the calibration itself: placebo statistics against a plain loop
+
+
+# connects a day (of 10 dials; lo dials 1 a day and connects 0 or 1) in each of the 10 weeks
+WEEKLY = {
+    "t": [3, 3, 4, 3, 3, 6, 5, 6, 5, 6],
+    "a": [3, 4, 3, 4, 2, 3, 4, 3, 3, 4],
+    "b": [5, 5, 6, 4, 5, 6, 5, 5, 4, 6],
+    "c": [2, 3, 2, 2, 3, 1, 2, 3, 2, 2],
+    "e": [4, 4, 5, 5, 4, 4, 6, 4, 5, 5],
+    "f": [6, 5, 5, 6, 7, 6, 5, 7, 6, 6],
+    "lo": [1, 0, 1, 1, 0, 1, 0, 1, 1, 0],
+}
+TEAMS = {"t": "T", "a": "T", "b": "T", "c": "T", "e": "T", "f": "U", "lo": "T"}
+
+
+def _weekly_world():
+    rows = [(rep, S0 + d * DAY, 1.0 if rep == "lo" else 10.0, float(w[d // 7]), 0.0) for rep, w in WEEKLY.items()
+            for d in range(70)]
+    events = pd.DataFrame(rows, columns=["rep_id", "at", "n", "x", "xx"]).astype({"rep_id": "str", "at": US})
+    reps = pd.DataFrame({"rep_id": list(WEEKLY), "team": [TEAMS[r] for r in WEEKLY]}).astype("str")
+    return events, reps
+
+
+def _stats_by_loop(d0, treated_reps, pool_reps, k=2, min_team=2, min_size=None):
+    """effect, se, pre, se_pre of each treated rep at a training at midnight of day d0 (multiple of 7),
+    window 14 days: weeks [d0-14, d0-7) and [d0-7, d0) (the halves), [d0, d0+7) and [d0+7, d0+14)."""
+    ids = list(WEEKLY)
+    weeks = [(d0 - 14) // 7 + j for j in range(4)]
+    n = np.array([[(1.0 if r == "lo" else 10.0) * 7 for _ in weeks] for r in ids])
+    x = np.array([[WEEKLY[r][w] * 7.0 for w in weeks] for r in ids])
+    labels = np.array([0, 1, 2, 2])
+    pool = np.array([r in pool_reps for r in ids])
+    tau2 = _tau2_by_loop(n, x, [labels < 2, labels == 2], pool, np.array([TEAMS[r] for r in ids]))
+    lv = _levels_by_loop(n, x, None, labels, "rate", tau2)
+    level = {w: {r: lv[w][i][1] for i, r in enumerate(ids)} for w in lv}
+    var = {w: {r: lv[w][i][2] for i, r in enumerate(ids)} for w in lv}
+    out = {}
+    for r in treated_reps:
+        if min_size is not None and min(n[ids.index(r)][:2].sum(), n[ids.index(r)][2:].sum()) < min_size / 2:
+            continue
+        cands = [c for c in ids if c in pool_reps and c != r]
+        same = [c for c in cands if TEAMS[c] == TEAMS[r]]
+        use = same if len(same) >= min_team else cands
+        ctl = sorted(use, key=lambda c: (abs(level["before"][r] - level["before"][c]), ids.index(c)))[:k]
+        m = len(ctl)
+        eff = (level["after"][r] - level["before"][r]) - sum(level["after"][c] - level["before"][c] for c in ctl) / m
+        se = np.sqrt(var["after"][r] + var["before"][r] + sum(var["after"][c] + var["before"][c] for c in ctl) / m**2)
+        pre = (level["h2"][r] - level["h1"][r]) - sum(level["h2"][c] - level["h1"][c] for c in ctl) / m
+        se_pre = np.sqrt(var["h1"][r] + var["h2"][r] + sum(var["h1"][c] + var["h2"][c] for c in ctl) / m**2)
+        out[r] = (eff, se, pre, se_pre, ctl)
+    return out
+
+
+def test_interval_and_p_value_are_calibrated_on_placebo_statistics_computed_by_loop():
+    """t trained on day 35 (connects 3-4 a day before, 5-6 after). Placebo reps: the never-trained a, b,
+    c, e, f, lo at days 14, 21, ..., 56; lo (14 dials a window) is a placebo rep only when half the
+    minimum is at most 14. q = the ceil(0.95 (N + 1))-th smallest |t|; ci = effect +- q se;
+    p = (1 + #{|t_placebo| >= |t|}) / (N + 1)."""
+    events, reps = _weekly_world()
+    untrained = ["a", "b", "c", "e", "f", "lo"]
+    for min_trials, placebo_reps in ((30, untrained[:-1]), (28, untrained)):
+        ts, tps = [], []
+        for d0 in range(14, 57, 7):
+            for eff, se, pre, se_pre, _ in _stats_by_loop(d0, placebo_reps, untrained).values():
+                ts.append(eff / se)
+                tps.append(pre / se_pre)
+        ts, tps = np.abs(ts), np.abs(tps)
+        q = np.sort(ts)[int(np.ceil(0.95 * (len(ts) + 1))) - 1]
+        q_pre = np.sort(tps)[int(np.ceil(0.95 * (len(tps) + 1))) - 1]
+        eff, se, pre, se_pre, ctl = _stats_by_loop(35, ["t"], untrained + ["t"])["t"]
+        # the trained rep's tau2 pools it with the eligible reps: t is in the pool of its own levels
+        s = replace(SETTINGS, training_min_trials=min_trials)
+        row = _run(events, reps=reps, settings=s).iloc[0]
+        assert row["n_placebos"] == len(ts) == 7 * len(placebo_reps)
+        assert row["controls"] == ", ".join(ctl)
+        assert row["effect"] == pytest.approx(eff)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((eff - q * se, eff + q * se))
+        assert row["p_value"] == pytest.approx((1 + np.sum(ts >= abs(eff / se))) / (len(ts) + 1))
+        assert row["pre_trend"] == pytest.approx(pre)
+        assert (row["pre_trend_low"], row["pre_trend_high"]) == pytest.approx((pre - q_pre * se_pre, pre + q_pre * se_pre))
+        assert q > 0 and q_pre > 0
+        # the interval holds 0 (effect 0.275, interval about -0.03 to 0.58): no clear change; pre-trend passed
+        assert (row["verdict"], row["pre_trend_check"]) == ("no_clear_change", "passed")
+        assert eff - q * se < 0 < eff + q * se and pre - q_pre * se_pre < 0 < pre + q_pre * se_pre
