@@ -1,0 +1,186 @@
+"""Tests of salesx2lib.coaching written to kill mutants `make mutate` would leave surviving.
+
+Hand-written gains and review tables; expected values by hand (arithmetic in the comments)
+or by numerical integration written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from salesx2lib import coaching
+from salesx2lib.settings import load_settings
+
+S = load_settings()
+GAIN_COLS = list(coaching._GAIN_COLUMNS)
+
+
+def _gains(rows) -> pd.DataFrame:
+    """rows: (rep_id, team, competency, p_below, revenue_impact); the other figures follow from the row number."""
+    out = []
+    for i, (rep, team, comp, p, impact) in enumerate(rows):
+        out.append({"rep_id": rep, "team": team, "competency": comp, "trials": 100 + i, "successes": 10 + i,
+                    "current_rate": 0.1 + i / 100, "benchmark_rate": 0.2, "ramp_factor": 1.0, "target_rate": 0.2,
+                    "p_below": p, "unit_value": 50.0, "revenue_impact": impact, "impact_low": impact / 2,
+                    "impact_high": impact * 2, "impact_ceiling": impact * 3, "status": "observed"})
+    return pd.DataFrame(out, columns=GAIN_COLS).astype(coaching._GAIN_COLUMNS)
+
+
+GAINS = _gains([
+    # p: two competencies qualify (P >= 0.9 and a positive gain): the larger gain, connect_rate (800);
+    # the win rate at P 0.99 has no gain (0): not a candidate; deal size ties connect_rate at 800 but comes later
+    ("p", "T", "win_rate", 0.95, 500.0), ("p", "T", "connect_rate", 0.92, 800.0), ("p", "T", "appointment_to_opportunity", 0.99, 0.0),
+    ("p", "T", "avg_deal_size", 0.95, 800.0),
+    # q: nothing certain enough: no_clear_gap, showing the highest P (0.89, a hair under 0.9)
+    ("q", "T", "win_rate", 0.5, 900.0), ("q", "T", "connect_rate", 0.89, 300.0),
+    # s: a priority on the numbers, but self_sustained: backed off (the competency shown is still its best)
+    ("s", "U", "win_rate", 0.97, 100.0), ("s", "U", "connect_rate", 0.2, 50.0),
+    # n: nothing comparable (P NaN everywhere): no_clear_gap with no competency
+    ("n", "U", "win_rate", np.nan, 0.0),
+    # u: not in the segment table: unknown, never backed off; exactly 0.9 is enough
+    ("u", "U", "deal", 0.9, 10.0),
+])
+SEGMENTS = pd.DataFrame({"rep_id": ["p", "q", "s", "n", "zz"],
+                         "segment": ["developing", "struggling", "self_sustained", "developing", "self_sustained"]})
+
+
+def test_choose_priorities_whole_table_by_hand():
+    out = coaching.choose_priorities(GAINS, SEGMENTS, S)
+    assert out.columns.tolist() == ["rep_id", "team", "segment", "status", "competency", "trials", "current_rate",
+                                    "benchmark_rate", "ramp_factor", "target_rate", "p_below", "revenue_impact",
+                                    "impact_low", "impact_high", "impact_ceiling"]
+    assert out["rep_id"].tolist() == ["p", "q", "s", "n", "u"]
+    assert out["team"].tolist() == ["T", "T", "U", "U", "U"]
+    assert out["segment"].tolist() == ["developing", "struggling", "self_sustained", "developing", "unknown"]
+    assert out["status"].tolist() == ["priority", "no_clear_gap", "backed_off", "no_clear_gap", "priority"]
+    assert out["competency"].tolist()[:3] == ["connect_rate", "connect_rate", "win_rate"]
+    assert out["competency"].iloc[4] == "deal"
+    # the rows shown: p row 1, q row 5, s row 6, n nothing, u row 9 (trials 100 + row)
+    assert out["trials"].tolist() == [101, 105, 106, 0, 109]
+    assert str(out["trials"].dtype) == "int64" and str(out["competency"].dtype) == "str"
+    assert out["revenue_impact"].iloc[[0, 1, 2, 4]].tolist() == [800.0, 300.0, 100.0, 10.0]
+    assert out["p_below"].iloc[[0, 1, 2, 4]].tolist() == [0.92, 0.89, 0.97, 0.9]
+    assert out["current_rate"].iloc[[0, 1, 2, 4]].tolist() == pytest.approx([0.11, 0.15, 0.16, 0.19])
+    assert (out["impact_low"].iloc[0], out["impact_high"].iloc[0], out["impact_ceiling"].iloc[0]) == (400.0, 1600.0,
+                                                                                                      2400.0)
+    assert out.loc[3, ["current_rate", "p_below", "revenue_impact"]].isna().all()
+    assert out.index.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_choose_priorities_with_a_stricter_minimum():
+    """At 0.96 only p's appointment row (0.99, no gain) and s's win rate (0.97) pass: p has no clear gap
+    and shows its highest P, 0.99."""
+    out = coaching.choose_priorities(GAINS, SEGMENTS, replace(S, coaching_min_probability=0.96)).set_index("rep_id")
+    assert out.loc["p", "status"] == "no_clear_gap" and out.loc["p", "competency"] == "appointment_to_opportunity"
+    assert out.loc["s", "status"] == "backed_off" and out.loc["u", "status"] == "no_clear_gap"
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 1.5])
+def test_min_probability_must_be_strictly_between_0_and_1(bad):
+    with pytest.raises(ValueError, match=rf"^coaching.min_probability must be between 0 and 1, not {bad!r}$"):
+        coaching.choose_priorities(GAINS, SEGMENTS, replace(S, coaching_min_probability=bad))
+
+
+def test_priority_list_ranks_by_expected_gain_overall_and_in_team():
+    review = pd.DataFrame({
+        "rep_id": ["a", "b", "c", "d", "e", "f"], "team": ["T", "U", "T", "T", "U", "T"],
+        "status": ["priority", "priority", "backed_off", "priority", "priority", "no_clear_gap"],
+        "revenue_impact": [100.0, 300.0, 900.0, 200.0, 100.0, 50.0], "sentence": list("abcdef")})
+    out = coaching.priority_list(review)
+    # priorities a 100, b 300, d 200, e 100 -> b, d, a, e (a before e: stable on the tie)
+    assert out.columns.tolist() == ["rank", "team_rank", "rep_id", "team", "revenue_impact", "sentence"]
+    assert out["rep_id"].tolist() == ["b", "d", "a", "e"]
+    assert out["rank"].tolist() == [1, 2, 3, 4]
+    assert out["team_rank"].tolist() == [1, 1, 2, 2]  # b first of U, d first of T, a second of T, e second of U
+    assert str(out["rank"].dtype) == "int64" and str(out["team_rank"].dtype) == "int64"
+    assert out.index.tolist() == [0, 1, 2, 3]
+    empty = coaching.priority_list(review.assign(status="backed_off"))
+    assert len(empty) == 0 and empty.columns.tolist()[:2] == ["rank", "team_rank"]
+
+
+def _row(**kw) -> pd.Series:
+    base = {"rep_id": "R1", "rep_name": "Ann", "status": "priority", "competency": "win_rate", "p_below": 0.934,
+            "ramp_factor": 1.0, "benchmark_rate": 0.25, "current_rate": 0.181, "target_rate": 0.25,
+            "revenue_impact": 12345.6, "impact_low": 1000.4, "impact_high": 25000.5}
+    return pd.Series(base | kw)
+
+
+def test_sentences_for_every_status():
+    assert coaching._sentence(_row(status="backed_off"), S) == (
+        "Ann (R1): self_sustained, backed off: general accountability, a monthly look at results, no coaching.")
+    assert coaching._sentence(_row(status="no_data"), S) == "Ann (R1): no funnel to judge in the window (no dials)."
+    assert coaching._sentence(_row(status="no_clear_gap", p_below=np.nan), S) == (
+        "Ann (R1): no competency can be compared with a target.")
+    assert coaching._sentence(_row(status="no_clear_gap", p_below=0.634, competency="connect_rate"), S) == (
+        "Ann (R1): no clear gap: no competency is below its target with P >= 90% (closest: connect rate, P = 63%).")
+    assert coaching._sentence(_row(), S) == (
+        "Ann (R1): win rate 18.1% against a target of 25.0% (the team's); P(true value below target) 93%; "
+        "reaching it would add about 12,346 over the window's activity (95% interval 1,000 to 25,000).")
+    # a ramping rep: the target is a share of the team's benchmark
+    assert coaching._sentence(_row(ramp_factor=0.8, target_rate=0.2), S) == (
+        "Ann (R1): win rate 18.1% against a target of 20.0%, ramp-adjusted to 80% of the team's 25.0%; "
+        "P(true value below target) 93%; reaching it would add about 12,346 over the window's activity "
+        "(95% interval 1,000 to 25,000).")
+    # deal size in money, not percent; an unknown competency keeps its own name
+    text = coaching._sentence(_row(competency="avg_deal_size", current_rate=1234.5, target_rate=2000.0,
+                                   benchmark_rate=2000.0), S)
+    assert text.startswith("Ann (R1): average deal size 1,234 against a target of 2,000 (the team's);")
+    assert coaching._sentence(_row(competency="other"), S).startswith("Ann (R1): other 18.1% against")
+
+
+def test_amount_sd_pools_within_rep_deviations_by_hand():
+    """Team T: rep a won 100, 300 (mean 200, squares 100^2 + 100^2), rep b 50, 50, 80 (mean 60, squares
+    10^2 + 10^2 + 20^2 = 600): N = 5 won, k = 2 reps: sqrt(20600 / 3). Team U: one won deal of c
+    (N - k = 0): NaN. Lost deals and reps of no team are left out."""
+    deals = pd.DataFrame({"rep_id": ["a", "a", "b", "b", "b", "c", "a", "x"],
+                          "won": [1, 1, 1, 1, 1, 1, 0, 1],
+                          "amount": [100.0, 300.0, 50.0, 50.0, 80.0, 70.0, 5000.0, 9999.0]})
+    teams = pd.DataFrame({"rep_id": ["a", "b", "c"], "team": ["T", "T", "U"]})
+    sd = coaching._amount_sd(deals, teams)
+    assert sd["T"] == pytest.approx(np.sqrt(20600 / 3))
+    assert np.isnan(sd["U"]) and sorted(sd.index) == ["T", "U"]
+    assert coaching._amount_sd(deals.assign(won=0), teams).empty
+    # two won deals of one rep: N - k = 1, the smallest that gives a value
+    two = coaching._amount_sd(pd.DataFrame({"rep_id": ["c", "c"], "won": [1, 1], "amount": [10.0, 30.0]}), teams)
+    assert two["U"] == pytest.approx(np.sqrt(200.0))  # (10 - 20)^2 + (30 - 20)^2 = 200 over 1
+
+
+def test_excess_functions_against_numerical_integration():
+    p = np.linspace(0, 1, 400001)
+    for u, a, b in ((0.3, 4.0, 16.0), (0.8, 2.5, 1.5), (1.0, 3.0, 3.0)):
+        want = np.trapezoid(np.maximum(u - p, 0) * sps.beta.pdf(p, a, b), p)
+        assert coaching._beta_excess(np.array([u]), np.array([a]), np.array([b]))[0] == pytest.approx(want, rel=1e-5)
+    assert coaching._beta_excess(np.array([0.0, -0.2]), np.array([2.0, 2.0]), np.array([3.0, 3.0])).tolist() == [0.0, 0.0]
+    mu = np.linspace(-50, 150, 400001)
+    for u, m, sd in ((60.0, 50.0, 10.0), (20.0, 50.0, 15.0)):
+        want = np.trapezoid(np.maximum(u - mu, 0) * sps.norm.pdf(mu, m, sd), mu)
+        assert coaching._normal_excess(np.array([u]), np.array([m]), np.array([sd]))[0] == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [dict(coaching_ramp_start=-0.01), dict(coaching_ramp_start=1.01),
+                                 dict(coaching_ramp_days=0)])
+def test_ramp_settings_are_checked_with_their_message(bad):
+    reps = pd.DataFrame({"rep_id": ["r"], "hire_date": [pd.Timestamp("2024-06-01")]})
+    with pytest.raises(ValueError, match=r"^coaching.ramp_start must be in \[0, 1\] and coaching.ramp_days at least 1$"):
+        coaching.ramp_factors(reps, pd.Timestamp("2024-06-01"), pd.Timestamp("2024-06-08"), replace(S, **bad))
+
+
+def test_ramp_factor_limits_and_columns():
+    """Window 1..7 June; hired 1 June. ramp_start 0 and ramp_days 1: tenure 0 gives 0, tenure >= 1 gives 1:
+    (0 + 6) / 7. ramp_start 1: always 1. Without a hire_date column everyone gets 1 and tenure NaN."""
+    reps = pd.DataFrame({"rep_id": ["r"], "hire_date": [pd.Timestamp("2024-06-01 15:00")]})
+    lo, hi = pd.Timestamp("2024-06-01"), pd.Timestamp("2024-06-08")
+    out = coaching.ramp_factors(reps, lo, hi, replace(S, coaching_ramp_start=0.0, coaching_ramp_days=1))
+    assert out.columns.tolist() == ["rep_id", "tenure_days", "ramp_factor"]
+    assert out["ramp_factor"].iloc[0] == pytest.approx(6 / 7) and out["tenure_days"].iloc[0] == 6.0
+    assert out.dtypes.astype(str).tolist() == ["str", "float64", "float64"]
+    assert coaching.ramp_factors(reps, lo, hi, replace(S, coaching_ramp_start=1.0))["ramp_factor"].iloc[0] == 1.0
+    bare = coaching.ramp_factors(pd.DataFrame({"rep_id": ["a", "b"]}), lo, hi, S)
+    assert bare["ramp_factor"].tolist() == [1.0, 1.0] and bare["tenure_days"].isna().all()
+    # the packaged settings when none are given (0.75 + 0.25 t / 84): tenure 0..6 over 7 days
+    assert coaching.ramp_factors(reps, lo, hi)["ramp_factor"].iloc[0] == pytest.approx(0.75 + 0.25 * 3 / 84)
