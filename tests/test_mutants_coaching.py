@@ -184,3 +184,77 @@ def test_ramp_factor_limits_and_columns():
     assert bare["ramp_factor"].tolist() == [1.0, 1.0] and bare["tenure_days"].isna().all()
     # the packaged settings when none are given (0.75 + 0.25 t / 84): tenure 0..6 over 7 days
     assert coaching.ramp_factors(reps, lo, hi)["ramp_factor"].iloc[0] == pytest.approx(0.75 + 0.25 * 3 / 84)
+
+
+def _counts(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """rows: (rep_id, dials, conversations, appointments, opportunities, won, lost); 1000 a won deal,
+    except rep x's deals, which alternate 600 and 1000."""
+    counts = pd.DataFrame(rows, columns=["rep_id", "dials", "conversations", "appointments", "opportunities", "won",
+                                         "lost"]).assign(team="T", emails=0, meetings=0, business_cards=0,
+                                                         other_activities=0)
+    counts = counts.assign(connected_calls=counts["conversations"], prospect_appointments=counts["appointments"])
+    amounts = {r: ([600.0, 1000.0] * w)[:w] if r == "x" else [1000.0] * w for r, w in zip(counts["rep_id"], counts["won"],
+                                                                                          strict=True)}
+    counts = counts.assign(won_amount=[sum(amounts[r]) for r in counts["rep_id"]], lost_amount=counts["lost"] * 1000.0)
+    deals = pd.DataFrame([(r, 1, a) for r, v in amounts.items() for a in v], columns=["rep_id", "won", "amount"])
+    return counts.astype({"rep_id": "str", "team": "str"}), deals
+
+
+FLOOR = [("x", 900, 150, 40, 20, 4, 16), ("o0", 1000, 200, 80, 40, 10, 10), ("o1", 1000, 220, 70, 40, 12, 8),
+         ("o2", 1100, 180, 90, 40, 9, 11), ("o3", 950, 210, 60, 40, 11, 9), ("quiet", 0, 0, 0, 0, 0, 0),
+         ("mute", 200, 0, 0, 0, 0, 0)]
+
+
+def test_gains_rows_without_data_are_nan_and_zero():
+    """quiet has no dials, mute dials but never talks: what they never tried is the team prior only
+    (prior_only): no P, no gains, trials and successes 0; five rows per rep."""
+    counts, deals = _counts(FLOOR)
+    g = coaching.competency_gains(counts, deals, settings=S)
+    assert g.columns.tolist() == GAIN_COLS and g.dtypes.astype(str).tolist() == list(coaching._GAIN_COLUMNS.values())
+    assert g.groupby("rep_id").size().eq(5).all() and g.index.tolist() == list(range(len(g)))
+    assert g["rep_id"].tolist()[::5] == ["mute", "o0", "o1", "o2", "o3", "quiet", "x"]  # by rep, as the factors
+    quiet = g.loc[g["rep_id"] == "quiet"]
+    assert set(quiet["status"]) == {"prior_only"} and quiet["p_below"].isna().all() and quiet["trials"].eq(0).all()
+    assert (quiet[["revenue_impact", "impact_low", "impact_high", "impact_ceiling"]] == 0.0).all().all()
+    mute = g.loc[g["rep_id"] == "mute"].set_index("competency")
+    # its connect rate is observed: 0 connects of 200 dials, certainly below target (P = 1), with a gain
+    assert mute.loc["connect_rate", "status"] == "observed" and mute.loc["connect_rate", "trials"] == 200
+    assert mute.loc["connect_rate", "p_below"] == pytest.approx(1.0) and mute.loc["connect_rate", "revenue_impact"] > 0
+    rest = mute.drop(index="connect_rate")
+    assert set(rest["status"]) == {"prior_only"} and rest["p_below"].isna().all()
+    assert (rest[["trials", "successes"]] == 0).all().all()
+    assert (rest[["revenue_impact", "impact_low", "impact_high", "impact_ceiling"]] == 0.0).all().all()
+
+
+def test_gains_top_quartile_target_and_deal_size_interval():
+    counts, deals = _counts(FLOOR[:5])
+    from salesx2lib import competency
+
+    f = competency.funnel(counts).query("metric == 'win_rate'").set_index("rep_id")
+    g = coaching.competency_gains(counts, deals, benchmark="top_quartile", settings=S).set_index(["rep_id", "competency"])
+    assert g.loc[("x", "win_rate"), "target_rate"] == pytest.approx(np.quantile(f["shrunk_rate"], 0.75))
+    assert g.loc[("x", "win_rate"), "benchmark_rate"] == pytest.approx(np.quantile(f["shrunk_rate"], 0.75))
+    # deal size of x: won 600, 1000, 600, 1000 (mean 800); the others 1000 each (no spread):
+    # sd_team = sqrt(4 x 200^2 / (4 + 10 + 12 + 9 + 11 - 5)) = sqrt(160000 / 41); shrunk mean with m = 2:
+    # (3200 + 2 x team average) / 6, the team average = (3200 + 42 x 1000) / 46
+    ramp = pd.DataFrame({"rep_id": ["x"], "ramp_factor": [0.8]})
+    g = coaching.competency_gains(counts, deals, ramp, settings=S).set_index(["rep_id", "competency"])
+    row = g.loc[("x", "avg_deal_size")]
+    sd = np.sqrt(160000 / 41) / np.sqrt(4 + 2.0)
+    mean = (3200.0 + 2.0 * 45200 / 46) / 6
+    assert row["current_rate"] == pytest.approx(mean)
+    assert row["ramp_factor"] == 1.0 and row["target_rate"] == pytest.approx(row["benchmark_rate"])  # no ramp on size
+    # the target: the median of the tenured reps' shrunk sizes (x ramps: left out), (1000 w + 2 avg) / (w + 2)
+    # for w = 9, 10, 11, 12 won deals: the middle two, w = 10 and 11
+    avg = 45200 / 46
+    target = ((10000 + 2 * avg) / 12 + (11000 + 2 * avg) / 13) / 2
+    assert row["target_rate"] == pytest.approx(target)
+    assert row["p_below"] == pytest.approx(sps.norm.cdf(target, mean, sd))
+    assert row["impact_high"] == pytest.approx(4 * min(max(target - sps.norm.ppf(0.025, mean, sd), 0), target))
+    assert row["impact_low"] == pytest.approx(4 * min(max(target - sps.norm.ppf(0.975, mean, sd), 0), target))
+    assert row["impact_ceiling"] == pytest.approx(4 * target)
+    assert (row["trials"], row["successes"], row["unit_value"]) == (4, 4, 1.0)
+    assert g.loc[("x", "win_rate"), "ramp_factor"] == 0.8
+    # an unknown benchmark is refused (by the gaps module, with its message)
+    with pytest.raises(ValueError, match="benchmark must be 'median' or 'top_quartile'"):
+        coaching.competency_gains(counts, deals, benchmark="mean", settings=S)
