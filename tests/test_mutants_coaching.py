@@ -258,3 +258,63 @@ def test_gains_top_quartile_target_and_deal_size_interval():
     # an unknown benchmark is refused (by the gaps module, with its message)
     with pytest.raises(ValueError, match="benchmark must be 'median' or 'top_quartile'"):
         coaching.competency_gains(counts, deals, benchmark="mean", settings=S)
+
+
+# --- the Dataset level, on a tiny floor --------------------------------------------------------
+
+LO, HI = pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-30")
+US = "datetime64[us]"
+
+
+def _tiny(rep_names: bool = True):
+    """Team T: A (100 dials, 30 conversations, 10 appointments), B (100, 10, 2); team S: Z (no activity).
+    Deals closed in [2 Mar, 30 Mar): A won 1000 and 500, lost 700; B won 300 and (created before the
+    window, closed inside it) 5000, lost 900. No quotas: every segment unknown."""
+    import ibis
+
+    from salesx2lib.dataset import Dataset
+
+    acts = []
+    for rep, (d, c, a) in {"A": (100, 30, 10), "B": (100, 10, 2)}.items():
+        for kind, k in (("dial", d), ("conversation", c), ("appointment", a)):
+            acts += [(rep, LO + pd.Timedelta(hours=9 + i % 8, days=i % 27), kind) for i in range(k)]
+    act = pd.DataFrame(acts, columns=["rep_id", "occurred_at", "activity_type"])
+    act = act.assign(activity_id=[f"a{i}" for i in range(len(act))],
+                     opportunity_id=pd.Series(None, index=act.index, dtype="str")).astype({"occurred_at": US})
+    opps = [("o1", "A", 1, 1000.0, "won"), ("o2", "A", 2, 500.0, "won"), ("o3", "A", 3, 700.0, "lost"),
+            ("o4", "B", 1, 300.0, "won"), ("o5", "B", 2, 900.0, "lost"), ("o6", "B", -2, 5000.0, "won")]
+    o = pd.DataFrame(opps, columns=["opportunity_id", "rep_id", "day", "amount", "status"])
+    o = o.assign(created_at=LO + pd.to_timedelta(o["day"], unit="D")).drop(columns="day")
+    o = o.assign(closed_at=o["created_at"] + pd.Timedelta(days=5), expected_close_date=o["created_at"] + pd.Timedelta(days=5),
+                 stage=o["status"].map({"won": "Closed Won", "lost": "Closed Lost"})).astype(
+        {"created_at": US, "closed_at": US, "expected_close_date": US})
+    reps = pd.DataFrame({"rep_id": ["A", "B", "Z"], "rep_name": ["Ann", "Bob", "Zoe"], "team": ["T", "T", "S"],
+                         "manager": "M"}).astype("str")
+    if not rep_names:
+        reps = reps.drop(columns="rep_name")
+    return Dataset(tables={"reps": reps, "opportunities": o}, activities=ibis.memtable(act),
+                   as_of=pd.Timestamp("2026-04-01"))
+
+
+def test_review_and_priorities_on_a_tiny_floor():
+    r = coaching.coaching_review(_tiny(), LO, HI)
+    assert r.columns.tolist() == ["rep_id", "rep_name", "team", "segment", "status", "competency", "trials",
+                                  "current_rate", "benchmark_rate", "ramp_factor", "target_rate", "p_below",
+                                  "revenue_impact", "impact_low", "impact_high", "impact_ceiling", "won_revenue",
+                                  "window_start", "window_end", "sentence"]
+    assert r["rep_id"].tolist() == ["Z", "A", "B"]  # by team (S before T), then rep
+    assert r["rep_name"].tolist() == ["Zoe", "Ann", "Bob"] and r["segment"].eq("unknown").all()
+    assert r["won_revenue"].tolist() == [0.0, 1500.0, 5300.0]
+    assert r["window_start"].eq(LO).all() and r["window_end"].eq(HI).all()
+    assert str(r["window_start"].dtype) == US and str(r["trials"].dtype) == "int64"
+    z = r.iloc[0]
+    assert (z["status"], z["trials"], z["sentence"]) == ("no_data", 0, "Zoe (Z): no funnel to judge in the window (no dials).")
+    assert z[["current_rate", "p_below", "revenue_impact"]].isna().all()
+    # A and B dialled: a decision either way, never no_data
+    assert set(r["status"].iloc[1:]) <= {"priority", "no_clear_gap"}
+    assert r.index.tolist() == [0, 1, 2]
+    # the list: the priority rows ranked; without a rep_name column the rep id stands in
+    p = coaching.coaching_priorities(_tiny(rep_names=False), LO, HI)
+    priority = r.loc[r["status"] == "priority"].sort_values("revenue_impact", ascending=False)
+    assert p["rep_id"].tolist() == priority["rep_id"].tolist() and p["rep_name"].tolist() == p["rep_id"].tolist()
+    assert p["rank"].tolist() == list(range(1, len(p) + 1)) and "status" not in p.columns
