@@ -31,9 +31,10 @@ AS_OF = S0 + 70 * DAY
 SETTINGS = replace(load_settings(), training_controls=2, training_min_team_controls=2, training_min_deals=5)
 
 
-def _rate_world(t_x, reps=("t", "a", "b", "c")) -> pd.DataFrame:
-    """10 dials a day for every rep on days 0..69; ``t`` connects ``t_x(day)``, the others 3."""
-    rows = [(rep, S0 + d * DAY, 10.0, float(t_x(d) if rep == "t" else 3), 0.0) for rep in reps for d in range(70)]
+def _rate_world(t_x, reps=("t", "a", "b", "c"), t_n=lambda d: 10) -> pd.DataFrame:
+    """10 dials a day for every rep on days 0..69 (``t``: ``t_n(day)``); ``t`` connects ``t_x(day)``, the others 3."""
+    rows = [(rep, S0 + d * DAY, float(t_n(d) if rep == "t" else 10), float(t_x(d) if rep == "t" else 3), 0.0)
+            for rep in reps for d in range(70)]
     return pd.DataFrame(rows, columns=["rep_id", "at", "n", "x", "xx"]).astype({"rep_id": "str", "at": US})
 
 
@@ -739,3 +740,29 @@ def test_interval_and_p_value_are_calibrated_on_placebo_statistics_computed_by_l
         # the interval holds 0 (effect 0.275, interval about -0.03 to 0.58): no clear change; pre-trend passed
         assert (row["verdict"], row["pre_trend_check"]) == ("no_clear_change", "passed")
         assert eff - q * se < 0 < eff + q * se and pre - q_pre * se_pre < 0 < pre + q_pre * se_pre
+
+
+def test_a_rep_idle_in_half_of_the_before_window_is_not_checked_for_a_pre_trend():
+    """t makes no dial on days 21..27 (the first half of the before window) and 10 a day otherwise:
+    70 dials before (14 connects: 0.2), 140 after (0.5): effect 0.3, improved; no pre-trend."""
+    events = _rate_world(lambda d: 0 if 21 <= d < 28 else 2 if d < 35 else 5, t_n=lambda d: 0 if 21 <= d < 28 else 10)
+    row = _run(events).iloc[0]
+    assert (row["rep_n_before"], row["rep_n_after"], row["verdict"]) == (70, 140, "improved")
+    assert row["effect"] == pytest.approx(0.3) and row["pre_trend_check"] == "not_checked"
+    assert np.isnan(row["pre_trend"]) and np.isnan(row["pre_trend_low"]) and np.isnan(row["pre_trend_high"])
+    assert row["sentence"].endswith("improved more than comparable untrained reps. Pre-trend not checked (no trials in "
+                                    "a half of the before window).")
+
+
+def test_several_trainings_are_sorted_and_warnings_joined():
+    """The same rep trained on win rate and deal size at the same moment: rows by time, rep, then
+    competency (deal_size before win_rate). At the settings' 8 weeks (cut to 35 days), 100 open deals
+    of t among 450 created in [day 35, day 70): 100 >= 90 (20%): warned after the other notes."""
+    trainings = pd.concat([_training(competency="win_rate"), _training(competency="deal_size")], ignore_index=True)
+    ds = _deal_dataset(_win_rate_floor(lambda d: 2 if d < 35 else 5, t_open=100), trainings=trainings)
+    out = training.training_effects(ds)
+    assert out["competency"].tolist() == ["deal_size", "win_rate"] and out.index.tolist() == [0, 1]
+    assert out.loc[1, "warning"] == ("the data holds only 35 days on one side of the training: windows cut to that; "
+                                     "only 3 placebo trainings to calibrate the interval (need 19); "
+                                     "100 of the rep's deals created after the training are still open")
+    assert "still open" not in out.loc[0, "warning"]  # deal size is not warned about open deals
