@@ -422,21 +422,24 @@ def test_matched_controls_nearest_in_team_ties_to_the_earlier_rep():
 
 
 def test_difference_in_differences_and_its_standard_error_by_hand():
-    """Rep 0 against controls 1 and 2 (3 is not valid): change 0.5 - 0.2 = 0.3, controls 0.1 and -0.1:
-    effect 0.3 - 0 = 0.3; se^2 = 0.01 + 0.02 + ((0.03 + 0.04) + (0.05 + 0.06)) / 2^2 = 0.075;
+    """Rep 0 against controls 1 and 2 (3 is not valid): change 0.5 - 0.2 = 0.3, controls 0.1 and 0.1:
+    effect 0.3 - 0.1 = 0.2; se^2 = 0.01 + 0.02 + ((0.03 + 0.04) + (0.05 + 0.06)) / 2^2 = 0.075;
     pre-trend (0.3 - 0.1) - ((0.2 - 0.2) + (0.4 - 0.1)) / 2 = 0.05,
     se_pre^2 = (0.001 + 0.002) + ((0.003 + 0.004) + (0.005 + 0.006)) / 4 = 0.0075."""
     lv = training._Levels(
         n_before=np.ones(4), n_after=np.ones(4), n_half=np.ones((4, 2)),
-        before=np.array([0.2, 0.3, 0.5, 9.0]), after=np.array([0.5, 0.4, 0.4, 0.0]),
+        before=np.array([0.2, 0.3, 0.5, 9.0]), after=np.array([0.5, 0.4, 0.6, 0.0]),
         half=np.array([[0.1, 0.3], [0.2, 0.2], [0.1, 0.4], [9.0, 0.0]]),
         v_before=np.array([0.01, 0.03, 0.05, 9.0]), v_after=np.array([0.02, 0.04, 0.06, 9.0]),
         v_half=np.array([[0.001, 0.002], [0.003, 0.004], [0.005, 0.006], [9.0, 9.0]]))
-    effect, se, pre, se_pre = training._did(lv, np.array([0]), np.array([[1, 2, 3]]), np.array([[True, True, False]]))
-    assert effect.tolist() == pytest.approx([0.3])
-    assert se.tolist() == pytest.approx([np.sqrt(0.075)])
-    assert pre.tolist() == pytest.approx([0.05])
-    assert se_pre.tolist() == pytest.approx([np.sqrt(0.0075)])
+    # a second treated rep, 1, against control 2 alone: effect 0.1 - 0.1 = 0, se^2 = 0.07 + 0.11 = 0.18,
+    # pre (0.2 - 0.2) - (0.4 - 0.1) = -0.3, se_pre^2 = 0.007 + 0.011 = 0.018
+    effect, se, pre, se_pre = training._did(lv, np.array([0, 1]), np.array([[1, 2, 3], [2, 0, 3]]),
+                                            np.array([[True, True, False], [True, False, False]]))
+    assert effect.tolist() == pytest.approx([0.2, 0.0], abs=1e-12)
+    assert se.tolist() == pytest.approx([np.sqrt(0.075), np.sqrt(0.18)])
+    assert pre.tolist() == pytest.approx([0.05, -0.3])
+    assert se_pre.tolist() == pytest.approx([np.sqrt(0.0075), np.sqrt(0.018)])
 
 
 def test_critical_value_order_statistics():
@@ -444,6 +447,7 @@ def test_critical_value_order_statistics():
     stats = np.concatenate([np.arange(1.0, 39.0) * np.where(np.arange(38) % 2 == 0, 1, -1), [np.nan, np.inf]])
     assert training._critical(stats, 0.95) == 38.0
     assert training._critical(np.arange(1.0, 10.0), 0.5) == 5.0  # ceil(0.5 x 10) = 5th
+    assert training._critical(np.array([7.0, -3.0]), 0.3) == 3.0  # ceil(0.3 x 3) = 1st: the smallest |.|
     assert training._critical(np.arange(1.0, 10.0), 0.0) != training._critical(np.arange(1.0, 10.0), 0.0)  # k = 0
     assert np.isnan(training._critical(np.array([]), 0.95))
 
@@ -766,3 +770,34 @@ def test_several_trainings_are_sorted_and_warnings_joined():
                                      "only 3 placebo trainings to calibrate the interval (need 19); "
                                      "100 of the rep's deals created after the training are still open")
     assert "still open" not in out.loc[0, "warning"]  # deal size is not warned about open deals
+
+
+def test_levels_with_halves_of_several_weeks_and_small_windows():
+    """Halves of two weekly bins each (labels 0, 0, 1, 1, 2, 2): tau2 pools the before and after windows
+    only (a half is not a window of its own). Rep 2 has a single trial in the before window."""
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    n = np.array([[10, 30, 20, 10, 20, 20], [20, 20, 10, 30, 10, 30], [1, 0, 0, 0, 5, 5]], dtype="float64")
+    x = np.array([[1, 15, 4, 6, 4, 12], [10, 4, 6, 6, 2, 9], [1, 0, 0, 0, 2, 3]], dtype="float64")
+    pool = np.array([True, True, True])
+    groups = np.array(["P", "Q", "R"])
+    tau2 = _tau2_by_loop(n, x, [labels < 2, labels == 2], pool, groups)
+    assert training._week_variance(n, x, [labels < 2, labels == 2], pool, groups) == pytest.approx(tau2)
+    lv = training._levels(np.stack([n, x, np.zeros_like(n)], axis=-1), labels, "rate", pool, groups)
+    want = _levels_by_loop(n, x, None, labels, "rate", tau2)
+    assert lv.v_before == pytest.approx([r[2] for r in want["before"]])
+    assert lv.v_half[:2, 0] == pytest.approx([r[2] for r in want["h1"]][:2])
+    # an empty first window for everyone does not stop the second from counting
+    first_empty = [np.array([False] * 6), labels == 2]
+    got = training._week_variance(n, x, first_empty, pool, groups)
+    assert got == pytest.approx(_tau2_by_loop(n, x, first_empty, pool, groups)) and got > 0
+
+
+def test_log_levels_with_a_pool_rep_missing_a_window():
+    """Rep 1 (in the pool) has no deal after: its empty window adds nothing to the within sum of squares
+    and no degree of freedom. Rep 0: before 1, 3 (2 deals: df 1, squares 2), after 5 (df 0): s2 = 2 / 1."""
+    pieces = np.zeros((2, 4, 3))
+    pieces[0] = [[1, 1, 1], [1, 3, 9], [1, 5, 25], [0, 0, 0]]
+    pieces[1] = [[1, 4, 16], [0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    lv = training._levels(pieces, LABELS, "log", np.array([True, True]), np.array(["T", "T"]))
+    assert lv.v_before.tolist() == pytest.approx([2.0 / 2, 2.0 / 1])
+    assert lv.v_after[0] == pytest.approx(2.0) and np.isinf(lv.v_after[1])
