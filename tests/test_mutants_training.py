@@ -181,7 +181,8 @@ def test_insufficient_paths_and_their_words():
     row = _run(world, trainings=_training(rep="zz")).iloc[0]
     assert (row["team"], row["verdict"], row["warning"], row["sentence"]) == (
         "", "insufficient_data", "zz is not in the reps table", "zz is not in the reps table.")
-    assert (row["window_days"], row["n_control_reps"], row["n_placebos"], row["rep_n_before"]) == (14, 0, 0, 0)
+    assert (row["window_days"], row["n_control_reps"], row["n_placebos"], row["rep_n_before"], row["rep_n_after"]) == (
+        14, 0, 0, 0, 0)
     assert (row["controls"], row["control_pool"], row["pre_trend_check"]) == ("", "", "not_checked")
     # 10 days of data after the training day: windows cut to 10 days, shorter than 14
     row = _run(world, as_of=D + 10 * DAY).iloc[0]
@@ -210,6 +211,11 @@ def test_insufficient_paths_and_their_words():
                                                                       "no untrained rep to compare with", 0)
     assert row["sentence"] == HEAD + "insufficient data to tell (no untrained rep to compare with)."  # no effect yet
     assert row["control_pool"] == "floor"
+    # two notes on that early exit are joined with "; "
+    row = _run(world, settings=replace(SETTINGS, training_min_trials=141),
+               trained=pd.concat([everyone, _training()[["rep_id", "completed_at"]]])).iloc[0]
+    assert row["warning"] == ("too few trials: 140 before, 140 after (fewer than 141); "
+                              "no untrained rep to compare with")
 
 
 def test_a_small_team_takes_its_controls_from_the_floor():
@@ -801,3 +807,33 @@ def test_log_levels_with_a_pool_rep_missing_a_window():
     lv = training._levels(pieces, LABELS, "log", np.array([True, True]), np.array(["T", "T"]))
     assert lv.v_before.tolist() == pytest.approx([2.0 / 2, 2.0 / 1])
     assert lv.v_after[0] == pytest.approx(2.0) and np.isinf(lv.v_after[1])
+
+
+def test_deal_size_pre_trend_is_reported_relative():
+    """As the deal-size world, with t's deals 0.2 larger in log in the second half of the before window
+    (days 28..34): before mean log 2.1, after 2.5: effect exp(0.4) - 1; pre-trend exp(0.2) - 1 = +22%,
+    its interval [+22%, +22%] excludes 0: failed."""
+    rows = []
+    for rep in ("t", "a", "b", "c"):
+        for d in range(70):
+            v = (1.0 if d % 2 == 0 else 3.0) + (0.5 if rep == "t" and d >= 35 else 0.2 if rep == "t" and d >= 28 else 0.0)
+            rows.append((rep, S0 + d * DAY, 1.0, v, v * v))
+    events = pd.DataFrame(rows, columns=["rep_id", "at", "n", "x", "xx"]).astype({"rep_id": "str", "at": US})
+    row = _run(events, trainings=_training(competency="deal_size"), kind="log", trial_name="won deals").iloc[0]
+    assert row["effect"] == pytest.approx(np.expm1(0.4))
+    assert (row["pre_trend"], row["pre_trend_low"], row["pre_trend_high"]) == pytest.approx((np.expm1(0.2),) * 3)
+    assert row["verdict"] == "pre_trend_failed" and "(pre-trend +22%, interval +22% to +22%)" in row["sentence"]
+
+
+def test_several_trainings_in_one_call_each_with_its_own_placebos():
+    """zz (not a rep) on day 30, t on day 35, c on day 37, in one call. Placebo reps: the never-trained
+    a and b, each against the other. t (phase 0): days 14..56, 7 x 2 = 14 statistics; c (phase 2):
+    days 16..51, 6 x 2 = 12; both fewer than 19. Rows by time: zz, t, c."""
+    trainings = pd.concat([_training(rep="c", when=S0 + 37 * DAY), _training(rep="zz", when=S0 + 30 * DAY),
+                           _training()], ignore_index=True)
+    out = _run(_rate_world(lambda d: 2 if d < 35 else 5), trainings=trainings)
+    assert out["rep_id"].tolist() == ["zz", "t", "c"]
+    assert out["n_placebos"].tolist() == [0, 14, 12]
+    assert out["warning"].tolist()[1:] == ["only 14 placebo trainings to calibrate the interval (need 19)",
+                                           "only 12 placebo trainings to calibrate the interval (need 19)"]
+    assert out["controls"].tolist() == ["", "a, b", "a, b"]
