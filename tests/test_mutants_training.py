@@ -565,18 +565,20 @@ def _deal_dataset(rows, reps=("t", "a", "b", "c"), trainings=None, as_of=None):
 def test_deal_events_by_hand():
     d = pd.Timestamp("2026-03-02 10:00")
     ds = _deal_dataset([("t", d, "won", 100.0), ("t", d + DAY, "lost", 50.0), ("a", d, "open", 70.0),
-                        ("a", d + DAY, "won", 0.0), ("a", d + 2 * DAY, "won", np.e)])
+                        ("a", d + DAY, "won", 0.0), ("a", d + 2 * DAY, "won", np.e), ("b", d, "won", 0.5)])
     win = training.competency_events(ds, "win_rate")
     # open deals are left out: t won (1 of 1), t lost (0 of 1), a's two won
-    assert _sorted(win) == [("a", d + DAY, 1.0, 1.0, 0.0), ("a", d + 2 * DAY, 1.0, 1.0, 0.0), ("t", d, 1.0, 1.0, 0.0),
-                            ("t", d + DAY, 1.0, 0.0, 0.0)]
+    assert _sorted(win) == [("a", d + DAY, 1.0, 1.0, 0.0), ("a", d + 2 * DAY, 1.0, 1.0, 0.0), ("b", d, 1.0, 1.0, 0.0),
+                            ("t", d, 1.0, 1.0, 0.0), ("t", d + DAY, 1.0, 0.0, 0.0)]
     assert win.dtypes.astype(str).tolist() == ["str", US, "float64", "float64", "float64"]
     size = training.competency_events(ds, "deal_size")
-    # won deals with a positive amount: log 100 = 4.605 and log e = 1 (the won deal of amount 0 is out)
+    # won deals with a positive amount: log 100 = 4.605, log e = 1 and log 0.5 = -0.693 (a won deal of
+    # amount 0 is out)
     got = _sorted(size)
-    assert [r[:3] for r in got] == [("a", d + 2 * DAY, 1.0), ("t", d, 1.0)]
-    assert [r[3:] for r in got] == [pytest.approx((1.0, 1.0)), pytest.approx((np.log(100.0), np.log(100.0) ** 2))]
-    assert size.index.tolist() == [0, 1]
+    assert [r[:3] for r in got] == [("a", d + 2 * DAY, 1.0), ("b", d, 1.0), ("t", d, 1.0)]
+    assert [r[3:] for r in got] == [pytest.approx((1.0, 1.0)), pytest.approx((np.log(0.5), np.log(0.5) ** 2)),
+                                    pytest.approx((np.log(100.0), np.log(100.0) ** 2))]
+    assert size.index.tolist() == [0, 1, 2]
 
 
 def _win_rate_floor(t_won, t_open=0):
@@ -662,6 +664,10 @@ def test_data_start():
     acts = _activity_dataset([("a1", "t", S0 + pd.Timedelta(days=2, hours=9), "dial"),
                               ("a2", "u", S0 + pd.Timedelta(days=4, hours=9), "dial")])
     assert training._data_start(acts) == S0 + 2 * DAY  # the activity log's first day
+    # an activity log with no row: the deals' first day
+    no_rows = _activity_dataset([])
+    with_deals = type(no_rows)(tables=ds.tables, activities=no_rows.activities, as_of=AS_OF)
+    assert training._data_start(with_deals) == S0 + 3 * DAY
 
 
 # ---------------------------------------------------------------------------------------
