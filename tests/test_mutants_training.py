@@ -843,3 +843,14 @@ def test_several_trainings_in_one_call_each_with_its_own_placebos():
     assert out["warning"].tolist()[1:] == ["only 14 placebo trainings to calibrate the interval (need 19)",
                                            "only 12 placebo trainings to calibrate the interval (need 19)"]
     assert out["controls"].tolist() == ["", "a, b", "a, b"]
+
+
+def test_a_single_untrained_rep_gives_no_placebo_statistic():
+    """t and a alone: a is t's control, but a placebo needs two reps in the pool (a and a control):
+    no placebo statistic at all, no interval."""
+    row = _run(_rate_world(lambda d: 2 if d < 35 else 5, reps=("t", "a")), reps=_reps(ids=("t", "a")),
+               settings=replace(SETTINGS, training_controls=1, training_min_team_controls=1)).iloc[0]
+    assert (row["controls"], row["n_placebos"], row["verdict"]) == ("a", 0, "insufficient_data")
+    assert row["warning"] == "only 0 placebo trainings to calibrate the interval (need 19)"
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    assert row["p_value"] == 1.0  # (1 + 0) / (0 + 1)
