@@ -17,7 +17,7 @@ from salesx2lib.dataset import Dataset, MissingTableError
 from salesx2lib.metrics import metric_table
 from salesx2lib.settings import load_settings
 
-from worlds.cadence import cadence_world
+from worlds.cadence import cadence_world, submissions_dataset
 
 SETTINGS = load_settings()
 US = "datetime64[us]"
@@ -37,20 +37,7 @@ def _dataset(subs: list[tuple[str, str]], hires: dict[str, str | None] | None = 
             "hire_date": pd.Series([pd.Timestamp(hires[i]) if hires.get(i) else pd.NaT for i in ids], dtype=US),
         }
     )
-    fc = pd.DataFrame(
-        {
-            "rep_id": pd.Series([r for r, _ in subs], dtype="str"),
-            "submitted_at": pd.Series([pd.Timestamp(t) for _, t in subs], dtype=US),
-            "period_start": pd.Series(pd.Timestamp("2026-12-01"), index=range(len(subs)), dtype=US),
-            "period_end": pd.Series(pd.Timestamp("2026-12-31"), index=range(len(subs)), dtype=US),
-            "amount": 100.0,
-            "category": pd.Series("commit", index=range(len(subs)), dtype="str"),
-        }
-    )
-    opps = pd.DataFrame({c: pd.Series([], dtype=d) for c, d in [
-        ("opportunity_id", "str"), ("rep_id", "str"), ("created_at", US), ("amount", "float64"), ("stage", "str"),
-        ("status", "str"), ("expected_close_date", US), ("closed_at", US)]})
-    return Dataset(tables={"reps": reps, "opportunities": opps, "forecasts": fc}, activities=None, as_of=pd.Timestamp(data_as_of))
+    return submissions_dataset(reps, subs, data_as_of)
 
 
 SUBS = [

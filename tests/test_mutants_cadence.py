@@ -18,6 +18,8 @@ from salesx2lib import cadence
 from salesx2lib.dataset import Dataset
 from salesx2lib.settings import load_settings
 
+from worlds.cadence import submissions_dataset
+
 SETTINGS = load_settings()
 US = "datetime64[us]"
 # As of Monday 16 November 2026 00:00 (given: the data's own default would be Monday 23rd).
@@ -42,21 +44,7 @@ def _dataset() -> Dataset:
         ("R3", "2026-11-03 09:00"),  # week 1
         ("R3", "2026-11-16 00:00:01"),  # after the as-of: not used at all
     ]
-    fc = pd.DataFrame(
-        {
-            "rep_id": pd.Series([r for r, _ in subs], dtype="str"),
-            "submitted_at": pd.Series([pd.Timestamp(t) for _, t in subs], dtype=US),
-            "period_start": pd.Series(pd.Timestamp("2026-12-01"), index=range(len(subs)), dtype=US),
-            "period_end": pd.Series(pd.Timestamp("2026-12-31"), index=range(len(subs)), dtype=US),
-            "amount": 100.0,
-            "category": pd.Series("commit", index=range(len(subs)), dtype="str"),
-        }
-    )
-    opps = pd.DataFrame({c: pd.Series([], dtype=d) for c, d in [
-        ("opportunity_id", "str"), ("rep_id", "str"), ("created_at", US), ("amount", "float64"), ("stage", "str"),
-        ("status", "str"), ("expected_close_date", US), ("closed_at", US)]})
-    return Dataset(tables={"reps": reps, "opportunities": opps, "forecasts": fc}, activities=None,
-                   as_of=pd.Timestamp("2026-11-22 19:00"))
+    return submissions_dataset(reps, subs, "2026-11-22 19:00")
 
 
 def test_whole_table_by_hand_without_hire_date_or_rep_name() -> None:

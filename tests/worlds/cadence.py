@@ -118,3 +118,22 @@ def cadence_world(n_reps: int = 40, n_weeks: int = 13, seed: int = 0, last_monda
         submitted=pd.DataFrame(submitted, index=rep_ids, columns=cols),
         expected=pd.DataFrame(expected, index=rep_ids, columns=cols),
     )
+
+
+def submissions_dataset(reps: pd.DataFrame, subs: list[tuple[str, str]], as_of: str) -> Dataset:
+    """Reps, no deals, and one commit of 100 for December per ``(rep, submitted_at)``."""
+    n = range(len(subs))
+    fc = pd.DataFrame(
+        {
+            "rep_id": pd.Series([r for r, _ in subs], dtype="str"),
+            "submitted_at": pd.Series([pd.Timestamp(t) for _, t in subs], dtype=_US),
+            "period_start": pd.Series(pd.Timestamp("2026-12-01"), index=n, dtype=_US),
+            "period_end": pd.Series(pd.Timestamp("2026-12-31"), index=n, dtype=_US),
+            "amount": 100.0,
+            "category": pd.Series("commit", index=n, dtype="str"),
+        }
+    )
+    opps = pd.DataFrame({c: pd.Series([], dtype=d) for c, d in [
+        ("opportunity_id", "str"), ("rep_id", "str"), ("created_at", _US), ("amount", "float64"), ("stage", "str"),
+        ("status", "str"), ("expected_close_date", _US), ("closed_at", _US)]})  # fmt: skip
+    return Dataset(tables={"reps": reps, "opportunities": opps, "forecasts": fc}, activities=None, as_of=pd.Timestamp(as_of))
