@@ -129,8 +129,7 @@ def forecast_cadence(
     n_weeks = expected.sum(axis=1).astype("int64")
     k = done.sum(axis=1).astype("int64")
     low, high = wilson_interval(k, n_weeks)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(n_weeks > 0, k / np.maximum(n_weeks, 1), np.nan)
+    rate = np.where(n_weeks > 0, k / np.maximum(n_weeks, 1), np.nan)
     this = pd.array(np.where(expected[:, -1], submitted[:, -1], False), dtype="boolean")
     this[~expected[:, -1]] = pd.NA
     labels = pd.DatetimeIndex(mondays).strftime("%Y-%m-%d").to_numpy()
@@ -154,7 +153,7 @@ def forecast_cadence(
             "missed_weeks": pd.Series(missed, index=reps.index, dtype="str"),
         }
     )
-    return out.sort_values(["team", "rep_id"], kind="stable").reset_index(drop=True)[list(CADENCE_COLUMNS)]
+    return out.sort_values(["team", "rep_id"]).reset_index(drop=True)[list(CADENCE_COLUMNS)]
 
 
 def not_submitted(cadence: pd.DataFrame) -> pd.DataFrame:
@@ -178,4 +177,4 @@ def not_submitted(cadence: pd.DataFrame) -> pd.DataFrame:
     """
     missing = cadence.loc[cadence["submitted_this_week"].eq(False).fillna(False).astype(bool)]
     cols = ["team", "rep_id", "rep_name", "this_week", "last_submitted_at", "weeks_submitted", "n_weeks", "missed_weeks"]
-    return missing.sort_values(["last_submitted_at", "team", "rep_id"], na_position="first", kind="stable")[cols].reset_index(drop=True)
+    return missing.sort_values(["last_submitted_at", "team", "rep_id"], na_position="first")[cols].reset_index(drop=True)
