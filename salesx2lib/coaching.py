@@ -451,7 +451,8 @@ def coaching_review(
         ``current_rate``, ``benchmark_rate``, ``ramp_factor``, ``target_rate``,
         ``p_below``, ``revenue_impact``, ``impact_low``, ``impact_high``,
         ``impact_ceiling``), ``won_revenue`` (won amount in the range, to compare the
-        impact with), ``window_start``, ``window_end``, ``sentence``; one row per rep,
+        impact with), ``won_without_amount`` (won deals in the range without an amount,
+        not in ``won_revenue``), ``window_start``, ``window_end``, ``sentence``; one row per rep,
         by team and rep.
 
     Raises
@@ -469,7 +470,7 @@ def coaching_review(
     reps = dataset.reps[["rep_id"]].assign(
         rep_name=dataset.reps["rep_name"] if "rep_name" in dataset.reps.columns else dataset.reps["rep_id"]
     )
-    out = decided.merge(reps, on="rep_id", how="left").merge(counts[["rep_id", "won_amount", "dials"]], on="rep_id")
+    out = decided.merge(reps, on="rep_id", how="left").merge(counts[["rep_id", "won_amount", "won_without_amount", "dials"]], on="rep_id")
     out = out.assign(
         status=out["status"].where(~(out["status"].eq("no_clear_gap") & out["dials"].eq(0)), "no_data"),
         won_revenue=out["won_amount"],
@@ -479,9 +480,9 @@ def coaching_review(
     out = out.assign(sentence=[_sentence(r, s) for _, r in out.iterrows()])
     columns = ["rep_id", "rep_name", "team", "segment", "status", "competency", "trials", "current_rate",
                "benchmark_rate", "ramp_factor", "target_rate", "p_below", "revenue_impact", "impact_low", "impact_high",
-               "impact_ceiling", "won_revenue", "window_start", "window_end", "sentence"]
+               "impact_ceiling", "won_revenue", "won_without_amount", "window_start", "window_end", "sentence"]
     types = {"rep_id": "str", "rep_name": "str", "team": "str", "segment": "str", "status": "str", "competency": "str",
-             "trials": "int64", "sentence": "str", "window_start": "datetime64[us]", "window_end": "datetime64[us]"}
+             "trials": "int64", "won_without_amount": "int64", "sentence": "str", "window_start": "datetime64[us]", "window_end": "datetime64[us]"}
     return out[columns].astype(types).sort_values(["team", "rep_id"], kind="stable").reset_index(drop=True)
 
 

@@ -296,15 +296,28 @@ def _tiny(rep_names: bool = True):
                    as_of=pd.Timestamp("2026-04-01"))
 
 
+def test_review_counts_the_won_deals_without_an_amount_beside_the_won_revenue():
+    ds = _tiny()
+    o = ds.opportunities
+    extra = o.loc[o["opportunity_id"].isin(["o1", "o4"])].assign(opportunity_id=["o7", "o8"], amount=float("nan"))
+    extra = extra.assign(created_at=LO + pd.Timedelta(days=10), closed_at=LO + pd.Timedelta(days=12))
+    r = coaching.coaching_review(replace(ds, tables={**ds.tables, "opportunities": pd.concat([o, extra], ignore_index=True)}), LO, HI)
+    # A won o1 (1000) and o2 (500); B won o4 (300) and o6 (5000, created before LO, closed in the range)
+    assert r["rep_id"].tolist() == ["Z", "A", "B"]
+    assert r["won_revenue"].tolist() == [0.0, 1500.0, 5300.0]
+    assert r["won_without_amount"].tolist() == [0, 1, 1]
+
+
 def test_review_and_priorities_on_a_tiny_floor():
     r = coaching.coaching_review(_tiny(), LO, HI)
     assert r.columns.tolist() == ["rep_id", "rep_name", "team", "segment", "status", "competency", "trials",
                                   "current_rate", "benchmark_rate", "ramp_factor", "target_rate", "p_below",
                                   "revenue_impact", "impact_low", "impact_high", "impact_ceiling", "won_revenue",
-                                  "window_start", "window_end", "sentence"]
+                                  "won_without_amount", "window_start", "window_end", "sentence"]
     assert r["rep_id"].tolist() == ["Z", "A", "B"]  # by team (S before T), then rep
     assert r["rep_name"].tolist() == ["Zoe", "Ann", "Bob"] and r["segment"].eq("unknown").all()
     assert r["won_revenue"].tolist() == [0.0, 1500.0, 5300.0]
+    assert r["won_without_amount"].tolist() == [0, 0, 0] and str(r["won_without_amount"].dtype) == "int64"
     assert r["window_start"].eq(LO).all() and r["window_end"].eq(HI).all()
     assert str(r["window_start"].dtype) == US and str(r["trials"].dtype) == "int64"
     z = r.iloc[0]
